@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+/** Entry point of the `sluice` command. */
+import { runCli } from './program.ts';
+
+await runCli(process.argv);

@@ -1,0 +1,36 @@
+/**
+ * The `sluice` program: one commander tree; every command lives in `commands/`. Errors are printed
+ * once, with their code and context, and set a non-zero exit code.
+ */
+import { Command, CommanderError } from 'commander';
+import { coerceError } from '@sluice/core';
+import { registerDevCommand } from './commands/dev.ts';
+
+/** Builds the command tree (exported for tests). */
+export function createProgram(): Command {
+  const program = new Command('sluice')
+    .description('Distributed batch and stream jobs: HDFS and Kafka in, kairos time series in Redis out, exactly once.')
+    .showHelpAfterError()
+    .exitOverride();
+  registerDevCommand(program);
+  return program;
+}
+
+/** Parses argv and runs the command; never throws, sets `process.exitCode` instead. */
+export async function runCli(argv: readonly string[]): Promise<void> {
+  const program = createProgram();
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode;
+      return;
+    }
+    const failure = coerceError(error);
+    const context = Object.entries(failure.context)
+      .map(([key, value]) => `  ${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`)
+      .join('\n');
+    process.stderr.write(`error [${failure.code}]: ${failure.message}\n${context ? `${context}\n` : ''}`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,5 @@
+export { DEFAULT_QUEUE_PREFIX, QueueKind, queueName } from './names.ts';
+export { PAYLOAD_VERSION, decodeSplitPayload } from './payload.ts';
+export type { SplitPayload } from './payload.ts';
+export { createSplitQueue } from './split-queue.ts';
+export type { SplitQueue, SplitQueueOptions } from './split-queue.ts';
