@@ -1,0 +1,60 @@
+/**
+ * Format detection from file names, so a backfill over a directory of `.log.gz` files needs no
+ * per-file configuration. Content sniffing is deliberately absent: a name is cheap, stable and
+ * visible to the person who has to fix it.
+ */
+import { ErrorCode, SluiceError } from '@sluice/core';
+import { SplitCompression, SplitFormat } from './split-format.ts';
+
+/** What a file's name says about how to decode it. */
+export interface DetectedFormat {
+  format: SplitFormat;
+  compression: SplitCompression;
+}
+
+const BY_EXTENSION: Readonly<Record<string, SplitFormat>> = {
+  ndjson: SplitFormat.NDJSON,
+  jsonl: SplitFormat.NDJSON,
+  json: SplitFormat.NDJSON,
+  log: SplitFormat.ZEEK,
+  tsv: SplitFormat.ZEEK,
+  csv: SplitFormat.CSV,
+};
+
+/**
+ * The format and compression of a path or URL from its extension: `.ndjson`, `.jsonl`, `.json`
+ * (one JSON object a line), `.log`, `.tsv` (Zeek TSV with a `#fields` header), `.csv`, each
+ * optionally followed by `.gz`. Throws INVALID_CONFIG for any other name.
+ */
+export function detectFormat(path: string): DetectedFormat {
+  const name = baseName(path).toLowerCase();
+  let rest = name;
+  let compression: SplitCompression = SplitCompression.NONE;
+  if (rest.endsWith('.gz')) {
+    compression = SplitCompression.GZIP;
+    rest = rest.slice(0, -3);
+  }
+  const dot = rest.lastIndexOf('.');
+  const format = dot === -1 ? undefined : BY_EXTENSION[rest.slice(dot + 1)];
+  if (format === undefined) {
+    throw new SluiceError(
+      ErrorCode.INVALID_CONFIG,
+      `cannot tell the format of ${JSON.stringify(path)} from its name: rename it to end in ` +
+        '.ndjson, .jsonl, .json, .log (Zeek TSV), .tsv (Zeek TSV) or .csv, optionally followed by .gz, ' +
+        "or name the format explicitly (format: 'ndjson' | 'zeek' | 'csv', compression: 'none' | 'gzip')",
+      { context: { path, knownExtensions: [...Object.keys(BY_EXTENSION), 'gz'] } },
+    );
+  }
+  return { format, compression };
+}
+
+function baseName(path: string): string {
+  let end = path.length;
+  // A URL's query or fragment is not part of the file name.
+  if (path.includes('://')) {
+    const cut = path.search(/[?#]/);
+    if (cut !== -1) end = cut;
+  }
+  const trimmed = path.slice(0, end).replace(/\/+$/, '');
+  return trimmed.slice(trimmed.lastIndexOf('/') + 1);
+}

@@ -1,0 +1,11 @@
+export { readSplit } from './read-split.ts';
+export type { ReadSplitOptions, RecordBatch } from './read-split.ts';
+export type { DecodedRecord } from './line-decoder.ts';
+export { SplitCompression, SplitFormat, isSplitCompression, isSplitFormat, isSplittable } from './split-format.ts';
+export { detectFormat } from './detect-format.ts';
+export type { DetectedFormat } from './detect-format.ts';
+export { planTextSplits } from './plan-text-splits.ts';
+export type { ByteRange } from './plan-text-splits.ts';
+export { createFileRangeReader } from './file-range-reader.ts';
+export type { FileRangeReader, FileRangeReaderOptions } from './file-range-reader.ts';
+export { parseTimestampMicros } from './parse-timestamp.ts';

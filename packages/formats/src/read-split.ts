@@ -1,0 +1,186 @@
+/**
+ * `readSplit`: the records of one split of one file, in batches, with the byte offset of every
+ * record and the records that failed to decode as dead letters.
+ *
+ * Batches hold exactly `batchSize` items (records plus dead letters), except the last: their
+ * boundaries depend only on the file and the split, never on how the bytes arrived, so a retry
+ * decodes the same batches.
+ */
+import { ErrorCode, SluiceError } from '@sluice/core';
+import type { DeadLetter, RangeReader } from '@sluice/core';
+import { CsvLineDecoder } from './csv-decoder.ts';
+import { readGunzipChunks } from './gunzip-chunks.ts';
+import type { DecodedRecord, LineDecoder } from './line-decoder.ts';
+import { readLineSegments, readSplitBytes } from './line-segments.ts';
+import type { LineSegment } from './line-segments.ts';
+import { NdjsonLineDecoder } from './ndjson-decoder.ts';
+import { readCsvFileHeader, readZeekFileHeader } from './read-file-header.ts';
+import { SplitCompression, SplitFormat, isSplitCompression, isSplitFormat } from './split-format.ts';
+import { ZeekLineDecoder } from './zeek-decoder.ts';
+
+/** What to read. */
+export interface ReadSplitOptions {
+  format: SplitFormat;
+  compression: SplitCompression;
+  /** First byte of the split. A gzip file is one split: start must be 0. */
+  start: number;
+  /** End of the split (exclusive); the last line starting before it is read to its end. Ignored for gzip. */
+  end: number;
+  /** Items (records plus dead letters) per batch; defaults to 2048. */
+  batchSize?: number;
+  /**
+   * Skip the lines that start before this offset: a retried split resumes just after its last
+   * committed chunk. Plain text seeks there; gzip decompresses and discards (header lines are
+   * still applied). For gzip it is an offset in the uncompressed stream.
+   */
+  resumeFrom?: number;
+}
+
+/** A run of consecutive records of a split. */
+export interface RecordBatch {
+  records: DecodedRecord[];
+  /** Byte offset where each record's line starts; for gzip, the offset in the uncompressed stream. */
+  offsets: number[];
+  /** Lines that did not decode, with provenance `${url}@${offset}`, in offset order. */
+  deadLetters: DeadLetter[];
+  /** Position just after the last line consumed: where a resume after this batch starts. */
+  endOffset: number;
+  /** Bytes of the lines consumed by this batch (for gzip: uncompressed bytes), blank and header lines included. */
+  bytes: number;
+}
+
+const DEFAULT_BATCH_SIZE = 2048;
+/** Dead letters keep at most this many bytes of their line. */
+const MAX_RAW_BYTES = 1024;
+
+/**
+ * Reads the lines that start in `[start, end)` (Hadoop's rule, see `readLineSegments`), decoded in
+ * `format`, as batches. Blank lines are skipped; lines that do not decode become dead letters and
+ * the split goes on. An I/O error or a corrupt gzip stream is thrown after a batch with every record
+ * decoded before it, so a caller can commit what was good and resume after it.
+ */
+export async function* readSplit(reader: RangeReader, options: ReadSplitOptions): AsyncGenerator<RecordBatch> {
+  const { format, compression, start, end } = options;
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const resumeFrom = options.resumeFrom ?? 0;
+  validate(reader, options, batchSize, resumeFrom);
+  const url = reader.url;
+
+  let decoder: LineDecoder;
+  let segments: AsyncIterable<LineSegment>;
+  let limit: number;
+  let consumedTo: number;
+  if (compression === SplitCompression.GZIP) {
+    decoder = await createDecoder(reader, format, false);
+    segments = readLineSegments(readGunzipChunks(reader), 0, false, Number.POSITIVE_INFINITY);
+    limit = Number.POSITIVE_INFINITY;
+    consumedTo = resumeFrom;
+  } else {
+    const from = Math.max(start, resumeFrom);
+    if (from >= end) return;
+    decoder = await createDecoder(reader, format, from > 0);
+    // From `from - 1`: if that byte is a newline, the line at `from` is this split's.
+    const first = from > 0 ? from - 1 : 0;
+    segments = readLineSegments(readSplitBytes(reader, first, end), first, from > 0, end);
+    limit = end;
+    consumedTo = from;
+  }
+
+  let records: DecodedRecord[] = [];
+  let offsets: number[] = [];
+  let deadLetters: DeadLetter[] = [];
+  let bytes = 0;
+  const take = (): RecordBatch => {
+    const batch = { records, offsets, deadLetters, endOffset: consumedTo, bytes };
+    records = [];
+    offsets = [];
+    deadLetters = [];
+    bytes = 0;
+    return batch;
+  };
+
+  try {
+    reading: for await (const segment of segments) {
+      const buf = segment.buf;
+      const to = segment.to;
+      const shift = segment.offset - segment.from;
+      let a = segment.from;
+      while (a < to) {
+        const offset = a + shift;
+        if (offset >= limit) break reading;
+        const nl = buf.indexOf(10, a);
+        let lineEnd: number;
+        let next: number;
+        if (nl === -1 || nl >= to) {
+          lineEnd = to;
+          next = to;
+        } else {
+          lineEnd = nl;
+          next = nl + 1;
+        }
+        if (lineEnd > a && buf[lineEnd - 1] === 13) lineEnd -= 1;
+        if (offset < resumeFrom) {
+          if (lineEnd > a) decoder.observe(buf, a, lineEnd, offset);
+          a = next;
+          continue;
+        }
+        bytes += next - a;
+        consumedTo = next + shift;
+        if (lineEnd > a) {
+          const decoded = decoder.decode(buf, a, lineEnd, offset);
+          if (typeof decoded === 'object') {
+            records.push(decoded);
+            offsets.push(offset);
+          } else if (decoded !== undefined) {
+            deadLetters.push({ provenance: `${url}@${offset}`, reason: decoded, raw: rawText(buf, a, lineEnd) });
+          }
+          if (records.length + deadLetters.length >= batchSize) yield take();
+        }
+        a = next;
+      }
+    }
+  } catch (error) {
+    if (records.length + deadLetters.length > 0 || bytes > 0) yield take();
+    throw error;
+  }
+  if (records.length + deadLetters.length > 0 || bytes > 0) yield take();
+}
+
+async function createDecoder(reader: RangeReader, format: SplitFormat, needsFileHeader: boolean): Promise<LineDecoder> {
+  switch (format) {
+    case SplitFormat.NDJSON:
+      return new NdjsonLineDecoder();
+    case SplitFormat.ZEEK:
+      return new ZeekLineDecoder(needsFileHeader ? await readZeekFileHeader(reader) : undefined);
+    case SplitFormat.CSV:
+      return new CsvLineDecoder(needsFileHeader ? await readCsvFileHeader(reader) : undefined);
+  }
+}
+
+/** The first KiB of a line, cut at a character boundary. */
+function rawText(buf: Buffer, start: number, end: number): string {
+  if (end - start <= MAX_RAW_BYTES) return buf.toString('utf8', start, end);
+  let cut = start + MAX_RAW_BYTES;
+  // Back off over UTF-8 continuation bytes (10xxxxxx) so no character is split.
+  while (cut > start && ((buf[cut] as number) & 0xc0) === 0x80) cut -= 1;
+  return buf.toString('utf8', start, cut);
+}
+
+function validate(reader: RangeReader, options: ReadSplitOptions, batchSize: number, resumeFrom: number): void {
+  const fail = (message: string): never => {
+    throw new SluiceError(ErrorCode.INVALID_CONFIG, `cannot read a split of ${reader.url}: ${message}`, {
+      context: { url: reader.url, format: options.format, compression: options.compression, start: options.start, end: options.end },
+    });
+  };
+  if (!isSplitFormat(options.format)) fail(`unknown format ${JSON.stringify(options.format)}; use ${Object.values(SplitFormat).join(', ')}`);
+  if (!isSplitCompression(options.compression)) {
+    fail(`unknown compression ${JSON.stringify(options.compression)}; use ${Object.values(SplitCompression).join(', ')}`);
+  }
+  if (!Number.isSafeInteger(options.start) || options.start < 0) fail(`start must be a non-negative integer, got ${options.start}`);
+  if (!Number.isSafeInteger(options.end) || options.end < options.start) fail(`end must be an integer >= start, got ${options.end}`);
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) fail(`batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isSafeInteger(resumeFrom) || resumeFrom < 0) fail(`resumeFrom must be a non-negative integer, got ${resumeFrom}`);
+  if (options.compression === SplitCompression.GZIP && options.start !== 0) {
+    fail('a gzip file is not splittable and must be read as one split starting at 0 (see isSplittable)');
+  }
+}
