@@ -1,0 +1,245 @@
+/**
+ * Runs one split: reads its records, hands each to the processor, folds the emits into chunks and
+ * commits each chunk through a fenced store. Chunks are cut at record boundaries by a rule that
+ * only looks at the records since the chunk began, so a retry that resumes after the last
+ * committed chunk (or a zombie that starts over) cuts exactly the same chunks: that is what lets
+ * the fence turn at-least-once execution into exactly-once results.
+ */
+import { ErrorCode, SluiceError, coerceError, createCombiner, isSluiceError } from '@sluice/core';
+import type { Aggregate, Chunk, DeadLetter, Emit, JobDefinition, RangeReader } from '@sluice/core';
+import { readSplit } from '@sluice/formats';
+import type { SplitFormat, SplitCompression } from '@sluice/formats';
+
+/** The store side of a run: fenced commits and per-split progress. */
+export interface CommitTarget {
+  commit(runId: string, chunk: Chunk): Promise<{ applied: boolean; expired: number; keysWritten: number }>;
+  progress(runId: string, splitId: string): Promise<{ seq: number; resumeAt: number } | undefined>;
+}
+
+/** One split of an input. */
+export interface SplitTask {
+  runId: string;
+  splitId: string;
+  ordinal: number;
+  reader: RangeReader;
+  format: SplitFormat;
+  compression: SplitCompression;
+  start: number;
+  end: number;
+}
+
+/** How to run a split. */
+export interface RunSplitOptions<Rec, Options> {
+  job: JobDefinition<Rec, Options>;
+  options: Options;
+  store: CommitTarget;
+  /** Added to every emitted event time (replaying recorded traffic as recent). */
+  timeShiftMicros?: number;
+  /** Keep only records whose event time (`job.eventTime`, before the shift) is at or after this. */
+  since?: number;
+  /** Keep only records whose event time is before this: the backfill side of a backfill/stream hand-off. */
+  until?: number;
+  /** Cut a chunk after this many records (good or bad). */
+  chunkRecords?: number;
+  /** Cut a chunk once the combiner holds this much (see CombinerOptions.maxWeight). */
+  maxWeight?: number;
+  signal?: AbortSignal;
+  /** When given, collects the distinct metric names and kairos key suffixes (name:interval:bucket) written. */
+  collect?: { names: Set<string>; keys: Set<string> };
+  /** Called after each committed chunk. */
+  onChunk?: (chunk: ChunkReport) => void;
+}
+
+/** What one committed chunk did. */
+export interface ChunkReport {
+  seq: number;
+  records: number;
+  badRecords: number;
+  bytes: number;
+  applied: boolean;
+  expired: number;
+  keysWritten: number;
+}
+
+/** Totals of a split run (this attempt only: chunks committed by an earlier attempt are skipped). */
+export interface SplitResult {
+  records: number;
+  badRecords: number;
+  bytes: number;
+  expired: number;
+  keysWritten: number;
+  chunks: number;
+  /** Chunks whose commit was a no-op because the fence had them already. */
+  duplicateChunks: number;
+  resumedFrom: number | undefined;
+}
+
+const MAX_DEAD_LETTER_RAW = 1024;
+
+/** `resumeAt` of a split's final chunk: nothing is left to read. */
+export const SPLIT_DONE = Number.MAX_SAFE_INTEGER;
+
+/** Runs one split to the end, committing each chunk exactly once; throws on a fatal error. */
+export async function runSplit<Rec, Options>(task: SplitTask, run: RunSplitOptions<Rec, Options>): Promise<SplitResult> {
+  const { job, store } = run;
+  const chunkRecords = run.chunkRecords ?? 50_000;
+  const shift = run.timeShiftMicros ?? 0;
+  const combiner = createCombiner(job, run.maxWeight === undefined ? {} : { maxWeight: run.maxWeight });
+  const progress = await store.progress(task.runId, task.splitId);
+  if (progress !== undefined && progress.resumeAt >= SPLIT_DONE) {
+    return { records: 0, badRecords: 0, bytes: 0, expired: 0, keysWritten: 0, chunks: 0, duplicateChunks: 0, resumedFrom: SPLIT_DONE };
+  }
+  let seq = progress === undefined ? 0 : progress.seq + 1;
+  let chunkStart = progress === undefined ? task.start : progress.resumeAt;
+  const result: SplitResult = {
+    records: 0, badRecords: 0, bytes: 0, expired: 0, keysWritten: 0, chunks: 0, duplicateChunks: 0,
+    resumedFrom: progress === undefined ? undefined : progress.resumeAt,
+  };
+
+  // Emits of one record are buffered and folded only when the processor returns, so a record
+  // that throws half-way leaves no partial aggregates behind.
+  const pending: { series: string; name: string; value: string | number; ts: number }[] = [];
+  let used = 0;
+  const bufferedEmit: Emit = (series, name, value, tsMicros) => {
+    const slot = pending[used];
+    const ts = tsMicros + shift;
+    if (slot === undefined) pending.push({ series, name, value, ts });
+    else {
+      slot.series = series; slot.name = name; slot.value = value; slot.ts = ts;
+    }
+    used += 1;
+  };
+  const context = { options: run.options };
+  const filtered = run.since !== undefined || run.until !== undefined;
+  const eventTime = job.eventTime;
+  if (filtered && eventTime === undefined) {
+    throw new SluiceError(ErrorCode.INVALID_DEFINITION, `job ${JSON.stringify(job.name)} has no eventTime(record), which since/until need`, { context: { job: job.name } });
+  }
+  const since = run.since ?? Number.MIN_SAFE_INTEGER;
+  const until = run.until ?? Number.MAX_SAFE_INTEGER;
+
+  let records = 0;
+  let bad = 0;
+  let deadLetters: DeadLetter[] = [];
+  let inFlight: Promise<void> | undefined;
+  let lastEnd = chunkStart;
+
+  const cut = async (resumeAt: number, endOfBytes: number = resumeAt): Promise<void> => {
+    const chunk: Chunk = {
+      splitId: task.splitId,
+      seq,
+      resumeAt,
+      splitOrdinal: task.ordinal,
+      aggregates: collectInto(run.collect, combiner.drain()),
+      stats: { records, badRecords: bad, bytes: endOfBytes - chunkStart },
+      deadLetters,
+    };
+    seq += 1;
+    chunkStart = resumeAt;
+    records = 0;
+    bad = 0;
+    deadLetters = [];
+    // One commit in flight while the next chunk is being decoded; commits of a split stay ordered.
+    if (inFlight !== undefined) await inFlight;
+    inFlight = commitChunk(chunk);
+  };
+  const commitChunk = async (chunk: Chunk): Promise<void> => {
+    const outcome = await store.commit(task.runId, chunk);
+    result.chunks += 1;
+    if (!outcome.applied) result.duplicateChunks += 1;
+    result.records += chunk.stats.records;
+    result.badRecords += chunk.stats.badRecords;
+    result.bytes += chunk.stats.bytes;
+    result.expired += outcome.expired;
+    result.keysWritten += outcome.keysWritten;
+    run.onChunk?.({ seq: chunk.seq, ...chunk.stats, ...outcome });
+  };
+
+  const batches = readSplit(task.reader, {
+    format: task.format,
+    compression: task.compression,
+    start: task.start,
+    end: task.end,
+    ...(progress === undefined ? {} : { resumeFrom: progress.resumeAt }),
+  });
+  for await (const batch of batches) {
+    if (run.signal?.aborted) {
+      // The reason says whether the split is released for a retry (shutdown) or cancelled for good.
+      const reason: unknown = run.signal.reason;
+      throw isSluiceError(reason) ? reason : new SluiceError(ErrorCode.CANCELLED, `split ${task.splitId} cancelled`, { context: { runId: task.runId, splitId: task.splitId } });
+    }
+    // Decode failures are located by offset; fold them into the chunk that covers that offset.
+    let nextDead = 0;
+    const decodeDead = batch.deadLetters;
+    const deadOffsets = decodeDead.map((d) => offsetOf(d.provenance));
+    const { records: recs, offsets } = batch;
+    for (let i = 0; i < recs.length; i += 1) {
+      const offset = offsets[i] as number;
+      while (nextDead < decodeDead.length && (deadOffsets[nextDead] as number) < offset) {
+        if (records >= chunkRecords || combiner.full) await cut(deadOffsets[nextDead] as number);
+        deadLetters.push(decodeDead[nextDead] as DeadLetter);
+        records += 1;
+        bad += 1;
+        nextDead += 1;
+      }
+      if (records >= chunkRecords || combiner.full) await cut(offset);
+      const record = recs[i] as Rec;
+      used = 0;
+      records += 1;
+      try {
+        if (filtered) {
+          const ts = (eventTime as (r: Rec) => number | undefined)(record);
+          // Records without an event time cannot be placed on either side of a boundary: bad records.
+          if (ts === undefined) throw new SluiceError(ErrorCode.BAD_RECORD, 'record has no event time, so since/until cannot place it');
+          if (ts < since || ts >= until) continue;
+        }
+        job.process(record, bufferedEmit, context);
+        for (let k = 0; k < used; k += 1) {
+          const e = pending[k] as { series: string; name: string; value: string | number; ts: number };
+          combiner.emit(e.series, e.name, e.value, e.ts);
+        }
+      } catch (error) {
+        const failure = coerceError(error, ErrorCode.BAD_RECORD);
+        if (failure.code === ErrorCode.INVALID_DEFINITION) throw failure;
+        bad += 1;
+        deadLetters.push({ provenance: `${task.reader.url}@${offset}`, reason: failure.message, raw: safeRaw(record) });
+      }
+    }
+    while (nextDead < decodeDead.length) {
+      deadLetters.push(decodeDead[nextDead] as DeadLetter);
+      records += 1;
+      bad += 1;
+      nextDead += 1;
+    }
+    lastEnd = Math.max(lastEnd, batch.endOffset);
+  }
+  // The last chunk is committed even when empty: its resumeAt marks the split done, so a retry
+  // after it returns at once instead of committing an empty chunk again.
+  await cut(SPLIT_DONE, Math.max(lastEnd, chunkStart));
+  if (inFlight !== undefined) await inFlight;
+  return result;
+}
+
+function collectInto(collect: RunSplitOptions<unknown, unknown>['collect'], aggregates: Aggregate[]): Aggregate[] {
+  if (collect !== undefined) {
+    for (const a of aggregates) {
+      collect.names.add(a.name);
+      collect.keys.add(`${a.name}:${a.interval}:${a.iBucket}${a.rBucket === undefined ? '' : `:${a.rBucket}`}`);
+    }
+  }
+  return aggregates;
+}
+
+function offsetOf(provenance: string): number {
+  const at = provenance.lastIndexOf('@');
+  const value = Number(provenance.slice(at + 1));
+  return Number.isFinite(value) ? value : Number.MAX_SAFE_INTEGER;
+}
+
+function safeRaw(record: unknown): string {
+  try {
+    return JSON.stringify(record).slice(0, MAX_DEAD_LETTER_RAW);
+  } catch {
+    return String(record).slice(0, MAX_DEAD_LETTER_RAW);
+  }
+}
