@@ -5,6 +5,12 @@
 import { Command, CommanderError } from 'commander';
 import { coerceError } from '@sluice/core';
 import { registerDevCommand } from './commands/dev.ts';
+import { registerRunCommand } from './commands/run.ts';
+import { registerBackfillCommand } from './commands/backfill.ts';
+import { registerCoordinatorCommand } from './commands/coordinator.ts';
+import { registerStatusCommand } from './commands/status.ts';
+import { registerWorkerCommand } from './commands/worker.ts';
+import { registerHdfsCommand } from './commands/hdfs.ts';
 
 /** Builds the command tree (exported for tests). */
 export function createProgram(): Command {
@@ -13,6 +19,12 @@ export function createProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerDevCommand(program);
+  registerRunCommand(program);
+  registerBackfillCommand(program);
+  registerStatusCommand(program);
+  registerCoordinatorCommand(program);
+  registerWorkerCommand(program);
+  registerHdfsCommand(program);
   return program;
 }
 

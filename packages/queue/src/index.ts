@@ -1,5 +1,7 @@
 export { DEFAULT_QUEUE_PREFIX, QueueKind, queueName } from './names.ts';
 export { PAYLOAD_VERSION, decodeSplitPayload } from './payload.ts';
 export type { SplitPayload } from './payload.ts';
-export { createSplitQueue } from './split-queue.ts';
+export { createSplitQueue, splitJobId } from './split-queue.ts';
 export type { SplitQueue, SplitQueueOptions } from './split-queue.ts';
+export { createSplitConsumer } from './split-consumer.ts';
+export type { SplitConsumer, SplitConsumerOptions, SplitContext } from './split-consumer.ts';

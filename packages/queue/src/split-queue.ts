@@ -2,6 +2,7 @@
  * The producer side of the splits queue. Splits are enqueued in bounded chunks with `addBulk` so
  * that a run of 100,000 splits neither builds one huge Redis command nor one job at a time.
  */
+import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { ConnectionOptions, JobsOptions } from 'bullmq';
 import type { SplitPayload } from './payload.ts';
@@ -22,7 +23,7 @@ export interface SplitQueueOptions {
 /** A queue of split jobs. */
 export interface SplitQueue {
   readonly queue: Queue<SplitPayload>;
-  /** Enqueues splits; the BullMQ job id is `${runId}:${splitId}`, so enqueuing twice is a no-op. */
+  /** Enqueues splits under deterministic job ids (`splitJobId`), so enqueuing twice is a no-op. */
   enqueue(splits: readonly SplitPayload[]): Promise<number>;
   close(): Promise<void>;
 }
@@ -46,7 +47,7 @@ export function createSplitQueue(options: SplitQueueOptions): SplitQueue {
       for (let i = 0; i < splits.length; i += bulkSize) {
         const slice = splits.slice(i, i + bulkSize);
         await queue.addBulk(
-          slice.map((data) => ({ name: data.job, data, opts: { ...jobOptions, jobId: `${data.runId}:${data.splitId}` } })),
+          slice.map((data) => ({ name: data.job, data, opts: { ...jobOptions, jobId: splitJobId(data.runId, data.splitId) } })),
         );
       }
       return splits.length;
@@ -55,4 +56,12 @@ export function createSplitQueue(options: SplitQueueOptions): SplitQueue {
       await queue.close();
     },
   };
+}
+
+/**
+ * The BullMQ job id of a split: stable across resubmissions of the run, and free of ':' (which
+ * BullMQ refuses in custom ids) whatever the split id (a URL and byte range) contains.
+ */
+export function splitJobId(runId: string, splitId: string): string {
+  return `${runId}.${createHash('sha256').update(splitId).digest('hex').slice(0, 24)}`;
 }

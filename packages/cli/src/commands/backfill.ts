@@ -1,0 +1,138 @@
+/**
+ * `sluice backfill <job> --input <url>...`: submits a backfill run to the coordinator through
+ * Redis, and with `--wait` follows it with a progress bar to its summary. Everything that can be
+ * checked before submitting (Redis URL, job name, job options, input URLs, a live coordinator) is,
+ * so a typo fails here and not minutes later in a worker.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Command } from 'commander';
+import { Redis } from 'ioredis';
+import cliProgress from 'cli-progress';
+import { ErrorCode, SluiceError } from '@sluice/core';
+import { createRunStore, isFinalState, readLeaseHolder, RunState } from '@sluice/control';
+import type { RunProgress, RunStore } from '@sluice/control';
+import { loadJob, parseEventTimeBound, resolveRunOptions } from '@sluice/runtime';
+import { collectSet, parseByteSize, resolveRedisUrl } from '../config.ts';
+import { normalizeInput } from '../inputs.ts';
+import { formatProgress } from './status.ts';
+
+interface BackfillFlags {
+  input: string[];
+  since?: string;
+  until?: string;
+  set: Record<string, string>;
+  runId?: string;
+  splitSize: string;
+  redis?: string;
+  wait?: boolean;
+  json?: boolean;
+}
+
+/** Registers `sluice backfill` and `sluice cancel`. */
+export function registerBackfillCommand(program: Command): void {
+  program
+    .command('backfill <job>')
+    .description('submit a backfill of a job over HDFS or local files to the coordinator')
+    .requiredOption('-i, --input <url...>', 'webhdfs://host:port/path, hdfs://host/path, file:///path or a local path; globs allowed')
+    .option('--since <iso>', 'only records with event time at or after this')
+    .option('--until <iso>', 'only records with event time before this')
+    .option('--set <key=value>', 'job option (repeatable), e.g. --set timeShift=auto', collectSet, {})
+    .option('--run-id <id>', 'run id; resubmitting an id resumes it, doing only what is missing')
+    .option('--split-size <bytes>', 'target split size for splittable text files', '128m')
+    .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
+    .option('--wait', 'follow the run with a progress bar until it ends')
+    .option('--json', 'with --wait, print the final progress as JSON')
+    .action(async (jobName: string, flags: BackfillFlags) => {
+      const redis = new Redis(resolveRedisUrl(flags.redis), { maxRetriesPerRequest: 2 });
+      try {
+        const job = await loadJob(jobName);
+        const options = { ...flags.set };
+        resolveRunOptions(job, options);
+        const since = parseEventTimeBound('--since', flags.since);
+        const until = parseEventTimeBound('--until', flags.until);
+        const inputs = flags.input.map(normalizeInput);
+        if ((await readLeaseHolder(redis)) === undefined) {
+          throw new SluiceError(ErrorCode.UNAVAILABLE, 'no coordinator is alive: start one with `sluice coordinator` (and workers with `sluice worker`), then submit again', {
+            retryable: false,
+            context: { redis: resolveRedisUrl(flags.redis) },
+          });
+        }
+        const runs = createRunStore(redis);
+        const runId = flags.runId ?? `${job.name}-${new Date().toISOString().replace(/[:.]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`;
+        const run = await runs.submit({
+          runId,
+          kind: 'backfill',
+          job: job.name,
+          inputs,
+          options,
+          splitSize: parseByteSize(flags.splitSize),
+          ...(since === undefined ? {} : { since }),
+          ...(until === undefined ? {} : { until }),
+        });
+        process.stderr.write(`submitted run ${run.runId} (${run.state})\n`);
+        if (flags.wait !== true) {
+          process.stdout.write(`${run.runId}\n`);
+          return;
+        }
+        const final = await follow(runs, run.runId);
+        process.stdout.write(flags.json === true ? `${JSON.stringify(final)}\n` : `${formatProgress(final)}\n`);
+        if (final.run.state !== RunState.COMPLETED) process.exitCode = 1;
+      } finally {
+        redis.disconnect();
+      }
+    });
+
+  program
+    .command('cancel <run-id>')
+    .description('cancel a run: pending splits are dropped, committed ones stay')
+    .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
+    .action(async (runId: string, flags: { redis?: string }) => {
+      const redis = new Redis(resolveRedisUrl(flags.redis), { maxRetriesPerRequest: 2 });
+      try {
+        const runs = createRunStore(redis);
+        const moved = await runs.transition(runId, [RunState.SUBMITTED, RunState.PLANNING, RunState.RUNNING], RunState.CANCELLING);
+        const run = await runs.get(runId);
+        if (run === undefined) throw new SluiceError(ErrorCode.NOT_FOUND, `no run ${runId}`, { context: { runId } });
+        process.stdout.write(moved ? `cancelling ${runId}\n` : `run ${runId} is ${run.state}; nothing to cancel\n`);
+      } finally {
+        redis.disconnect();
+      }
+    });
+}
+
+async function follow(runs: RunStore, runId: string): Promise<RunProgress> {
+  const tty = process.stderr.isTTY === true;
+  const bar = new cliProgress.SingleBar(
+    {
+      format: 'backfill |{bar}| {percentage}% | {value}/{total} splits | {records} records | {rate} rec/s | bad {bad} | eta {etaText}',
+      stream: process.stderr,
+      noTTYOutput: !tty,
+      notTTYSchedule: 5000,
+      hideCursor: tty,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  for (;;) {
+    const p = await runs.progress(runId);
+    if (p === undefined) throw new SluiceError(ErrorCode.NOT_FOUND, `run ${runId} disappeared`, { context: { runId } });
+    const payload = {
+      records: p.records.toLocaleString('en-US'),
+      rate: Math.round(p.recordsPerSecond).toLocaleString('en-US'),
+      bad: p.badRecords,
+      etaText: p.etaSeconds === undefined ? '-' : `${Math.ceil(p.etaSeconds)}s`,
+    };
+    if (p.run.splitsTotal !== undefined) {
+      if (!started) {
+        bar.start(p.run.splitsTotal, 0, payload);
+        started = true;
+      }
+      bar.update(p.splitsDone + p.splitsFailed, payload);
+    }
+    if (isFinalState(p.run.state)) {
+      if (started) bar.stop();
+      return p;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * `sluice coordinator`: the long-running planner. Start several for availability: one leads, the
+ * others stand by and take over within the lease time when it dies.
+ */
+import type { Command } from 'commander';
+import { Redis } from 'ioredis';
+import { createCoordinator } from '@sluice/coordinator';
+import { resolveRedisUrl } from '../config.ts';
+import { listInputFiles, openInputReader } from '../inputs.ts';
+
+/** Registers `sluice coordinator`. */
+export function registerCoordinatorCommand(program: Command): void {
+  program
+    .command('coordinator')
+    .description('plan submitted runs into splits and track them (one leader at a time)')
+    .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
+    .option('--namespace <name>', 'queue namespace (isolates installations sharing a Redis)')
+    .option('--lease-ttl <ms>', 'leader lease lifetime; a standby takes over this long after the leader dies', '10000')
+    .option('--tick <ms>', 'progress check period', '1000')
+    .action(async (flags: { redis?: string; namespace?: string; leaseTtl: string; tick: string }) => {
+      const url = resolveRedisUrl(flags.redis);
+      const redis = new Redis(url, { maxRetriesPerRequest: null });
+      const blocking = new Redis(url, { maxRetriesPerRequest: null });
+      const coordinator = createCoordinator({
+        redisUrl: url,
+        redis,
+        blockingRedis: blocking,
+        listInputs: listInputFiles,
+        openReader: openInputReader,
+        leaseTtlMs: Number(flags.leaseTtl),
+        tickMs: Number(flags.tick),
+        ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
+      });
+      const stop = (): void => {
+        coordinator.stop().catch(() => undefined);
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      await coordinator.run();
+      redis.disconnect();
+      blocking.disconnect();
+    });
+}

@@ -1,0 +1,52 @@
+/**
+ * `sluice hdfs put|ls|rm`: enough of an HDFS client to load archives for backfills and tests
+ * without installing Hadoop's own tools.
+ */
+import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import type { Command } from 'commander';
+import { fileSystemFor, normalizeInput } from '../inputs.ts';
+import { expandInputs } from './run.ts';
+
+/** Registers `sluice hdfs`. */
+export function registerHdfsCommand(program: Command): void {
+  const hdfs = program.command('hdfs').description('copy files to and list files on HDFS (WebHDFS) or file:// URLs');
+  hdfs
+    .command('put <dest> <files...>')
+    .description('copy local files (or globs) into the folder <dest>, e.g. webhdfs://127.0.0.1:9870/archive/zeek')
+    .option('--gunzip', 'decompress .gz files while copying (so they become splittable)')
+    .option('--overwrite', 'replace existing files')
+    .action(async (dest: string, patterns: string[], flags: { gunzip?: boolean; overwrite?: boolean }) => {
+      const destUrl = normalizeInput(dest).replace(/\/+$/, '');
+      const fs = fileSystemFor(destUrl);
+      await fs.mkdirs(destUrl);
+      for (const path of await expandInputs(patterns)) {
+        const unzip = flags.gunzip === true && path.endsWith('.gz');
+        const name = unzip ? basename(path, '.gz') : basename(path);
+        const source = unzip ? createReadStream(path).pipe(createGunzip()) : createReadStream(path);
+        const started = performance.now();
+        await fs.create(`${destUrl}/${name}`, source, { overwrite: flags.overwrite === true });
+        process.stdout.write(`${path} -> ${destUrl}/${name} (${((performance.now() - started) / 1000).toFixed(2)} s)\n`);
+      }
+    });
+  hdfs
+    .command('ls <url>')
+    .description('list files matching a URL or glob')
+    .option('-R, --recursive', 'descend into directories')
+    .action(async (url: string, flags: { recursive?: boolean }) => {
+      const target = normalizeInput(url);
+      for (const f of await fileSystemFor(target).listFiles(target, { recursive: flags.recursive === true })) {
+        process.stdout.write(`${String(f.length).padStart(12)}  ${f.url}\n`);
+      }
+    });
+  hdfs
+    .command('rm <url>')
+    .description('delete a file or, with -r, a directory')
+    .option('-r, --recursive', 'delete a directory and everything under it')
+    .action(async (url: string, flags: { recursive?: boolean }) => {
+      const target = normalizeInput(url);
+      const deleted = await fileSystemFor(target).delete(target, { recursive: flags.recursive === true });
+      process.stdout.write(deleted ? `deleted ${target}\n` : `${target} did not exist\n`);
+    });
+}

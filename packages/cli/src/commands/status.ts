@@ -1,0 +1,69 @@
+/**
+ * `sluice status [run-id] [--json]`: runs and their progress, read from Redis, so it works from any
+ * machine that reaches Redis whether or not a coordinator is alive.
+ */
+import type { Command } from 'commander';
+import { Redis } from 'ioredis';
+import { ErrorCode, SluiceError } from '@sluice/core';
+import { createRunStore } from '@sluice/control';
+import type { RunProgress } from '@sluice/control';
+import { resolveRedisUrl } from '../config.ts';
+import { formatTable } from '../table.ts';
+
+/** Registers `sluice status`. */
+export function registerStatusCommand(program: Command): void {
+  program
+    .command('status [run-id]')
+    .description('show runs and their progress')
+    .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
+    .option('--json', 'print JSON')
+    .option('--limit <n>', 'runs to list', '20')
+    .action(async (runId: string | undefined, flags: { redis?: string; json?: boolean; limit: string }) => {
+      const redis = new Redis(resolveRedisUrl(flags.redis), { maxRetriesPerRequest: 2 });
+      try {
+        const runs = createRunStore(redis);
+        if (runId !== undefined) {
+          const progress = await runs.progress(runId);
+          if (progress === undefined) throw new SluiceError(ErrorCode.NOT_FOUND, `no run ${runId}; \`sluice status\` lists the runs`, { context: { runId } });
+          process.stdout.write(flags.json === true ? `${JSON.stringify(progress)}\n` : `${formatProgress(progress)}\n`);
+          return;
+        }
+        const list = await runs.list(Number(flags.limit));
+        const all = (await Promise.all(list.map((r) => runs.progress(r.runId)))).filter((p): p is RunProgress => p !== undefined);
+        if (flags.json === true) {
+          process.stdout.write(`${JSON.stringify(all)}\n`);
+          return;
+        }
+        if (all.length === 0) {
+          process.stdout.write('no runs\n');
+          return;
+        }
+        for (const p of all) {
+          const total = p.run.splitsTotal ?? 0;
+          process.stdout.write(`${p.run.runId.padEnd(40)} ${p.run.kind.padEnd(8)} ${p.run.job.padEnd(20)} ${p.run.state.padEnd(10)} ${p.splitsDone}/${total} splits  ${p.records.toLocaleString('en-US')} records\n`);
+        }
+      } finally {
+        redis.disconnect();
+      }
+    });
+}
+
+/** Formats one run's progress as a table. */
+export function formatProgress(p: RunProgress): string {
+  const total = p.run.splitsTotal;
+  const rows: [string, string][] = [
+    ['run', p.run.runId],
+    ['job', `${p.run.job} (${p.run.kind})`],
+    ['state', p.run.state],
+    ['splits', total === undefined ? 'planning' : `${p.splitsDone}/${total} done${p.splitsFailed > 0 ? `, ${p.splitsFailed} failed` : ''}`],
+    ['bytes', `${p.bytes.toLocaleString('en-US')}${p.run.bytesTotal === undefined ? '' : ` / ${p.run.bytesTotal.toLocaleString('en-US')}`}`],
+    ['records', p.records.toLocaleString('en-US')],
+    ['records/s', Math.round(p.recordsPerSecond).toLocaleString('en-US')],
+    ['bad records', p.badRecords.toLocaleString('en-US')],
+    ['expired writes', p.expired.toLocaleString('en-US')],
+    ['eta', p.etaSeconds === undefined ? '-' : `${Math.ceil(p.etaSeconds)} s`],
+  ];
+  if (p.run.error !== undefined) rows.push(['error', p.run.error]);
+  for (const f of p.failed) rows.push([`failed split`, `${f.splitId}: [${f.code}] ${f.message} (${f.attempts} attempts)`]);
+  return formatTable(rows);
+}

@@ -1,0 +1,56 @@
+/**
+ * `sluice worker [--concurrency N]`: a stateless worker process. SIGTERM or SIGINT stops it taking
+ * splits; running splits get `--drain` seconds to finish, then are released for another worker.
+ */
+import type { Command } from 'commander';
+import { Redis } from 'ioredis';
+import { createTimeseriesStore } from '@sluice/timeseries';
+import { createWorker } from '@sluice/worker';
+import { resolveRedisUrl } from '../config.ts';
+import { openInputReader } from '../inputs.ts';
+
+interface WorkerFlags { redis?: string; concurrency: string; drain: string; namespace?: string; lockDuration: string; keyPrefix?: string; chunkRecords?: string }
+
+/** Registers `sluice worker`. */
+export function registerWorkerCommand(program: Command): void {
+  program
+    .command('worker')
+    .description('run splits from the queue until stopped (SIGTERM drains)')
+    .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
+    .option('--concurrency <n>', 'splits run at once by this process', '1')
+    .option('--drain <seconds>', 'on SIGTERM, how long running splits may take before they are released', '30')
+    .option('--lock-duration <ms>', 'split lock lifetime; a dead worker\'s split is retried after it', '30000')
+    .option('--namespace <name>', 'queue namespace (isolates installations sharing a Redis)')
+    .option('--key-prefix <prefix>', 'prefix for every kairos key written')
+    .option('--chunk-records <n>', 'records per committed chunk (smaller: less rework after a crash, more commits)')
+    .action(async (flags: WorkerFlags) => {
+      const url = resolveRedisUrl(flags.redis);
+      const redis = new Redis(url, { maxRetriesPerRequest: null });
+      const worker = createWorker({
+        connection: { url },
+        redis,
+        createStore: (job) => createTimeseriesStore({ redis, series: job.series, ...(flags.keyPrefix === undefined ? {} : { keyPrefix: flags.keyPrefix }) }),
+        openReader: openInputReader,
+        concurrency: Number(flags.concurrency),
+        ...(flags.chunkRecords === undefined ? {} : { chunkRecords: Number(flags.chunkRecords) }),
+        lockDurationMs: Number(flags.lockDuration),
+        stalledIntervalMs: Math.max(1000, Math.floor(Number(flags.lockDuration) / 2)),
+        ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
+        onSplitDone: (payload, result) => {
+          const what = result === 'skipped' ? 'skipped (run cancelled)' : `${result.records} records, ${result.badRecords} bad, ${result.chunks} chunks${result.resumedFrom === undefined ? '' : `, resumed at ${result.resumedFrom}`}`;
+          process.stdout.write(`${new Date().toISOString()} worker ${process.pid} split ${payload.splitId}: ${what}\n`);
+        },
+      });
+      process.stdout.write(`${new Date().toISOString()} worker ${process.pid} ready (concurrency ${flags.concurrency})\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string): void => {
+          process.stdout.write(`${new Date().toISOString()} worker ${process.pid} ${signal}: draining\n`);
+          worker.close(Number(flags.drain) * 1000).then(resolve, resolve);
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      redis.disconnect();
+      process.stdout.write(`${new Date().toISOString()} worker ${process.pid} stopped\n`);
+    });
+}

@@ -1,0 +1,52 @@
+/**
+ * Input URLs as users type them, turned into file systems, listings and readers. The only module of
+ * the CLI that knows which schemes exist: `webhdfs://`, `swebhdfs://`, `hdfs://` (mapped to the
+ * NameNode's HTTP address), `file://` and plain local paths.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ErrorCode, SluiceError } from '@sluice/core';
+import type { RangeReader } from '@sluice/core';
+import { createFileSystem } from '@sluice/hdfs';
+import type { FileSystem } from '@sluice/hdfs';
+import type { InputFile } from '@sluice/coordinator';
+
+const SCHEMES = new Set(['webhdfs:', 'swebhdfs:', 'hdfs:', 'file:']);
+const cache = new Map<string, FileSystem>();
+
+/** Checks an input and returns it as an absolute URL; a local path becomes `file://`. */
+export function normalizeInput(input: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(input)?.[1];
+  if (scheme === undefined) return pathToFileURL(resolve(input)).href.replace(/%2A/gi, '*').replace(/%7B/gi, '{').replace(/%7D/gi, '}');
+  if (!SCHEMES.has(`${scheme.toLowerCase()}:`)) {
+    throw new SluiceError(ErrorCode.INVALID_CONFIG, `input ${JSON.stringify(input)} has scheme ${scheme}://, which Sluice cannot read; use webhdfs://host:port/path, hdfs://host/path, file:///path or a local path`, {
+      context: { input },
+    });
+  }
+  return input;
+}
+
+/** The file system serving a URL (one per authority, reused). */
+export function fileSystemFor(url: string): FileSystem {
+  const parsed = new URL(url);
+  const key = `${parsed.protocol}//${parsed.host}`;
+  let fs = cache.get(key);
+  if (fs === undefined) {
+    fs = createFileSystem(url);
+    cache.set(key, fs);
+  }
+  return fs;
+}
+
+/** Lists the files an input URL or glob names, as absolute URLs with sizes. */
+export async function listInputFiles(input: string): Promise<InputFile[]> {
+  const url = normalizeInput(input);
+  const fs = fileSystemFor(url);
+  const files = await fs.listFiles(url);
+  return files.map((f) => ({ url: f.url, size: f.length }));
+}
+
+/** A ranged reader on one file URL. */
+export function openInputReader(url: string): RangeReader {
+  return fileSystemFor(url).createRangeReader(url);
+}

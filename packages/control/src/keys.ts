@@ -1,0 +1,38 @@
+/**
+ * Every Redis key of the control plane is named here. All live under `sluice:` so they never
+ * collide with kairos series, and the per-run stats key is the one the fenced commit increments.
+ */
+
+/** Sorted set of run ids, scored by submission time (ms). */
+export const RUNS_INDEX = 'sluice:runs';
+/** List the CLI pushes run ids to, to wake the coordinator at once. */
+export const SUBMIT_WAKEUP = 'sluice:runs:wakeup';
+/** The coordinator lease (value: `${holder}:${token}`). */
+export const COORDINATOR_LEASE = 'sluice:coordinator:lease';
+/** Counter issuing fencing tokens to successive lease holders. */
+export const COORDINATOR_EPOCH = 'sluice:coordinator:epoch';
+
+/** Hash with a run's definition and state. */
+export function runKey(runId: string): string {
+  return `sluice:run:${runId}`;
+}
+
+/** Hash of a run's counters; the fenced commit increments it in the same atomic write as the data. */
+export function runStatsKey(runId: string): string {
+  return `sluice:run:${runId}:stats`;
+}
+
+/** Hash of failed splits: splitId → JSON { code, message, attempts }. */
+export function runFailedKey(runId: string): string {
+  return `sluice:run:${runId}:failed`;
+}
+
+/** List of dead letters (JSON) of a run. */
+export function runDeadLettersKey(runId: string): string {
+  return `sluice:run:${runId}:dead`;
+}
+
+/** Set of split ids a run has finished (idempotent: a split rerun after finishing adds nothing). */
+export function runDoneKey(runId: string): string {
+  return `sluice:run:${runId}:done`;
+}

@@ -1,0 +1,87 @@
+/**
+ * One coordinator is active at a time: it holds a lease in Redis that it renews well before it
+ * expires. Each acquisition takes a new fencing token from a counter, so anything the coordinator
+ * writes can carry the token and a deposed leader (paused, partitioned) is recognisable as stale.
+ */
+import type { Redis } from 'ioredis';
+import { COORDINATOR_EPOCH, COORDINATOR_LEASE } from './keys.ts';
+
+// KEYS[1] lease, KEYS[2] epoch; ARGV[1] holder, ARGV[2] ttl ms.
+const ACQUIRE = `
+local current = redis.call('GET', KEYS[1])
+if current then
+  local holder, token = string.match(current, '^(.*):(%d+)$')
+  if holder == ARGV[1] then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    return tonumber(token)
+  end
+  return 0
+end
+local token = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. token, 'PX', ARGV[2])
+return token
+`;
+
+// KEYS[1] lease; ARGV[1] expected value, ARGV[2] ttl ms (0 = release).
+const RENEW = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '0' then redis.call('DEL', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1
+`;
+
+/** Options of `createLease`. */
+export interface LeaseOptions {
+  /** Unique name of this process, e.g. `${hostname}:${pid}:${random}`. */
+  holder: string;
+  /** How long the lease lives without renewal. */
+  ttlMs?: number;
+}
+
+/** A coordinator lease. */
+export interface Lease {
+  /** Tries once to take (or keep) the lease; returns the fencing token, or undefined when another holds it. */
+  tryAcquire(): Promise<number | undefined>;
+  /** Extends the lease; false means it was lost (expired and taken by another). */
+  renew(): Promise<boolean>;
+  /** Gives the lease up, so a standby takes over at once. */
+  release(): Promise<void>;
+  readonly token: number | undefined;
+  readonly ttlMs: number;
+}
+
+/** Creates a lease handle for one holder (the caller owns the connection). */
+export function createLease(redis: Redis, options: LeaseOptions): Lease {
+  const ttlMs = options.ttlMs ?? 10_000;
+  let token: number | undefined;
+  const value = (): string => `${options.holder}:${String(token)}`;
+  return {
+    get token() {
+      return token;
+    },
+    ttlMs,
+    async tryAcquire() {
+      const got = Number(await redis.eval(ACQUIRE, 2, COORDINATOR_LEASE, COORDINATOR_EPOCH, options.holder, String(ttlMs)));
+      token = got > 0 ? got : undefined;
+      return token;
+    },
+    async renew() {
+      if (token === undefined) return false;
+      const ok = Number(await redis.eval(RENEW, 1, COORDINATOR_LEASE, value(), String(ttlMs))) === 1;
+      if (!ok) token = undefined;
+      return ok;
+    },
+    async release() {
+      if (token === undefined) return;
+      await redis.eval(RENEW, 1, COORDINATOR_LEASE, value(), '0');
+      token = undefined;
+    },
+  };
+}
+
+/** Who holds the coordinator lease now, if anyone (for `sluice backfill` to say no coordinator is alive). */
+export async function readLeaseHolder(redis: Redis): Promise<{ holder: string; token: number } | undefined> {
+  const current = await redis.get(COORDINATOR_LEASE);
+  if (current === null) return undefined;
+  const at = current.lastIndexOf(':');
+  return { holder: current.slice(0, at), token: Number(current.slice(at + 1)) };
+}

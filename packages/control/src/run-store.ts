@@ -1,0 +1,223 @@
+/**
+ * Run records in Redis: what the CLI submits, what the coordinator plans, what workers report and
+ * what `sluice status` shows. State changes are compare-and-set (a Lua script), so two
+ * coordinators, or a coordinator and a cancelling user, never both win a transition.
+ */
+import type { Redis } from 'ioredis';
+import { ErrorCode, SluiceError } from '@sluice/core';
+import { RUNS_INDEX, SUBMIT_WAKEUP, runDeadLettersKey, runDoneKey, runFailedKey, runKey, runStatsKey } from './keys.ts';
+import { RunState, isFinalState } from './run-state.ts';
+
+/** What a user submits. */
+export interface RunSpec {
+  runId: string;
+  kind: 'backfill' | 'stream';
+  job: string;
+  /** Input URLs or globs (backfill) or topics (stream). */
+  inputs: string[];
+  /** `--set` pairs, framework and job options together. */
+  options: Record<string, string>;
+  /** Inclusive lower bound of event time, epoch microseconds. */
+  since?: number;
+  /** Exclusive upper bound of event time, epoch microseconds. */
+  until?: number;
+  /** Target split size in bytes. */
+  splitSize: number;
+}
+
+/** A run as stored. */
+export interface RunRecord extends RunSpec {
+  state: RunState;
+  submittedAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  splitsTotal?: number;
+  bytesTotal?: number;
+  /** Why the run failed or was refused at planning, when it did. */
+  error?: string;
+  /** Fencing token of the coordinator that planned it. */
+  plannedBy?: number;
+}
+
+/** A failed split and why. */
+export interface FailedSplit {
+  splitId: string;
+  code: string;
+  message: string;
+  attempts: number;
+}
+
+/** Progress of a run, assembled from the run record, its committed stats and its failures. */
+export interface RunProgress {
+  run: RunRecord;
+  splitsDone: number;
+  splitsFailed: number;
+  records: number;
+  badRecords: number;
+  bytes: number;
+  expired: number;
+  chunks: number;
+  /** Records per second since the run started (committed records only). */
+  recordsPerSecond: number;
+  /** Seconds until done at the current rate, by bytes; undefined before anything is known. */
+  etaSeconds: number | undefined;
+  failed: FailedSplit[];
+}
+
+// KEYS[1] run hash; ARGV[1] new state; ARGV[2] now; ARGV[3..] allowed current states.
+const TRANSITION = `
+local current = redis.call('HGET', KEYS[1], 'state')
+if not current then return {0, ''} end
+for i = 3, #ARGV do
+  if ARGV[i] == current then
+    redis.call('HSET', KEYS[1], 'state', ARGV[1])
+    return {1, current}
+  end
+end
+return {0, current}
+`;
+
+/** The run store over one Redis connection (not owned: the caller closes it). */
+export interface RunStore {
+  /** Records a new run, or resubmits a failed or cancelled one with the same id. */
+  submit(spec: RunSpec, now?: number): Promise<RunRecord>;
+  get(runId: string): Promise<RunRecord | undefined>;
+  /** Runs, newest first. */
+  list(limit?: number): Promise<RunRecord[]>;
+  /** Moves a run to `to` if its state is one of `from`; returns whether it moved. */
+  transition(runId: string, from: readonly RunState[], to: RunState, fields?: Partial<RunRecord>): Promise<boolean>;
+  /** Updates descriptive fields (not the state). */
+  update(runId: string, fields: Partial<RunRecord>): Promise<void>;
+  recordFailedSplit(runId: string, failure: FailedSplit): Promise<void>;
+  /** Marks a split finished; idempotent. */
+  recordSplitDone(runId: string, splitId: string): Promise<void>;
+  clearFailedSplits(runId: string): Promise<void>;
+  progress(runId: string, now?: number): Promise<RunProgress | undefined>;
+  /** Pops submitted run ids pushed by `submit`, waiting up to `timeoutSeconds` for one. */
+  waitForSubmission(timeoutSeconds: number): Promise<string | undefined>;
+  /** Dead letters of a run, oldest first. */
+  deadLetters(runId: string, limit?: number): Promise<unknown[]>;
+}
+
+/** Creates a run store on a connection owned by the caller. */
+export function createRunStore(redis: Redis): RunStore {
+  const store: RunStore = {
+    async submit(spec, now = Date.now()) {
+      validateSpec(spec);
+      const existing = await store.get(spec.runId);
+      if (existing !== undefined) {
+        if (existing.job !== spec.job || existing.kind !== spec.kind) {
+          throw new SluiceError(ErrorCode.INVALID_CONFIG, `run ${spec.runId} already exists for ${existing.kind} ${existing.job}; choose another --run-id`, {
+            context: { runId: spec.runId, job: existing.job },
+          });
+        }
+        if (!isFinalState(existing.state) || existing.state === RunState.COMPLETED) return existing;
+        // A failed or cancelled run resumes: splits already committed are skipped by their fences.
+        await store.clearFailedSplits(spec.runId);
+        await store.transition(spec.runId, [existing.state], RunState.SUBMITTED, { error: '' } as Partial<RunRecord>);
+        await redis.lpush(SUBMIT_WAKEUP, spec.runId);
+        return (await store.get(spec.runId)) as RunRecord;
+      }
+      const record: RunRecord = { ...spec, state: RunState.SUBMITTED, submittedAt: now };
+      await redis.multi().hset(runKey(spec.runId), encode(record)).zadd(RUNS_INDEX, now, spec.runId).lpush(SUBMIT_WAKEUP, spec.runId).exec();
+      return record;
+    },
+    async get(runId) {
+      const raw = await redis.hgetall(runKey(runId));
+      return Object.keys(raw).length === 0 ? undefined : decode(raw);
+    },
+    async list(limit = 50) {
+      const ids = await redis.zrevrange(RUNS_INDEX, 0, limit - 1);
+      const runs = await Promise.all(ids.map((id) => store.get(id)));
+      return runs.filter((r): r is RunRecord => r !== undefined);
+    },
+    async transition(runId, from, to, fields = {}) {
+      const [moved] = (await redis.eval(TRANSITION, 1, runKey(runId), to, String(Date.now()), ...from)) as [number, string];
+      if (moved === 1 && Object.keys(fields).length > 0) await store.update(runId, fields);
+      return moved === 1;
+    },
+    async update(runId, fields) {
+      const { state: _ignored, ...rest } = fields;
+      const encoded = encode(rest);
+      if (Object.keys(encoded).length > 0) await redis.hset(runKey(runId), encoded);
+    },
+    async recordFailedSplit(runId, failure) {
+      await redis.hset(runFailedKey(runId), failure.splitId, JSON.stringify(failure));
+    },
+    async recordSplitDone(runId, splitId) {
+      await redis.multi().sadd(runDoneKey(runId), splitId).hdel(runFailedKey(runId), splitId).exec();
+    },
+    async clearFailedSplits(runId) {
+      await redis.del(runFailedKey(runId));
+    },
+    async progress(runId, now = Date.now()) {
+      const run = await store.get(runId);
+      if (run === undefined) return undefined;
+      const [stats, failedRaw, splitsDone] = await Promise.all([
+        redis.hgetall(runStatsKey(runId)),
+        redis.hgetall(runFailedKey(runId)),
+        redis.scard(runDoneKey(runId)),
+      ]);
+      const n = (field: string): number => Number(stats[field] ?? 0);
+      const failed = Object.values(failedRaw).map((v) => JSON.parse(v) as FailedSplit).sort((a, b) => a.splitId.localeCompare(b.splitId));
+      const elapsed = run.startedAt === undefined ? 0 : ((run.finishedAt ?? now) - run.startedAt) / 1000;
+      const records = n('records');
+      const bytes = n('bytes');
+      const rate = elapsed > 0 ? bytes / elapsed : 0;
+      const remaining = run.bytesTotal === undefined ? undefined : Math.max(0, run.bytesTotal - bytes);
+      return {
+        run,
+        splitsDone,
+        splitsFailed: failed.length,
+        records,
+        badRecords: n('badRecords'),
+        bytes,
+        expired: n('expired'),
+        chunks: n('chunks'),
+        recordsPerSecond: elapsed > 0 ? records / elapsed : 0,
+        etaSeconds: remaining === undefined || rate === 0 ? undefined : remaining / rate,
+        failed,
+      };
+    },
+    async waitForSubmission(timeoutSeconds) {
+      const popped = await redis.brpop(SUBMIT_WAKEUP, timeoutSeconds);
+      return popped === null ? undefined : popped[1];
+    },
+    async deadLetters(runId, limit = 100) {
+      const raw = await redis.lrange(runDeadLettersKey(runId), 0, limit - 1);
+      return raw.map((r) => JSON.parse(r) as unknown);
+    },
+  };
+  return store;
+}
+
+function validateSpec(spec: RunSpec): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(spec.runId)) {
+    throw new SluiceError(ErrorCode.INVALID_CONFIG, `run id ${JSON.stringify(spec.runId)} must be 1-128 letters, digits, '.', '_' or '-'`, {
+      context: { runId: spec.runId },
+    });
+  }
+  if (spec.inputs.length === 0) throw new SluiceError(ErrorCode.INVALID_CONFIG, 'a run needs at least one --input', { context: { runId: spec.runId } });
+}
+
+const JSON_FIELDS = new Set(['inputs', 'options']);
+const NUMBER_FIELDS = new Set(['since', 'until', 'splitSize', 'submittedAt', 'startedAt', 'finishedAt', 'splitsTotal', 'bytesTotal', 'plannedBy']);
+
+function encode(record: Partial<RunRecord>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(record)) {
+    if (value === undefined) continue;
+    out[key] = JSON_FIELDS.has(key) ? JSON.stringify(value) : String(value);
+  }
+  return out;
+}
+
+function decode(raw: Record<string, string>): RunRecord {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (JSON_FIELDS.has(key)) out[key] = JSON.parse(value);
+    else if (NUMBER_FIELDS.has(key)) out[key] = Number(value);
+    else if (value !== '') out[key] = value;
+  }
+  return out as unknown as RunRecord;
+}

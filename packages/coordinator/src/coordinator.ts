@@ -1,0 +1,214 @@
+/**
+ * The coordinator: a long-running service, one active at a time behind a Redis lease (standbys wait
+ * and take over when it dies). It plans submitted backfills into splits, enqueues them in bounded
+ * batches, and moves runs to their final state as workers report. It holds no state of its own:
+ * a restarted coordinator finds everything it needs in Redis.
+ */
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { ErrorCode, SluiceError, coerceError } from '@sluice/core';
+import type { RangeReader } from '@sluice/core';
+import { RunState, createLease, createRunStore, isFinalState } from '@sluice/control';
+import type { RunRecord } from '@sluice/control';
+import { createSplitQueue } from '@sluice/queue';
+import type { SplitPayload } from '@sluice/queue';
+import { computeAutoShiftSeconds, loadJob, parseTimeShift } from '@sluice/runtime';
+import { readSplit } from '@sluice/formats';
+import type { SplitCompression, SplitFormat } from '@sluice/formats';
+import { planBackfill } from './plan-backfill.ts';
+import type { InputFile } from './plan-backfill.ts';
+
+/** Options of `createCoordinator`. */
+export interface CoordinatorOptions {
+  /** Redis URL for the queue. */
+  redisUrl: string;
+  /** A client for run records and the lease (not owned). */
+  redis: Redis;
+  /** A second client for blocking reads (not owned). */
+  blockingRedis: Redis;
+  /** Lists the files an input URL or glob names. */
+  listInputs: (input: string) => Promise<InputFile[]>;
+  /** Opens a ranged reader (for `timeShift=auto`, which needs the newest event time). */
+  openReader: (url: string) => RangeReader;
+  namespace?: string;
+  holder?: string;
+  leaseTtlMs?: number;
+  /** Progress check period. */
+  tickMs?: number;
+  attempts?: number;
+  log?: (line: string) => void;
+  nowMicros?: () => number;
+}
+
+/** A coordinator process's handle. */
+export interface Coordinator {
+  /** Runs until `stop()`; resolves when stopped. */
+  run(): Promise<void>;
+  stop(): Promise<void>;
+  readonly isLeader: boolean;
+}
+
+/** Creates a coordinator (call `run()` to start it). */
+export function createCoordinator(options: CoordinatorOptions): Coordinator {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${new Date().toISOString()} coordinator ${line}\n`));
+  const runs = createRunStore(options.redis);
+  const blockingRuns = createRunStore(options.blockingRedis);
+  const lease = createLease(options.redis, {
+    holder: options.holder ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    ...(options.leaseTtlMs === undefined ? {} : { ttlMs: options.leaseTtlMs }),
+  });
+  const queue = createSplitQueue({
+    connection: { url: options.redisUrl, maxRetriesPerRequest: null },
+    ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+    ...(options.attempts === undefined ? {} : { attempts: options.attempts }),
+  });
+  const tickMs = options.tickMs ?? 1000;
+  let stopped = false;
+  let leader = false;
+  let renewTimer: NodeJS.Timeout | undefined;
+  let wake: (() => void) | undefined;
+
+  const sleep = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
+  const becomeLeader = (token: number): void => {
+    leader = true;
+    log(`is the leader (fencing token ${token})`);
+    renewTimer = setInterval(() => {
+      lease.renew().then((ok) => {
+        if (!ok && leader) {
+          leader = false;
+          log('lost the lease; standing by');
+        }
+      }, (error: unknown) => log(`lease renewal failed: ${coerceError(error).message}`));
+    }, Math.max(100, Math.floor(lease.ttlMs / 3)));
+  };
+
+  const plan = async (run: RunRecord): Promise<void> => {
+    if (!(await runs.transition(run.runId, [RunState.SUBMITTED, RunState.PLANNING], RunState.PLANNING))) return;
+    try {
+      const files: InputFile[] = [];
+      for (const input of run.inputs) files.push(...(await options.listInputs(input)));
+      const runOptions = { ...run.options };
+      if (run.since !== undefined) runOptions.since = String(run.since);
+      if (run.until !== undefined) runOptions.until = String(run.until);
+      let planned = planBackfill({ runId: run.runId, job: run.job, splitSize: run.splitSize, options: runOptions }, files);
+      if (parseTimeShift(runOptions.timeShift) === 'auto') {
+        runOptions.timeShift = String(await resolveAutoShift(run.job, planned.splits));
+        planned = planBackfill({ runId: run.runId, job: run.job, splitSize: run.splitSize, options: runOptions }, files);
+      }
+      await runs.update(run.runId, { splitsTotal: planned.splits.length, bytesTotal: planned.bytes, startedAt: run.startedAt ?? Date.now(), plannedBy: lease.token as number, options: runOptions });
+      // Retried splits that failed in an earlier submission must be re-added, not deduplicated.
+      await removeFailedJobs(run.runId);
+      await queue.enqueue(planned.splits);
+      await runs.transition(run.runId, [RunState.PLANNING], RunState.RUNNING);
+      log(`run ${run.runId}: ${planned.files} files, ${planned.splits.length} splits, ${planned.bytes} bytes enqueued`);
+    } catch (error) {
+      const failure = coerceError(error);
+      if (failure.retryable) throw failure;
+      await runs.transition(run.runId, [RunState.PLANNING], RunState.FAILED, { error: `[${failure.code}] ${failure.message}`, finishedAt: Date.now() });
+      log(`run ${run.runId} failed at planning: ${failure.message}`);
+    }
+  };
+
+  const resolveAutoShift = async (jobName: string, splits: readonly SplitPayload[]): Promise<number> => {
+    const job = await loadJob(jobName);
+    if (job.eventTime === undefined) {
+      throw new SluiceError(ErrorCode.INVALID_DEFINITION, `job ${jobName} has no eventTime(record), which timeShift=auto needs`, { retryable: false });
+    }
+    let newest: number | undefined;
+    for (const split of splits) {
+      const batches = readSplit(options.openReader(split.url), { format: split.format as SplitFormat, compression: split.compression as SplitCompression, start: split.start, end: split.end });
+      for await (const batch of batches) {
+        for (const record of batch.records) {
+          const ts = job.eventTime(record);
+          if (ts !== undefined && (newest === undefined || ts > newest)) newest = ts;
+        }
+      }
+    }
+    if (newest === undefined) throw new SluiceError(ErrorCode.INVALID_CONFIG, 'timeShift=auto: the input has no record with an event time', { retryable: false });
+    return computeAutoShiftSeconds(newest, (options.nowMicros ?? (() => Date.now() * 1000))());
+  };
+
+  const removeFailedJobs = async (runId: string): Promise<void> => {
+    const failed = await queue.queue.getJobs(['failed'], 0, -1);
+    for (const job of failed) if (job.data.runId === runId) await job.remove();
+  };
+
+  const cancel = async (run: RunRecord): Promise<void> => {
+    const pending = await queue.queue.getJobs(['waiting', 'delayed', 'prioritized', 'waiting-children'], 0, -1);
+    let removed = 0;
+    for (const job of pending) {
+      if (job.data.runId !== run.runId) continue;
+      await job.remove().catch(() => undefined);
+      removed += 1;
+    }
+    await runs.transition(run.runId, [RunState.CANCELLING], RunState.CANCELLED, { finishedAt: Date.now() });
+    log(`run ${run.runId} cancelled (${removed} pending splits removed)`);
+  };
+
+  const track = async (run: RunRecord): Promise<void> => {
+    const progress = await runs.progress(run.runId);
+    if (progress === undefined || run.splitsTotal === undefined) return;
+    if (progress.splitsDone + progress.splitsFailed < run.splitsTotal) return;
+    const state = progress.splitsFailed > 0 ? RunState.FAILED : RunState.COMPLETED;
+    const error = progress.splitsFailed > 0 ? `${progress.splitsFailed} of ${run.splitsTotal} splits failed` : '';
+    if (await runs.transition(run.runId, [RunState.RUNNING], state, { finishedAt: Date.now(), ...(error === '' ? {} : { error }) })) {
+      log(`run ${run.runId} ${state}: ${progress.records} records, ${progress.badRecords} bad, ${progress.expired} expired writes`);
+    }
+  };
+
+  const tick = async (): Promise<void> => {
+    for (const run of await runs.list(200)) {
+      if (!leader || stopped) return;
+      if (isFinalState(run.state)) continue;
+      if (run.state === RunState.SUBMITTED || run.state === RunState.PLANNING) await plan(run);
+      else if (run.state === RunState.RUNNING) await track(run);
+      else if (run.state === RunState.CANCELLING) await cancel(run);
+    }
+  };
+
+  return {
+    get isLeader() {
+      return leader;
+    },
+    async run() {
+      log('starting');
+      for (;;) {
+        if (stopped) break;
+        try {
+          if (!leader) {
+            const token = await lease.tryAcquire();
+            if (token === undefined) {
+              await sleep(Math.floor(lease.ttlMs / 3));
+              continue;
+            }
+            becomeLeader(token);
+          }
+          await tick();
+          // A submission wakes the loop at once; otherwise the blocking pop times out at the next tick.
+          await blockingRuns.waitForSubmission(tickMs / 1000);
+        } catch (error) {
+          const failure = coerceError(error);
+          log(`error (will retry): [${failure.code}] ${failure.message}`);
+          await sleep(tickMs);
+        }
+      }
+    },
+    async stop() {
+      stopped = true;
+      wake?.();
+      if (renewTimer !== undefined) clearInterval(renewTimer);
+      if (leader) await lease.release();
+      leader = false;
+      await queue.close();
+    },
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * Turns a backfill's inputs into splits. Split ids are built from the file URL and byte range, not
+ * from positions in a listing, so a resubmitted run finds the same fences even if files were added
+ * to the input since.
+ */
+import { ErrorCode, SluiceError } from '@sluice/core';
+import { PAYLOAD_VERSION } from '@sluice/queue';
+import type { SplitPayload } from '@sluice/queue';
+import { detectFormat, isSplittable, planTextSplits } from '@sluice/formats';
+
+/** A file found by listing an input. */
+export interface InputFile {
+  url: string;
+  size: number;
+}
+
+/** What planning a backfill produced. */
+export interface BackfillPlan {
+  splits: SplitPayload[];
+  files: number;
+  bytes: number;
+}
+
+/** Plans splits for files already listed; `options` are copied into every payload. */
+export function planBackfill(run: { runId: string; job: string; splitSize: number; options: Record<string, string> }, files: readonly InputFile[]): BackfillPlan {
+  if (files.length === 0) {
+    throw new SluiceError(ErrorCode.NOT_FOUND, 'the input matched no file; check the --input URL and glob', { retryable: false, context: { runId: run.runId } });
+  }
+  const splits: SplitPayload[] = [];
+  let bytes = 0;
+  for (const file of [...files].sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0))) {
+    const { format, compression } = detectFormat(new URL(file.url).pathname);
+    bytes += file.size;
+    const ranges = isSplittable(compression) ? planTextSplits(file.size, run.splitSize) : [{ start: 0, end: file.size }];
+    for (const range of ranges) {
+      splits.push({
+        v: PAYLOAD_VERSION,
+        runId: run.runId,
+        job: run.job,
+        splitId: `${file.url}#${range.start}-${range.end}`,
+        ordinal: splits.length,
+        url: file.url,
+        format,
+        compression,
+        start: range.start,
+        end: range.end,
+        options: run.options,
+      });
+    }
+  }
+  return { splits, files: files.length, bytes };
+}

@@ -1,0 +1,2 @@
+export { createWorker } from './worker.ts';
+export type { SluiceWorker, WorkerOptions } from './worker.ts';

@@ -1,0 +1,121 @@
+/**
+ * A Sluice worker: any number of them, anywhere, each running any split of any registered job.
+ * Workers hold no state: what a split has committed lives in Redis behind its fence, so a worker
+ * can be killed at any instant and the split resumes elsewhere without double counting.
+ */
+import type { Redis } from 'ioredis';
+import { ErrorCode, SluiceError } from '@sluice/core';
+import type { JobDefinition, RangeReader } from '@sluice/core';
+import { RunState, createRunStore } from '@sluice/control';
+import { createSplitConsumer } from '@sluice/queue';
+import type { SplitConsumer, SplitPayload } from '@sluice/queue';
+import { loadJob, resolveRunOptions, runSplit } from '@sluice/runtime';
+import type { CommitTarget, SplitResult } from '@sluice/runtime';
+import type { SplitCompression, SplitFormat } from '@sluice/formats';
+
+/** Options of `createWorker`. */
+export interface WorkerOptions {
+  /** Connection for the queue (BullMQ needs `maxRetriesPerRequest: null`). */
+  connection: { url: string };
+  /** A Redis client for the store and run records (not owned). */
+  redis: Redis;
+  /** Builds the fenced store for a job's series. */
+  createStore: (job: JobDefinition<unknown, unknown>) => CommitTarget;
+  /** Opens a ranged reader on an input URL (WebHDFS, file). */
+  openReader: (url: string) => RangeReader;
+  namespace?: string;
+  concurrency?: number;
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  chunkRecords?: number;
+  /** Called after every split this worker finished. */
+  onSplitDone?: (payload: SplitPayload, result: SplitResult | 'skipped') => void;
+}
+
+/** A running worker. */
+export interface SluiceWorker {
+  /** Stops taking splits; running ones finish within `drainMs` or are released for retry. */
+  close(drainMs?: number): Promise<void>;
+}
+
+/** Starts a worker. */
+export function createWorker(options: WorkerOptions): SluiceWorker {
+  const runs = createRunStore(options.redis);
+  const jobs = new Map<string, Promise<JobDefinition<unknown, unknown>>>();
+  const stores = new Map<string, CommitTarget>();
+  const jobFor = (name: string): Promise<JobDefinition<unknown, unknown>> => {
+    let job = jobs.get(name);
+    if (job === undefined) {
+      job = loadJob(name);
+      jobs.set(name, job);
+      job.catch(() => jobs.delete(name));
+    }
+    return job;
+  };
+
+  const consumer: SplitConsumer = createSplitConsumer<SplitResult | 'skipped'>({
+    connection: { url: options.connection.url, maxRetriesPerRequest: null },
+    ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+    concurrency: options.concurrency ?? 1,
+    ...(options.lockDurationMs === undefined ? {} : { lockDurationMs: options.lockDurationMs }),
+    ...(options.stalledIntervalMs === undefined ? {} : { stalledIntervalMs: options.stalledIntervalMs }),
+    async process(payload, { signal }) {
+      const run = await runs.get(payload.runId);
+      if (run === undefined) {
+        throw new SluiceError(ErrorCode.NOT_FOUND, `run ${payload.runId} does not exist (deleted?); dropping its split`, {
+          retryable: false,
+          context: { runId: payload.runId, splitId: payload.splitId },
+        });
+      }
+      if (run.state === RunState.CANCELLING || run.state === RunState.CANCELLED) {
+        options.onSplitDone?.(payload, 'skipped');
+        return 'skipped';
+      }
+      const job = await jobFor(payload.job);
+      let store = stores.get(job.name);
+      if (store === undefined) {
+        store = options.createStore(job);
+        stores.set(job.name, store);
+      }
+      const { options: jobOptions, timeShift, since, until } = resolveRunOptions(job, payload.options);
+      if (timeShift === 'auto') {
+        throw new SluiceError(ErrorCode.INTERNAL, 'timeShift=auto must be resolved by the coordinator before splits are enqueued', {
+          retryable: false,
+          context: { runId: payload.runId },
+        });
+      }
+      const result = await runSplit(
+        {
+          runId: payload.runId,
+          splitId: payload.splitId,
+          ordinal: payload.ordinal,
+          reader: options.openReader(payload.url),
+          format: payload.format as SplitFormat,
+          compression: payload.compression as SplitCompression,
+          start: payload.start,
+          end: payload.end,
+        },
+        {
+          job,
+          options: jobOptions,
+          store,
+          timeShiftMicros: timeShift * 1e6,
+          signal,
+          ...(since === undefined ? {} : { since }),
+          ...(until === undefined ? {} : { until }),
+          ...(options.chunkRecords === undefined ? {} : { chunkRecords: options.chunkRecords }),
+        },
+      );
+      await runs.recordSplitDone(payload.runId, payload.splitId);
+      options.onSplitDone?.(payload, result);
+      return result;
+    },
+    async onFinalFailure(payload, error, attempts) {
+      await runs.recordFailedSplit(payload.runId, { splitId: payload.splitId, code: error.code, message: error.message, attempts });
+    },
+  });
+
+  return {
+    close: (drainMs) => consumer.close(drainMs),
+  };
+}
