@@ -6,15 +6,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { Worker, QueueEvents } from 'bullmq';
-import { createSplitQueue, decodeSplitPayload, DEFAULT_QUEUE_PREFIX, PAYLOAD_VERSION } from '@sluice/queue';
+import { createSplitQueue, decodeSplitPayload, DEFAULT_QUEUE_PREFIX, PAYLOAD_VERSION, splitJobId } from '@sluice/queue';
 import type { SplitPayload } from '@sluice/queue';
 import { redisUrl, uniqueName } from '../support/env.ts';
 
 test('redis: a value written through ioredis reads back, with AOF on', async (t) => {
   const redis = new Redis(redisUrl(), { maxRetriesPerRequest: 1 });
-  t.after(() => redis.quit());
   const key = uniqueName('sluice-test:roundtrip');
-  t.after(() => redis.del(key));
+  t.after(async () => {
+    await redis.del(key);
+    await redis.quit();
+  });
   await redis.hset(key, { a: '1', b: 'two' });
   await redis.hincrby(key, 'a', 41);
   assert.deepEqual(await redis.hgetall(key), { a: '42', b: 'two' });
@@ -52,7 +54,7 @@ test('bullmq: a split job is enqueued, processed by a Worker and completed', asy
   await splits.enqueue([payload]);
   // Same job id: BullMQ keeps the first, which is what makes resubmitting a run safe.
   await splits.enqueue([payload]);
-  const job = await splits.queue.getJob('run-1:s0');
+  const job = await splits.queue.getJob(splitJobId('run-1', 's0'));
   assert.ok(job, 'the job exists under its deterministic id');
   const result = await job.waitUntilFinished(events, 30_000);
   assert.deepEqual(result, { records: 128 });

@@ -23,6 +23,7 @@ interface RunFlags {
   splitSize: string;
   concurrency: string;
   json?: boolean;
+  keyPrefix?: string;
 }
 
 /** Registers `sluice run`. */
@@ -37,6 +38,7 @@ export function registerRunCommand(program: Command): void {
     .option('--split-size <bytes>', 'target split size for uncompressed text', '128m')
     .addOption(new Option('--concurrency <n>', 'splits processed at once').default('2'))
     .option('--json', 'print the summary as JSON')
+    .option('--key-prefix <prefix>', 'prefix for every kairos key written (kairos reads them with the same prefix)')
     .action(async (jobName: string, flags: RunFlags) => {
       const summary = await runCommand(jobName, flags);
       process.stdout.write(flags.json === true ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
@@ -50,7 +52,7 @@ async function runCommand(jobName: string, flags: RunFlags): Promise<LocalRunSum
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
   await redis.connect();
   try {
-    const store = createTimeseriesStore({ redis, series: job.series });
+    const store = createTimeseriesStore({ redis, series: job.series, ...(flags.keyPrefix === undefined ? {} : { keyPrefix: flags.keyPrefix }) });
     return await runLocal({
       job,
       inputs,
