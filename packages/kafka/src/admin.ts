@@ -1,0 +1,145 @@
+/**
+ * Topic administration for the coordinator, the CLI and tests. Separate from `KafkaClient`
+ * because admin calls go to the controller and are rare, while the client's connections serve
+ * the hot fetch path.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Admin } from '@platformatic/kafka';
+import { ErrorCode, SluiceError } from '@sluice/core';
+import { parseBrokers } from './brokers.ts';
+import type { BrokerList } from './brokers.ts';
+import { convertKafkaError } from './kafka-error.ts';
+import { requireClientId, requireInteger, requireOffset, requireTopic } from './options.ts';
+
+/** Options of `createKafkaAdmin`. */
+export interface KafkaAdminOptions {
+  brokers: BrokerList;
+  clientId?: string;
+}
+
+/** Options of `KafkaAdmin#createTopic`. */
+export interface CreateTopicOptions {
+  /** Replication factor; the broker default when omitted. */
+  replicas?: number;
+  /** Topic configs, e.g. `{ 'cleanup.policy': 'compact' }`. */
+  configs?: Readonly<Record<string, string>>;
+}
+
+/** Topic administration; `close()` it when done. */
+export interface KafkaAdmin {
+  /** Creates a topic and waits until every partition has a leader, so it can be written at once. */
+  createTopic(name: string, partitions: number, options?: CreateTopicOptions): Promise<void>;
+  deleteTopic(name: string): Promise<void>;
+  /** Grows a topic to `total` partitions (Kafka never shrinks one). */
+  createPartitions(topic: string, total: number): Promise<void>;
+  /** The partition numbers of a topic, ascending, from fresh metadata. */
+  listPartitions(topic: string): Promise<number[]>;
+  /** Deletes the records of a partition below `before`; returns the new log start offset. */
+  deleteRecords(topic: string, partition: number, before: number): Promise<number>;
+  /** Ids of the consumer groups the cluster knows. */
+  listGroups(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+const READY_ATTEMPTS = 50;
+const READY_DELAY_MS = 100;
+
+/** Opens an admin client lazily: nothing connects until the first call. */
+export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
+  const brokers = parseBrokers(options.brokers);
+  const clientId = requireClientId(options.clientId ?? 'sluice-admin');
+  const admin = new Admin({ clientId, bootstrapBrokers: brokers, retries: 3, retryDelay: 250 });
+  const context = (extra: Record<string, unknown>): Record<string, unknown> => ({ brokers, ...extra });
+
+  async function call<T>(what: string, extra: Record<string, unknown>, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw convertKafkaError(error, what, context(extra));
+    }
+  }
+
+  /** Leaders per partition, or the error: just after creation the topic may not be in metadata yet. */
+  async function readPartitionLeaders(topic: string): Promise<{ leaders?: number[]; error?: unknown }> {
+    try {
+      const metadata = await admin.metadata({ topics: [topic], forceUpdate: true });
+      return { leaders: metadata.topics.get(topic)?.partitions.map((p) => p.leader) ?? [] };
+    } catch (error) {
+      return { error };
+    }
+  }
+
+  return {
+    async createTopic(name, partitions, topicOptions = {}) {
+      const topic = requireTopic(name, 'name');
+      const count = requireInteger(partitions, 'partitions', 1, 1_000_000);
+      const replicas = topicOptions.replicas === undefined ? undefined : requireInteger(topicOptions.replicas, 'replicas', 1, 32_767);
+      const configs = Object.entries(topicOptions.configs ?? {}).map(([configName, value]) => ({ name: configName, value }));
+      await call(`cannot create topic ${topic}`, { topic, partitions: count }, () =>
+        admin.createTopics({ topics: [topic], partitions: count, ...(replicas === undefined ? {} : { replicas }), configs }),
+      );
+      let lastError: unknown;
+      for (let attempt = 0; attempt < READY_ATTEMPTS; attempt++) {
+        const { leaders, error } = await readPartitionLeaders(topic);
+        if (leaders !== undefined && leaders.length === count && leaders.every((leader) => leader >= 0)) return;
+        lastError = error;
+        await sleep(READY_DELAY_MS);
+      }
+      throw new SluiceError(ErrorCode.UNAVAILABLE, `topic ${topic} was created but its partitions have no leader yet`, {
+        cause: lastError,
+        context: context({ topic, partitions: count }),
+      });
+    },
+
+    async deleteTopic(name) {
+      const topic = requireTopic(name, 'name');
+      await call(`cannot delete topic ${topic}`, { topic }, () => admin.deleteTopics({ topics: [topic] }));
+    },
+
+    async createPartitions(name, total) {
+      const topic = requireTopic(name, 'topic');
+      const count = requireInteger(total, 'total', 1, 1_000_000);
+      await call(`cannot grow topic ${topic} to ${count} partitions`, { topic, total: count }, () =>
+        admin.createPartitions({ topics: [{ name: topic, count }] }),
+      );
+    },
+
+    async listPartitions(name) {
+      const topic = requireTopic(name, 'topic');
+      const metadata = await call(`cannot list partitions of topic ${topic}`, { topic }, () =>
+        admin.metadata({ topics: [topic], forceUpdate: true }),
+      );
+      const count = metadata.topics.get(topic)?.partitionsCount;
+      if (count === undefined) {
+        throw new SluiceError(ErrorCode.NOT_FOUND, `topic ${topic} does not exist`, { retryable: false, context: context({ topic }) });
+      }
+      return Array.from({ length: count }, (_, i) => i);
+    },
+
+    async deleteRecords(name, partition, before) {
+      const topic = requireTopic(name, 'topic');
+      const index = requireInteger(partition, 'partition', 0, 2 ** 31 - 1);
+      const offset = requireOffset(before, 'before');
+      const deleted = await call(`cannot delete records of ${topic}/${index} below ${offset}`, { topic, partition: index, before: offset }, () =>
+        admin.deleteRecords({ topics: [{ name: topic, partitions: [{ partition: index, offset: BigInt(offset) }] }] }),
+      );
+      const lowWatermark = deleted.flatMap((t) => t.partitions).find((p) => p.partition === index)?.lowWatermark;
+      if (lowWatermark === undefined) {
+        throw new SluiceError(ErrorCode.REMOTE, `deleting records of ${topic}/${index} returned no low watermark`, {
+          retryable: false,
+          context: context({ topic, partition: index, before: offset }),
+        });
+      }
+      return Number(lowWatermark);
+    },
+
+    async listGroups() {
+      const groups = await call('cannot list consumer groups', {}, () => admin.listGroups());
+      return [...groups.keys()].toSorted();
+    },
+
+    async close() {
+      await admin.close();
+    },
+  };
+}

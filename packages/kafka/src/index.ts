@@ -1,0 +1,14 @@
+export { createKafkaAdmin } from './admin.ts';
+export type { CreateTopicOptions, KafkaAdmin, KafkaAdminOptions } from './admin.ts';
+export { parseBrokers } from './brokers.ts';
+export type { BrokerList } from './brokers.ts';
+export { createKafkaClient } from './client.ts';
+export type { KafkaClient, KafkaClientOptions } from './client.ts';
+export type { KafkaSource } from './kafka-source.ts';
+export { listOffsets } from './list-offsets.ts';
+export type { ListOffsetsOptions, PartitionOffsets } from './list-offsets.ts';
+export { createKafkaProducer } from './producer.ts';
+export type { KafkaProducer, KafkaProducerOptions, ProduceRecord, ProducedBatch } from './producer.ts';
+export { planRangeRead, readRange } from './read-range.ts';
+export type { RangePlan, ReadRangeOptions } from './read-range.ts';
+export type { RangeBatch, RangeRecord } from './trim-batches.ts';
