@@ -1,0 +1,212 @@
+--[[
+  Applies one chunk of partial aggregates to the kairos layout, atomically, at most once.
+  The wire format is documented in commit-args.ts; the protocol in docs/design/exactly-once.md.
+
+  Fenced ('F'): the fence hash holds, per split, "seq:resumeAt" of the last applied chunk.
+    seq <= last       -> nothing is written, returns {0, last} (duplicate, stale or replayed chunk)
+    seq == last + 1   -> every op, the run stats, the dead letters and the fence, returns {1, last}
+    seq  > last + 1   -> error SLUICE_FENCE_GAP <last> (an earlier chunk is missing; retryable)
+  Unfenced ('U'): the ops only (one kairos insert), returns {1, -1}.
+
+  Every key is type-checked before the first write, so a key of the wrong type aborts the commit
+  with nothing written (Redis does not roll back a script that fails half way).
+]]
+
+local BATCH = 1000
+
+-- Bytewise comparison (a > b), independent of the server's collation locale.
+local function bytes_greater(a, b)
+  local n = math.min(#a, #b)
+  for p = 1, n do
+    local x, y = string.byte(a, p), string.byte(b, p)
+    if x ~= y then return x > y end
+  end
+  return #a > #b
+end
+
+local function push_range(cmd, key, list, first, count)
+  local done = 0
+  while done < count do
+    local m = math.min(BATCH, count - done)
+    redis.call(cmd, key, unpack(list, first + done, first + done + m - 1))
+    done = done + m
+  end
+end
+
+local function expire(k, ttl)
+  if ttl > 0 then redis.call('EXPIRE', KEYS[k], ttl) end
+end
+
+-- Types the ops will give each key, so two ops wanting different types of one key are caught too.
+local planned = {}
+
+-- nil when KEYS[k] is absent or of type want (and no other op wants another type), else an error message.
+local function check(k, want)
+  local key = KEYS[k]
+  local other = planned[key]
+  if other and other ~= want then return 'SLUICE_WRONGTYPE ' .. k .. ' ' .. want .. ' ' .. other end
+  planned[key] = want
+  local got = redis.call('TYPE', key)['ok']
+  if got == 'none' or got == want then return nil end
+  return 'SLUICE_WRONGTYPE ' .. k .. ' ' .. want .. ' ' .. got
+end
+
+local function check_counter(k)
+  local err = check(k, 'string')
+  if err then return err end
+  local v = redis.call('GET', KEYS[k])
+  if v and not string.match(v, '^%-?%d+$') then return 'SLUICE_NOTINT ' .. k end
+  return nil
+end
+
+-- Numbers go back to Redis as the ARGV strings: Lua would print a 16-digit time as 1.4e+15.
+local function apply_gauge(k, ttl, ts_arg, value)
+  local key, side = KEYS[k], KEYS[k + 1]
+  local ts = tonumber(ts_arg)
+  local stored = redis.call('GET', side)
+  local write = true
+  if stored then
+    local stored_ts = tonumber(stored)
+    if ts < stored_ts then
+      write = false
+    elseif ts == stored_ts then
+      local current = redis.call('GET', key)
+      if current and not bytes_greater(value, current) then write = false end
+    end
+  end
+  if write then
+    redis.call('SET', key, value)
+    redis.call('SET', side, ts_arg)
+  end
+  expire(k, ttl)
+  expire(k + 1, ttl)
+end
+
+-- Inserts ARGV[first .. first+n-1] after every element of ordinals <= ordinal.
+local function apply_list(k, ttl, ordinal_arg, first, n)
+  local key, side = KEYS[k], KEYS[k + 1]
+  local ordinal = tonumber(ordinal_arg)
+  local max = tonumber(redis.call('HGET', side, 'max'))
+  local after = 0
+  if max and ordinal < max then
+    local counts = redis.call('HGETALL', side)
+    for p = 1, #counts, 2 do
+      local field = counts[p]
+      if field ~= 'max' and tonumber(field) > ordinal then after = after + tonumber(counts[p + 1]) end
+    end
+  end
+  if after == 0 then
+    push_range('RPUSH', key, ARGV, first, n)
+  else
+    local len = redis.call('LLEN', key)
+    local pos = len - after
+    local tail = redis.call('LRANGE', key, pos, -1)
+    if pos == 0 then redis.call('DEL', key) else redis.call('LTRIM', key, 0, pos - 1) end
+    push_range('RPUSH', key, ARGV, first, n)
+    push_range('RPUSH', key, tail, 1, #tail)
+  end
+  redis.call('HINCRBY', side, ordinal_arg, n)
+  if not max or ordinal > max then redis.call('HSET', side, 'max', ordinal_arg) end
+  expire(k, ttl)
+  expire(k + 1, ttl)
+end
+
+-- Walks the ops from ARGV[i], KEYS[k]; checks types when apply is false, writes when true.
+local function run_ops(i, k, apply)
+  local nargs = #ARGV
+  while i <= nargs do
+    local op, ttl = ARGV[i], tonumber(ARGV[i + 1])
+    local err
+    if op == 'C' then
+      if apply then
+        redis.call('INCRBY', KEYS[k], ARGV[i + 2])
+        expire(k, ttl)
+      else
+        err = check_counter(k)
+      end
+      i, k = i + 3, k + 1
+    elseif op == 'H' then
+      local n = tonumber(ARGV[i + 2])
+      if apply then
+        local key = KEYS[k]
+        for p = i + 3, i + 1 + 2 * n, 2 do redis.call('HINCRBY', key, ARGV[p], ARGV[p + 1]) end
+        expire(k, ttl)
+      else
+        err = check(k, 'hash')
+      end
+      i, k = i + 3 + 2 * n, k + 1
+    elseif op == 'S' then
+      local n = tonumber(ARGV[i + 2])
+      if apply then
+        push_range('SADD', KEYS[k], ARGV, i + 3, n)
+        expire(k, ttl)
+      else
+        err = check(k, 'set')
+      end
+      i, k = i + 3 + n, k + 1
+    elseif op == 'G' then
+      if apply then
+        apply_gauge(k, ttl, ARGV[i + 2], ARGV[i + 3])
+      else
+        err = check(k, 'string') or check(k + 1, 'string')
+      end
+      i, k = i + 4, k + 2
+    elseif op == 'L' then
+      local n = tonumber(ARGV[i + 3])
+      if apply then
+        apply_list(k, ttl, ARGV[i + 2], i + 4, n)
+      else
+        err = check(k, 'list') or check(k + 1, 'hash')
+      end
+      i, k = i + 4 + n, k + 2
+    elseif op == 'R' then
+      local n = tonumber(ARGV[i + 2])
+      if apply then
+        push_range('RPUSH', KEYS[k], ARGV, i + 3, n)
+        expire(k, ttl)
+      else
+        err = check(k, 'list')
+      end
+      i, k = i + 3 + n, k + 1
+    elseif op == 'T' then
+      if apply then expire(k, ttl) end
+      i, k = i + 2, k + 1
+    else
+      return 'SLUICE_BADOP ' .. tostring(op) .. ' at ' .. i
+    end
+    if err then return err end
+  end
+  if k ~= #KEYS + 1 then return 'SLUICE_BADOP keys ' .. #KEYS .. ' used ' .. (k - 1) end
+  return nil
+end
+
+local mode = ARGV[1]
+if mode == 'U' then
+  local err = run_ops(2, 1, false)
+  if err then return redis.error_reply(err) end
+  run_ops(2, 1, true)
+  return {1, -1}
+end
+
+if mode ~= 'F' then return redis.error_reply('SLUICE_BADOP mode ' .. tostring(mode)) end
+local split, seq = ARGV[2], tonumber(ARGV[3])
+local last = -1
+local fence = redis.call('HGET', KEYS[1], split)
+if fence then last = tonumber(string.match(fence, '^(%d+)')) end
+if seq <= last then return {0, last} end
+if seq > last + 1 then return redis.error_reply('SLUICE_FENCE_GAP ' .. last) end
+
+local ndead = tonumber(ARGV[9])
+local first_op = 10 + ndead
+local err = check(1, 'hash') or check(2, 'hash') or check(3, 'list') or run_ops(first_op, 4, false)
+if err then return redis.error_reply(err) end
+run_ops(first_op, 4, true)
+
+redis.call('HSET', KEYS[1], split, ARGV[3] .. ':' .. ARGV[4])
+redis.call('HINCRBY', KEYS[2], 'records', ARGV[5])
+redis.call('HINCRBY', KEYS[2], 'badRecords', ARGV[6])
+redis.call('HINCRBY', KEYS[2], 'bytes', ARGV[7])
+redis.call('HINCRBY', KEYS[2], 'expired', ARGV[8])
+redis.call('HINCRBY', KEYS[2], 'chunks', 1)
+if ndead > 0 then push_range('RPUSH', KEYS[3], ARGV, 10, ndead) end
+return {1, last}
