@@ -84,14 +84,21 @@ test('backfill over Zeek TSV (gzip) in HDFS equals the reference', async (t) => 
 });
 
 test('workers SIGKILLed mid-split several times: the result is still exactly the reference', async (t) => {
-  // Small chunks, so a kill usually lands between two commits of one split and the retry resumes.
+  // Small chunks, so a split commits many times and a kill lands between two commits of one split.
   const stack = await startStack(t, 2, 3000, 200);
-  const done = backfill(t, stack, `${hdfsRoot}/ndjson/*.ndjson`, '256k');
+  const done = backfill(t, stack, `${hdfsRoot}/ndjson/*.ndjson`, '2m');
+  done.catch(() => undefined);
+  const statsKey = `sluice:run:${stack.namespace}-run:stats`;
+  const chunksCommitted = async (): Promise<number> => Number((await stack.redis.hget(statsKey, 'chunks')) ?? 0);
   let kills = 0;
-  // Kill a worker as soon as it has committed part of a split, then start a fresh one; repeat.
+  let seen = 0;
   for (let round = 0; round < 4; round += 1) {
-    const victim = stack.workers.find((w) => w.child.exitCode === null && w.child.signalCode === null) as SluiceProcess;
-    await new Promise((r) => setTimeout(r, 700 + round * 300));
+    // Wait until the workers are visibly mid-run (chunks committing), then kill one without warning.
+    const deadline = Date.now() + 60_000;
+    while ((await chunksCommitted()) < seen + 8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    seen = await chunksCommitted();
+    const alive = stack.workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+    const victim = alive[round % alive.length] as SluiceProcess;
     victim.kill('SIGKILL');
     await victim.exited;
     kills += 1;
@@ -102,9 +109,9 @@ test('workers SIGKILLed mid-split several times: the result is still exactly the
   assert.equal((progress.run as { state: string }).state, 'completed');
   // Stats are committed inside the fenced write, so even they are exact after the crashes.
   assert.equal(progress.records, 53_615 + 49_474);
-  const resumed = stack.workers.filter((w) => w.output().includes('resumed at')).length;
-  t.diagnostic(`workers that resumed a split after a kill: ${resumed}`);
   assert.deepEqual(stripPrefix(await dumpKeys(stack.redis, `${stack.prefix}*`), stack.prefix), reference);
+  const resumed = stack.workers.filter((w) => w.output().includes('resumed at')).length;
+  t.diagnostic(`kills: ${kills}; workers that resumed a killed split after its last committed chunk: ${resumed}`);
 });
 
 test('cleanup HDFS', async (t) => {
