@@ -11,6 +11,7 @@ import { registerCoordinatorCommand } from './commands/coordinator.ts';
 import { registerStatusCommand } from './commands/status.ts';
 import { registerWorkerCommand } from './commands/worker.ts';
 import { registerHdfsCommand } from './commands/hdfs.ts';
+import { registerDemoCommand } from './commands/demo.ts';
 
 /** Builds the command tree (exported for tests). */
 export function createProgram(): Command {
@@ -25,6 +26,7 @@ export function createProgram(): Command {
   registerCoordinatorCommand(program);
   registerWorkerCommand(program);
   registerHdfsCommand(program);
+  registerDemoCommand(program);
   return program;
 }
 

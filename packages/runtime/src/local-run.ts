@@ -7,8 +7,8 @@ import { stat } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import type { JobDefinition } from '@sluice/core';
-import { createFileRangeReader, detectFormat, isSplittable, planTextSplits, readSplit } from '@sluice/formats';
-import type { SplitCompression, SplitFormat } from '@sluice/formats';
+import { SplitFormat, createFileRangeReader, detectFormat, isSplittable, planParquetSplits, planTextSplits, readSplit } from '@sluice/formats';
+import type { SplitCompression } from '@sluice/formats';
 import { runSplit } from './run-split.ts';
 import type { CommitTarget, SplitResult, SplitTask } from './run-split.ts';
 import { computeAutoShiftSeconds, resolveRunOptions } from './run-options.ts';
@@ -129,11 +129,20 @@ async function planLocalSplits(run: LocalRunOptions, readers: { close(): Promise
     const { format, compression } = run.format ?? detectFormat(path);
     const reader = createFileRangeReader(path);
     readers.push(reader);
-    const ranges = isSplittable(compression) ? planTextSplits(info.size, run.splitSize ?? 128 * 1024 * 1024) : [{ start: 0, end: info.size }];
+    const splitSize = run.splitSize ?? 128 * 1024 * 1024;
+    let ranges: readonly { start: number; end: number }[];
+    let rangeId = '';
+    if (format === SplitFormat.PARQUET) {
+      // Row ranges of whole row groups, as the coordinator plans them.
+      ranges = await planParquetSplits(reader, splitSize);
+      rangeId = 'rows=';
+    } else {
+      ranges = isSplittable(compression) ? planTextSplits(info.size, splitSize) : [{ start: 0, end: info.size }];
+    }
     for (const range of ranges) {
       tasks.push({
         runId: run.runId,
-        splitId: `${pathToFileURL(path).href}#${range.start}-${range.end}`,
+        splitId: `${pathToFileURL(path).href}#${rangeId}${range.start}-${range.end}`,
         ordinal: tasks.length,
         reader,
         format,

@@ -161,8 +161,16 @@ export async function runSplit<Rec, Options>(task: SplitTask, run: RunSplitOptio
     start: task.start,
     end: task.end,
     ...(progress === undefined ? {} : { resumeFrom: progress.resumeAt }),
+    ...(job.fields === undefined ? {} : { columns: job.fields }),
   });
+  let firstBatch = progress === undefined && task.start > 0;
   for await (const batch of batches) {
+    if (firstBatch) {
+      // The partial line before this split's first owned line was counted by the previous split.
+      const first = Math.min(batch.offsets[0] ?? Number.MAX_SAFE_INTEGER, ...batch.deadLetters.map((d) => offsetOf(d.provenance)));
+      if (first !== Number.MAX_SAFE_INTEGER && first > chunkStart) chunkStart = first;
+      firstBatch = false;
+    }
     if (run.signal?.aborted) {
       // The reason says whether the split is released for a retry (shutdown) or cancelled for good.
       const reason: unknown = run.signal.reason;
