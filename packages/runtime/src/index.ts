@@ -1,5 +1,5 @@
 export { SPLIT_DONE, runSplit } from './run-split.ts';
-export type { ChunkReport, CommitTarget, RunSplitOptions, SplitResult, SplitTask } from './run-split.ts';
+export type { BatchSource, ChunkReport, CommitTarget, RunSplitOptions, SplitResult, SplitTask } from './run-split.ts';
 export { defaultJobSearchPaths, loadJob } from './load-job.ts';
 export type { LoadJobOptions } from './load-job.ts';
 export { computeAutoShiftSeconds, parseEventTimeBound, parseTimeShift, resolveRunOptions } from './run-options.ts';

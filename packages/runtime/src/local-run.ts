@@ -162,7 +162,9 @@ async function findNewestEventTime(job: JobDefinition<unknown, unknown>, tasks: 
   }
   let newest: number | undefined;
   for (const task of tasks) {
-    for await (const batch of readSplit(task.reader, { format: task.format, compression: task.compression, start: task.start, end: task.end })) {
+    if (task.reader === undefined) continue;
+    const columns = job.fields === undefined ? {} : { columns: job.fields };
+    for await (const batch of readSplit(task.reader, { format: task.format, compression: task.compression, start: task.start, end: task.end, ...columns })) {
       for (const record of batch.records) {
         const ts = eventTime(record);
         if (ts !== undefined && (newest === undefined || ts > newest)) newest = ts;

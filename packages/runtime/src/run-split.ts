@@ -8,7 +8,7 @@
 import { ErrorCode, SluiceError, coerceError, createCombiner, isSluiceError } from '@sluice/core';
 import type { Aggregate, Chunk, DeadLetter, Emit, JobDefinition, RangeReader } from '@sluice/core';
 import { readSplit } from '@sluice/formats';
-import type { SplitFormat, SplitCompression } from '@sluice/formats';
+import type { RecordBatch, SplitCompression, SplitFormat } from '@sluice/formats';
 
 /** The store side of a run: fenced commits and per-split progress. */
 export interface CommitTarget {
@@ -21,12 +21,20 @@ export interface SplitTask {
   runId: string;
   splitId: string;
   ordinal: number;
-  reader: RangeReader;
+  /** Bytes of a file split, decoded by `@sluice/formats`. */
+  reader?: RangeReader;
+  /** Records from elsewhere (a Kafka offset range), instead of `reader`; offsets are positions to resume from. */
+  source?: BatchSource;
+  /** Names the input in dead-letter provenance; defaults to the reader's URL. */
+  url?: string;
   format: SplitFormat;
   compression: SplitCompression;
   start: number;
   end: number;
 }
+
+/** Yields a split's record batches, starting at `resumeFrom` when a retry resumes. */
+export type BatchSource = (resumeFrom: number | undefined) => AsyncIterable<RecordBatch>;
 
 /** How to run a split. */
 export interface RunSplitOptions<Rec, Options> {
@@ -155,14 +163,7 @@ export async function runSplit<Rec, Options>(task: SplitTask, run: RunSplitOptio
     run.onChunk?.({ seq: chunk.seq, ...chunk.stats, ...outcome });
   };
 
-  const batches = readSplit(task.reader, {
-    format: task.format,
-    compression: task.compression,
-    start: task.start,
-    end: task.end,
-    ...(progress === undefined ? {} : { resumeFrom: progress.resumeAt }),
-    ...(job.fields === undefined ? {} : { columns: job.fields }),
-  });
+  const batches = openBatches(task, progress?.resumeAt, job.fields);
   let firstBatch = progress === undefined && task.start > 0;
   for await (const batch of batches) {
     if (firstBatch) {
@@ -210,7 +211,7 @@ export async function runSplit<Rec, Options>(task: SplitTask, run: RunSplitOptio
         const failure = coerceError(error, ErrorCode.BAD_RECORD);
         if (failure.code === ErrorCode.INVALID_DEFINITION) throw failure;
         bad += 1;
-        deadLetters.push({ provenance: `${task.reader.url}@${offset}`, reason: failure.message, raw: safeRaw(record) });
+        deadLetters.push({ provenance: `${task.url ?? task.reader?.url ?? task.splitId}@${offset}`, reason: failure.message, raw: safeRaw(record) });
       }
     }
     while (nextDead < decodeDead.length) {
@@ -236,6 +237,21 @@ function collectInto(collect: RunSplitOptions<unknown, unknown>['collect'], aggr
     }
   }
   return aggregates;
+}
+
+function openBatches(task: SplitTask, resumeFrom: number | undefined, columns: readonly string[] | undefined): AsyncIterable<RecordBatch> {
+  if (task.source !== undefined) return task.source(resumeFrom);
+  if (task.reader === undefined) {
+    throw new SluiceError(ErrorCode.INTERNAL, `split ${task.splitId} has neither a reader nor a source`, { retryable: false, context: { splitId: task.splitId } });
+  }
+  return readSplit(task.reader, {
+    format: task.format,
+    compression: task.compression,
+    start: task.start,
+    end: task.end,
+    ...(resumeFrom === undefined ? {} : { resumeFrom }),
+    ...(columns === undefined ? {} : { columns }),
+  });
 }
 
 function offsetOf(provenance: string): number {
