@@ -4,16 +4,25 @@
  * (NDJSON) or a minimal typed Zeek TSV decode with no validation. Each file is measured gzip and as
  * an uncompressed copy in a temporary directory.
  *
+ * Parquet: the NDJSON files converted (test/support/parquet-dataset.ts, row groups of 5,000 rows,
+ * zstd and snappy pages), read by `readSplit` with every column and with only the network-metrics
+ * job's columns, against hyparquet's own `parquetReadObjects` over the whole file (hyparquet-compressors,
+ * as its README sets it up) with the same columns.
+ *
  *   node test/bench/decode.ts            # 5 rounds, best round reported
  *   SLUICE_BENCH_ROUNDS=9 node test/bench/decode.ts
  *   SLUICE_DATASET_DIR=/data/wrccdc-2018 node test/bench/decode.ts
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
 import { createFileRangeReader, readSplit } from '@sluice/formats';
 import type { SplitCompression, SplitFormat } from '@sluice/formats';
+import { networkMetrics } from '@sluice/job-network-metrics';
+import { writeDatasetParquet } from '../support/parquet-dataset.ts';
 
 const datasetDir = process.env.SLUICE_DATASET_DIR ?? resolve(import.meta.dirname, '../../../shared/datasets/wrccdc-2018');
 const rounds = Number(process.env.SLUICE_BENCH_ROUNDS ?? '5');
@@ -82,6 +91,25 @@ function decodeBaseline(path: string, format: SplitFormat, compression: SplitCom
   return records;
 }
 
+async function decodeParquetWithReadSplit(path: string, rows: number, columns: readonly string[] | undefined): Promise<number> {
+  const reader = createFileRangeReader(path);
+  let records = 0;
+  try {
+    for await (const batch of readSplit(reader, { format: 'parquet', compression: 'none', start: 0, end: rows, ...(columns === undefined ? {} : { columns }) })) {
+      records += batch.records.length;
+    }
+  } finally {
+    await reader.close();
+  }
+  return records;
+}
+
+async function decodeParquetWithHyparquet(path: string, columns: readonly string[] | undefined): Promise<number> {
+  const file = await asyncBufferFromFile(path);
+  const rows = await parquetReadObjects({ file, compressors, ...(columns === undefined ? {} : { columns: [...columns] }) });
+  return rows.length;
+}
+
 async function best(run: () => Promise<number> | number): Promise<{ records: number; seconds: number }> {
   let records = 0;
   let seconds = Number.POSITIVE_INFINITY;
@@ -116,9 +144,41 @@ try {
       ]);
     }
   }
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
-  for (const row of rows) console.log(row.map((cell, i) => cell.padStart(widths[i] ?? 0)).join('  '));
+  printTable(rows);
   console.log(`\nbest of ${rounds} rounds; ratio = readSplit throughput / baseline throughput (node ${process.version})`);
+
+  const parquetRows: string[][] = [['file', 'codec', 'columns', 'rows', 'readSplit rows/s', 'parquetReadObjects rows/s', 'ratio']];
+  const fields = networkMetrics.fields ?? [];
+  for (const codec of ['ZSTD', 'SNAPPY'] as const) {
+    const dir = join(scratch, codec.toLowerCase());
+    mkdirSync(dir);
+    for (const file of writeDatasetParquet(dir, { codec })) {
+      // parquetReadObjects refuses column names the file lacks (`version` is an ssl field).
+      const present = fields.filter((f) => file.columns.includes(f));
+      for (const [label, columns] of [[`all ${file.columns.length}`, undefined], [`job ${present.length}`, present]] as const) {
+        const ours = await best(() => decodeParquetWithReadSplit(file.path, file.rows, columns));
+        const theirs = await best(() => decodeParquetWithHyparquet(file.path, columns));
+        if (ours.records !== file.rows || theirs.records !== file.rows) throw new Error(`${file.path}: ${ours.records} and ${theirs.records} rows, expected ${file.rows}`);
+        parquetRows.push([
+          basename(file.path),
+          codec.toLowerCase(),
+          label,
+          String(file.rows),
+          Math.round(ours.records / ours.seconds).toLocaleString('en-US'),
+          Math.round(theirs.records / theirs.seconds).toLocaleString('en-US'),
+          (theirs.seconds / ours.seconds).toFixed(2),
+        ]);
+      }
+    }
+  }
+  console.log('');
+  printTable(parquetRows);
+  console.log(`\nParquet: row groups of 5,000 rows; ratio = readSplit throughput / parquetReadObjects throughput`);
 } finally {
   rmSync(scratch, { recursive: true, force: true });
+}
+
+function printTable(table: readonly string[][]): void {
+  const widths = table[0]?.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length))) ?? [];
+  for (const row of table) console.log(row.map((cell, i) => cell.padStart(widths[i] ?? 0)).join('  '));
 }

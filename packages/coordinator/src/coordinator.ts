@@ -99,10 +99,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       const runOptions = { ...run.options };
       if (run.since !== undefined) runOptions.since = String(run.since);
       if (run.until !== undefined) runOptions.until = String(run.until);
-      let planned = planBackfill({ runId: run.runId, job: run.job, splitSize: run.splitSize, options: runOptions }, files);
+      let planned = await planBackfill({ runId: run.runId, job: run.job, splitSize: run.splitSize, options: runOptions }, files, options.openReader);
       if (parseTimeShift(runOptions.timeShift) === 'auto') {
         runOptions.timeShift = String(await resolveAutoShift(run.job, planned.splits));
-        planned = planBackfill({ runId: run.runId, job: run.job, splitSize: run.splitSize, options: runOptions }, files);
+        planned = await planBackfill({ runId: run.runId, job: run.job, splitSize: run.splitSize, options: runOptions }, files, options.openReader);
       }
       await runs.update(run.runId, { splitsTotal: planned.splits.length, bytesTotal: planned.bytes, startedAt: run.startedAt ?? Date.now(), plannedBy: lease.token as number, options: runOptions });
       // Retried splits that failed in an earlier submission must be re-added, not deduplicated.

@@ -1,12 +1,13 @@
 /**
- * Turns a backfill's inputs into splits. Split ids are built from the file URL and byte range, not
- * from positions in a listing, so a resubmitted run finds the same fences even if files were added
- * to the input since.
+ * Turns a backfill's inputs into splits. Split ids are built from the file URL and byte range (row
+ * range for Parquet), not from positions in a listing, so a resubmitted run finds the same fences
+ * even if files were added to the input since.
  */
 import { ErrorCode, SluiceError } from '@sluice/core';
+import type { RangeReader } from '@sluice/core';
 import { PAYLOAD_VERSION } from '@sluice/queue';
 import type { SplitPayload } from '@sluice/queue';
-import { detectFormat, isSplittable, planTextSplits } from '@sluice/formats';
+import { SplitFormat, detectFormat, isSplittable, planParquetSplits, planTextSplits } from '@sluice/formats';
 
 /** A file found by listing an input. */
 export interface InputFile {
@@ -21,8 +22,16 @@ export interface BackfillPlan {
   bytes: number;
 }
 
-/** Plans splits for files already listed; `options` are copied into every payload. */
-export function planBackfill(run: { runId: string; job: string; splitSize: number; options: Record<string, string> }, files: readonly InputFile[]): BackfillPlan {
+/**
+ * Plans splits for files already listed; `options` are copied into every payload. Text files are
+ * cut into byte ranges; a Parquet file into runs of whole row groups, read from its footer through
+ * `openReader`, whose payload `start`/`end` are row indices `[firstRow, endRow)`.
+ */
+export async function planBackfill(
+  run: { runId: string; job: string; splitSize: number; options: Record<string, string> },
+  files: readonly InputFile[],
+  openReader: (url: string) => RangeReader,
+): Promise<BackfillPlan> {
   if (files.length === 0) {
     throw new SluiceError(ErrorCode.NOT_FOUND, 'the input matched no file; check the --input URL and glob', { retryable: false, context: { runId: run.runId } });
   }
@@ -31,13 +40,20 @@ export function planBackfill(run: { runId: string; job: string; splitSize: numbe
   for (const file of [...files].sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0))) {
     const { format, compression } = detectFormat(new URL(file.url).pathname);
     bytes += file.size;
-    const ranges = isSplittable(compression) ? planTextSplits(file.size, run.splitSize) : [{ start: 0, end: file.size }];
+    let ranges: readonly { start: number; end: number }[];
+    let rangeId = '';
+    if (format === SplitFormat.PARQUET) {
+      ranges = await planParquetSplits(openReader(file.url), run.splitSize);
+      rangeId = 'rows=';
+    } else {
+      ranges = isSplittable(compression) ? planTextSplits(file.size, run.splitSize) : [{ start: 0, end: file.size }];
+    }
     for (const range of ranges) {
       splits.push({
         v: PAYLOAD_VERSION,
         runId: run.runId,
         job: run.job,
-        splitId: `${file.url}#${range.start}-${range.end}`,
+        splitId: `${file.url}#${rangeId}${range.start}-${range.end}`,
         ordinal: splits.length,
         url: file.url,
         format,

@@ -19,12 +19,15 @@ const BY_EXTENSION: Readonly<Record<string, SplitFormat>> = {
   log: SplitFormat.ZEEK,
   tsv: SplitFormat.ZEEK,
   csv: SplitFormat.CSV,
+  parquet: SplitFormat.PARQUET,
+  parq: SplitFormat.PARQUET,
 };
 
 /**
  * The format and compression of a path or URL from its extension: `.ndjson`, `.jsonl`, `.json`
  * (one JSON object a line), `.log`, `.tsv` (Zeek TSV with a `#fields` header), `.csv`, each
- * optionally followed by `.gz`. Throws INVALID_CONFIG for any other name.
+ * optionally followed by `.gz`, and `.parquet`, `.parq` (never `.gz`: Parquet is read by ranges
+ * and compresses its own pages). Throws INVALID_CONFIG for any other name.
  */
 export function detectFormat(path: string): DetectedFormat {
   const name = baseName(path).toLowerCase();
@@ -41,8 +44,16 @@ export function detectFormat(path: string): DetectedFormat {
       ErrorCode.INVALID_CONFIG,
       `cannot tell the format of ${JSON.stringify(path)} from its name: rename it to end in ` +
         '.ndjson, .jsonl, .json, .log (Zeek TSV), .tsv (Zeek TSV) or .csv, optionally followed by .gz, ' +
-        "or name the format explicitly (format: 'ndjson' | 'zeek' | 'csv', compression: 'none' | 'gzip')",
+        "or .parquet, or name the format explicitly (format: 'ndjson' | 'zeek' | 'csv' | 'parquet', compression: 'none' | 'gzip')",
       { context: { path, knownExtensions: [...Object.keys(BY_EXTENSION), 'gz'] } },
+    );
+  }
+  if (format === SplitFormat.PARQUET && compression !== SplitCompression.NONE) {
+    throw new SluiceError(
+      ErrorCode.INVALID_CONFIG,
+      `${JSON.stringify(path)} is a gzip-compressed Parquet file, which cannot be read by ranges: store it uncompressed ` +
+        '(Parquet compresses its pages itself, e.g. with snappy or zstd)',
+      { context: { path } },
     );
   }
   return { format, compression };

@@ -1,6 +1,6 @@
 /**
- * `readSplit`: the records of one split of one file, in batches, with the byte offset of every
- * record and the records that failed to decode as dead letters.
+ * `readSplit`: the records of one split of one file, in batches, with the position of every record
+ * (byte offset; row index for Parquet) and the records that failed to decode as dead letters.
  *
  * Batches hold exactly `batchSize` items (records plus dead letters), except the last: their
  * boundaries depend only on the file and the split, never on how the bytes arrived, so a retry
@@ -11,6 +11,8 @@ import type { DeadLetter, RangeReader } from '@sluice/core';
 import { CsvLineDecoder } from './csv-decoder.ts';
 import { readGunzipChunks } from './gunzip-chunks.ts';
 import type { DecodedRecord, LineDecoder } from './line-decoder.ts';
+import { readParquetSplit } from './parquet-decoder.ts';
+import type { RecordBatch } from './record-batch.ts';
 import { readLineSegments, readSplitBytes } from './line-segments.ts';
 import type { LineSegment } from './line-segments.ts';
 import { NdjsonLineDecoder } from './ndjson-decoder.ts';
@@ -18,35 +20,34 @@ import { readCsvFileHeader, readZeekFileHeader } from './read-file-header.ts';
 import { SplitCompression, SplitFormat, isSplitCompression, isSplitFormat } from './split-format.ts';
 import { ZeekLineDecoder } from './zeek-decoder.ts';
 
+export type { RecordBatch } from './record-batch.ts';
+
 /** What to read. */
 export interface ReadSplitOptions {
   format: SplitFormat;
+  /** Must be `none` for Parquet, whose pages carry their own codecs. */
   compression: SplitCompression;
-  /** First byte of the split. A gzip file is one split: start must be 0. */
+  /** First byte of the split; for Parquet, its first row index. A gzip file is one split: start must be 0. */
   start: number;
-  /** End of the split (exclusive); the last line starting before it is read to its end. Ignored for gzip. */
+  /**
+   * End of the split (exclusive); the last line starting before it is read to its end. Ignored for
+   * gzip. For Parquet, the row index just after its last row (`planParquetSplits`).
+   */
   end: number;
   /** Items (records plus dead letters) per batch; defaults to 2048. */
   batchSize?: number;
   /**
    * Skip the lines that start before this offset: a retried split resumes just after its last
    * committed chunk. Plain text seeks there; gzip decompresses and discards (header lines are
-   * still applied). For gzip it is an offset in the uncompressed stream.
+   * still applied). For gzip it is an offset in the uncompressed stream; for Parquet, a row index
+   * (the pages before it are not decoded when the file has an offset index).
    */
   resumeFrom?: number;
-}
-
-/** A run of consecutive records of a split. */
-export interface RecordBatch {
-  records: DecodedRecord[];
-  /** Byte offset where each record's line starts; for gzip, the offset in the uncompressed stream. */
-  offsets: number[];
-  /** Lines that did not decode, with provenance `${url}@${offset}`, in offset order. */
-  deadLetters: DeadLetter[];
-  /** Position just after the last line consumed: where a resume after this batch starts. */
-  endOffset: number;
-  /** Bytes of the lines consumed by this batch (for gzip: uncompressed bytes), blank and header lines included. */
-  bytes: number;
+  /**
+   * The fields the job reads (`JobDefinition.fields`): Parquet decodes only these columns (names the
+   * file lacks are skipped). Text formats decode every field whatever this says.
+   */
+  columns?: readonly string[];
 }
 
 const DEFAULT_BATCH_SIZE = 2048;
@@ -55,8 +56,9 @@ const MAX_RAW_BYTES = 1024;
 
 /**
  * Reads the lines that start in `[start, end)` (Hadoop's rule, see `readLineSegments`), decoded in
- * `format`, as batches. Blank lines are skipped; lines that do not decode become dead letters and
- * the split goes on. An I/O error or a corrupt gzip stream is thrown after a batch with every record
+ * `format`, as batches; for Parquet, the rows `[start, end)` (see `readParquetSplit`). Blank lines
+ * are skipped; lines that do not decode become dead letters and the split goes on. An I/O error, a
+ * corrupt gzip stream or an undecodable Parquet row group is thrown after a batch with every record
  * decoded before it, so a caller can commit what was good and resume after it.
  */
 export async function* readSplit(reader: RangeReader, options: ReadSplitOptions): AsyncGenerator<RecordBatch> {
@@ -65,6 +67,10 @@ export async function* readSplit(reader: RangeReader, options: ReadSplitOptions)
   const resumeFrom = options.resumeFrom ?? 0;
   validate(reader, options, batchSize, resumeFrom);
   const url = reader.url;
+  if (format === SplitFormat.PARQUET) {
+    yield* readParquetSplit(reader, { start, end, resumeFrom, batchSize, columns: options.columns });
+    return;
+  }
 
   let decoder: LineDecoder;
   let segments: AsyncIterable<LineSegment>;
@@ -146,7 +152,7 @@ export async function* readSplit(reader: RangeReader, options: ReadSplitOptions)
   if (records.length + deadLetters.length > 0 || bytes > 0) yield take();
 }
 
-async function createDecoder(reader: RangeReader, format: SplitFormat, needsFileHeader: boolean): Promise<LineDecoder> {
+async function createDecoder(reader: RangeReader, format: Exclude<SplitFormat, 'parquet'>, needsFileHeader: boolean): Promise<LineDecoder> {
   switch (format) {
     case SplitFormat.NDJSON:
       return new NdjsonLineDecoder();
@@ -180,6 +186,12 @@ function validate(reader: RangeReader, options: ReadSplitOptions, batchSize: num
   if (!Number.isSafeInteger(options.end) || options.end < options.start) fail(`end must be an integer >= start, got ${options.end}`);
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) fail(`batchSize must be a positive integer, got ${batchSize}`);
   if (!Number.isSafeInteger(resumeFrom) || resumeFrom < 0) fail(`resumeFrom must be a non-negative integer, got ${resumeFrom}`);
+  if (options.columns !== undefined && (!Array.isArray(options.columns) || options.columns.some((c) => typeof c !== 'string'))) {
+    fail('columns must be an array of column names');
+  }
+  if (options.format === SplitFormat.PARQUET && options.compression !== SplitCompression.NONE) {
+    fail("a Parquet file must have compression 'none': it compresses its pages itself and cannot be read by ranges once gzipped");
+  }
   if (options.compression === SplitCompression.GZIP && options.start !== 0) {
     fail('a gzip file is not splittable and must be read as one split starting at 0 (see isSplittable)');
   }

@@ -15,6 +15,8 @@ describe('detectFormat', () => {
     ['table.csv', 'csv', 'none'],
     ['webhdfs://nn:9870/data/dns.log.gz?op=OPEN', 'zeek', 'gzip'],
     ['file:///tmp/a.csv.gz#frag', 'csv', 'gzip'],
+    ['/data/dns.parquet', 'parquet', 'none'],
+    ['webhdfs://nn:9870/warehouse/ssl.PARQ', 'parquet', 'none'],
   ];
   for (const [path, format, compression] of cases) {
     test(`${path} is ${format}, ${compression}`, () => {
@@ -22,18 +24,25 @@ describe('detectFormat', () => {
     });
   }
 
-  for (const path of ['data.parquet', 'README', 'archive.gz', 'x.log.bz2', '/dir/']) {
+  for (const path of ['data.orc', 'README', 'archive.gz', 'x.log.bz2', '/dir/']) {
     test(`${JSON.stringify(path)} is refused with INVALID_CONFIG that says how to name the format`, () => {
       assert.throws(
         () => detectFormat(path),
         (error: unknown) => {
           assert.ok(isSluiceError(error));
           assert.equal(error.code, ErrorCode.INVALID_CONFIG);
-          assert.match(error.message, /format: 'ndjson' \| 'zeek' \| 'csv'/);
+          assert.match(error.message, /format: 'ndjson' \| 'zeek' \| 'csv' \| 'parquet'/);
           assert.equal(error.context.path, path);
           return true;
         },
       );
     });
   }
+
+  test('a gzip-compressed Parquet file is refused: it cannot be read by ranges', () => {
+    assert.throws(
+      () => detectFormat('/data/dns.parquet.gz'),
+      (error: unknown) => isSluiceError(error) && error.code === ErrorCode.INVALID_CONFIG && /Parquet compresses its pages itself/.test(error.message),
+    );
+  });
 });
