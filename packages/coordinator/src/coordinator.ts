@@ -125,7 +125,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     }
     let newest: number | undefined;
     for (const split of splits) {
-      const batches = readSplit(options.openReader(split.url), { format: split.format as SplitFormat, compression: split.compression as SplitCompression, start: split.start, end: split.end });
+      const batches = readSplit(options.openReader(split.url), { format: split.format as SplitFormat, compression: split.compression as SplitCompression, start: split.start, end: split.end, ...(job.fields === undefined ? {} : { columns: job.fields }) });
       for await (const batch of batches) {
         for (const record of batch.records) {
           const ts = job.eventTime(record);

@@ -20,7 +20,9 @@ export interface SplitPayload {
   url: string;
   format: string;
   compression: string;
+  /** Byte offset for text files, row index for Parquet, Kafka offset for ranges (inclusive). */
   start: number;
+  /** Exclusive end, in the same unit as `start`. */
   end: number;
   options: Readonly<Record<string, string>>;
 }

@@ -24,6 +24,8 @@ export interface SplitContext {
 /** Options of `createSplitConsumer`. */
 export interface SplitConsumerOptions<R> {
   connection: ConnectionOptions;
+  /** Which queue to consume: backfill splits (default) or live Kafka ranges. */
+  kind?: QueueKind;
   namespace?: string;
   prefix?: string;
   concurrency?: number;
@@ -48,7 +50,7 @@ type Result = unknown;
 export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitConsumer {
   const aborts = new Set<AbortController>();
   const worker = new Worker<SplitPayload, Result>(
-    queueName(QueueKind.SPLITS, options.namespace),
+    queueName(options.kind ?? QueueKind.SPLITS, options.namespace),
     async (job: Job<SplitPayload>) => {
       const controller = new AbortController();
       aborts.add(controller);

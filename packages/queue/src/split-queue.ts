@@ -11,6 +11,8 @@ import { DEFAULT_QUEUE_PREFIX, QueueKind, queueName } from './names.ts';
 /** Options of `createSplitQueue`. */
 export interface SplitQueueOptions {
   connection: ConnectionOptions;
+  /** Which queue: backfill splits (default) or live Kafka ranges. */
+  kind?: QueueKind;
   /** Namespace for queue names; tests pass a unique one. */
   namespace?: string;
   prefix?: string;
@@ -30,7 +32,7 @@ export interface SplitQueue {
 
 /** Opens the splits queue; the caller owns it and must `close()` it. */
 export function createSplitQueue(options: SplitQueueOptions): SplitQueue {
-  const queue = new Queue<SplitPayload>(queueName(QueueKind.SPLITS, options.namespace), {
+  const queue = new Queue<SplitPayload>(queueName(options.kind ?? QueueKind.SPLITS, options.namespace), {
     connection: options.connection,
     prefix: options.prefix ?? DEFAULT_QUEUE_PREFIX,
   });

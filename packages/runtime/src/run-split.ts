@@ -131,6 +131,10 @@ export async function runSplit<Rec, Options>(task: SplitTask, run: RunSplitOptio
   let deadLetters: DeadLetter[] = [];
   let inFlight: Promise<void> | undefined;
   let lastEnd = chunkStart;
+  // Offsets are byte positions only for text formats; Parquet offsets are rows and Kafka offsets
+  // are messages, so their chunks count the bytes their batches report instead.
+  const offsetsAreBytes = task.source === undefined && task.format !== 'parquet';
+  let batchBytes = 0;
 
   const cut = async (resumeAt: number, endOfBytes: number = resumeAt): Promise<void> => {
     const chunk: Chunk = {
@@ -139,11 +143,12 @@ export async function runSplit<Rec, Options>(task: SplitTask, run: RunSplitOptio
       resumeAt,
       splitOrdinal: task.ordinal,
       aggregates: collectInto(run.collect, combiner.drain()),
-      stats: { records, badRecords: bad, bytes: endOfBytes - chunkStart },
+      stats: { records, badRecords: bad, bytes: offsetsAreBytes ? endOfBytes - chunkStart : batchBytes },
       deadLetters,
     };
     seq += 1;
     chunkStart = resumeAt;
+    batchBytes = 0;
     records = 0;
     bad = 0;
     deadLetters = [];
@@ -221,6 +226,7 @@ export async function runSplit<Rec, Options>(task: SplitTask, run: RunSplitOptio
       nextDead += 1;
     }
     lastEnd = Math.max(lastEnd, batch.endOffset);
+    batchBytes += batch.bytes;
   }
   // The last chunk is committed even when empty: its resumeAt marks the split done, so a retry
   // after it returns at once instead of committing an empty chunk again.
