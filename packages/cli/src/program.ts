@@ -12,6 +12,7 @@ import { registerStatusCommand } from './commands/status.ts';
 import { registerWorkerCommand } from './commands/worker.ts';
 import { registerHdfsCommand } from './commands/hdfs.ts';
 import { registerDemoCommand } from './commands/demo.ts';
+import { registerStreamCommand } from './commands/stream.ts';
 
 /** Builds the command tree (exported for tests). */
 export function createProgram(): Command {
@@ -27,6 +28,7 @@ export function createProgram(): Command {
   registerWorkerCommand(program);
   registerHdfsCommand(program);
   registerDemoCommand(program);
+  registerStreamCommand(program);
   return program;
 }
 

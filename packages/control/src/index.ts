@@ -4,3 +4,6 @@ export { createRunStore } from './run-store.ts';
 export type { FailedSplit, RunProgress, RunRecord, RunSpec, RunStore } from './run-store.ts';
 export { createLease, readLeaseHolder } from './lease.ts';
 export type { Lease, LeaseOptions } from './lease.ts';
+export { streamDoneKey, streamEndsKey, streamGapsKey, streamPlannedKey, streamPositionsKey } from './keys.ts';
+export { createStreamPositions } from './stream-positions.ts';
+export type { PartitionPositions, PlannedRange, StreamPositions } from './stream-positions.ts';

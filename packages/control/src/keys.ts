@@ -36,3 +36,28 @@ export function runDeadLettersKey(runId: string): string {
 export function runDoneKey(runId: string): string {
   return `sluice:run:${runId}:done`;
 }
+
+/** Hash of a stream run's partitions: `${topic}/${partition}` → JSON { planned, committed }. */
+export function streamPositionsKey(runId: string): string {
+  return `sluice:stream:${runId}:positions`;
+}
+
+/** Hash of ranges planned and not yet completed: `${topic}/${partition}@${from}` → until. */
+export function streamPlannedKey(runId: string): string {
+  return `sluice:stream:${runId}:planned`;
+}
+
+/** Hash of ranges completed above the committed position: `${topic}/${partition}@${from}` → until. */
+export function streamDoneKey(runId: string): string {
+  return `sluice:stream:${runId}:done`;
+}
+
+/** Hash of the latest end offsets seen per partition: `${topic}/${partition}` → JSON { endOffset, at }. */
+export function streamEndsKey(runId: string): string {
+  return `sluice:stream:${runId}:ends`;
+}
+
+/** List of offset gaps (records deleted by retention before they were read), JSON. */
+export function streamGapsKey(runId: string): string {
+  return `sluice:stream:${runId}:gaps`;
+}

@@ -11,12 +11,14 @@ import { ErrorCode, SluiceError, coerceError } from '@sluice/core';
 import type { RangeReader } from '@sluice/core';
 import { RunState, createLease, createRunStore, isFinalState } from '@sluice/control';
 import type { RunRecord } from '@sluice/control';
-import { createSplitQueue } from '@sluice/queue';
+import { QueueKind, createSplitQueue } from '@sluice/queue';
 import type { SplitPayload } from '@sluice/queue';
 import { computeAutoShiftSeconds, loadJob, parseTimeShift } from '@sluice/runtime';
 import { readSplit } from '@sluice/formats';
 import type { SplitCompression, SplitFormat } from '@sluice/formats';
 import { planBackfill } from './plan-backfill.ts';
+import { tickStreamRun } from './stream-loop.ts';
+import type { RangeLimits, StreamKafka, StreamPositionsView } from './stream-loop.ts';
 import type { InputFile } from './plan-backfill.ts';
 
 /** Options of `createCoordinator`. */
@@ -39,6 +41,11 @@ export interface CoordinatorOptions {
   attempts?: number;
   log?: (line: string) => void;
   nowMicros?: () => number;
+  /** Kafka offsets for stream runs; without it, stream runs are refused. */
+  kafka?: StreamKafka;
+  /** Stream positions in Redis; required with `kafka`. */
+  positions?: StreamPositionsView;
+  rangeLimits?: Partial<RangeLimits>;
 }
 
 /** A coordinator process's handle. */
@@ -63,6 +70,14 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
     ...(options.attempts === undefined ? {} : { attempts: options.attempts }),
   });
+  const ranges = createSplitQueue({
+    connection: { url: options.redisUrl, maxRetriesPerRequest: null },
+    kind: QueueKind.RANGES,
+    ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+    ...(options.attempts === undefined ? {} : { attempts: options.attempts }),
+  });
+  const limits: RangeLimits = { maxRecords: 20_000, maxInFlightPerPartition: 2, ...options.rangeLimits };
+  const streamTicked = new Set<string>();
   const tickMs = options.tickMs ?? 1000;
   let stopped = false;
   let leader = false;
@@ -143,7 +158,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   };
 
   const cancel = async (run: RunRecord): Promise<void> => {
-    const pending = await queue.queue.getJobs(['waiting', 'delayed', 'prioritized', 'waiting-children'], 0, -1);
+    const pending = [
+      ...(await queue.queue.getJobs(['waiting', 'delayed', 'prioritized', 'waiting-children'], 0, -1)),
+      ...(await ranges.queue.getJobs(['waiting', 'delayed', 'prioritized', 'waiting-children'], 0, -1)),
+    ];
     let removed = 0;
     for (const job of pending) {
       if (job.data.runId !== run.runId) continue;
@@ -165,11 +183,46 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     }
   };
 
+  const tickStream = async (run: RunRecord): Promise<void> => {
+    if (run.state === RunState.CANCELLING) {
+      await cancel(run);
+      return;
+    }
+    if (options.kafka === undefined || options.positions === undefined) {
+      await runs.transition(run.runId, [RunState.SUBMITTED], RunState.FAILED, { error: 'this coordinator has no Kafka brokers configured (--brokers or KAFKA_BROKERS)', finishedAt: Date.now() });
+      return;
+    }
+    if (run.state === RunState.SUBMITTED) {
+      await runs.transition(run.runId, [RunState.SUBMITTED], RunState.RUNNING, { startedAt: run.startedAt ?? Date.now(), plannedBy: lease.token as number });
+      log(`stream run ${run.runId} on ${run.inputs.join(', ')} started`);
+    } else if (run.state !== RunState.RUNNING) {
+      return;
+    }
+    try {
+      // Ranges planned before a restart are re-enqueued under the same ids by the first tick, so
+      // none is lost if the previous leader died between reserving and enqueueing.
+      const planned = await tickStreamRun({ ...run, state: RunState.RUNNING }, {
+        kafka: options.kafka, positions: options.positions, queue: ranges, limits, firstTick: !streamTicked.has(run.runId),
+      });
+      streamTicked.add(run.runId);
+      if (planned > 0) log(`stream run ${run.runId}: ${planned} ranges enqueued`);
+    } catch (error) {
+      const failure = coerceError(error);
+      if (!failure.retryable) {
+        await runs.transition(run.runId, [RunState.RUNNING], RunState.FAILED, { error: `[${failure.code}] ${failure.message}`, finishedAt: Date.now() });
+        log(`stream run ${run.runId} failed: ${failure.message}`);
+      } else {
+        log(`stream run ${run.runId}: ${failure.message} (will retry)`);
+      }
+    }
+  };
+
   const tick = async (): Promise<void> => {
     for (const run of await runs.list(200)) {
       if (!leader || stopped) return;
       if (isFinalState(run.state)) continue;
-      if (run.state === RunState.SUBMITTED || run.state === RunState.PLANNING) await plan(run);
+      if (run.kind === 'stream') await tickStream(run);
+      else if (run.state === RunState.SUBMITTED || run.state === RunState.PLANNING) await plan(run);
       else if (run.state === RunState.RUNNING) await track(run);
       else if (run.state === RunState.CANCELLING) await cancel(run);
     }
@@ -209,6 +262,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       if (leader) await lease.release();
       leader = false;
       await queue.close();
+      await ranges.close();
     },
   };
 }

@@ -2,3 +2,5 @@ export { createCoordinator } from './coordinator.ts';
 export type { Coordinator, CoordinatorOptions } from './coordinator.ts';
 export { planBackfill } from './plan-backfill.ts';
 export type { BackfillPlan, InputFile } from './plan-backfill.ts';
+export { parseStreamStart, rangePayload, rangeSplitId, tickStreamRun } from './stream-loop.ts';
+export type { PartitionOffsetsView, PartitionPosition, RangeLimits, StreamKafka, StreamPositionsView } from './stream-loop.ts';

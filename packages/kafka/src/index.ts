@@ -12,3 +12,5 @@ export type { KafkaProducer, KafkaProducerOptions, ProduceRecord, ProducedBatch 
 export { planRangeRead, readRange } from './read-range.ts';
 export type { RangePlan, ReadRangeOptions } from './read-range.ts';
 export type { RangeBatch, RangeRecord } from './trim-batches.ts';
+export { decodeJsonMessage, readRangeRecords } from './range-records.ts';
+export type { DecodeMessage, RangeRecordsOptions } from './range-records.ts';

@@ -19,7 +19,8 @@ export interface RunOptions<Options> {
   until?: number;
 }
 
-const FRAMEWORK_KEYS = new Set(['timeShift', 'since', 'until']);
+// `start` is read by the coordinator for stream runs (where a new partition begins).
+const FRAMEWORK_KEYS = new Set(['timeShift', 'since', 'until', 'start']);
 
 /** Splits `--set` pairs into framework options and the job's parsed options. */
 export function resolveRunOptions<Options>(job: JobDefinition<unknown, Options>, raw: Readonly<Record<string, string>>): RunOptions<Options> {

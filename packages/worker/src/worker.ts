@@ -7,11 +7,11 @@ import type { Redis } from 'ioredis';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import type { JobDefinition, RangeReader } from '@sluice/core';
 import { RunState, createRunStore } from '@sluice/control';
-import { createSplitConsumer } from '@sluice/queue';
+import { QueueKind, createSplitConsumer } from '@sluice/queue';
 import type { SplitConsumer, SplitPayload } from '@sluice/queue';
 import { loadJob, resolveRunOptions, runSplit } from '@sluice/runtime';
 import type { CommitTarget, SplitResult } from '@sluice/runtime';
-import type { SplitCompression, SplitFormat } from '@sluice/formats';
+import type { RecordBatch, SplitCompression, SplitFormat } from '@sluice/formats';
 
 /** Options of `createWorker`. */
 export interface WorkerOptions {
@@ -23,6 +23,12 @@ export interface WorkerOptions {
   createStore: (job: JobDefinition<unknown, unknown>) => CommitTarget;
   /** Opens a ranged reader on an input URL (WebHDFS, file). */
   openReader: (url: string) => RangeReader;
+  /** Opens the record batches of a Kafka range; with it, the worker also consumes the ranges queue. */
+  openSource?: SourceOpener;
+  /** Called once a range's last chunk is committed (advances the stream's committed position). */
+  onRangeDone?: (payload: SplitPayload) => Promise<void>;
+  /** Ranges run at once by this process. */
+  rangeConcurrency?: number;
   namespace?: string;
   concurrency?: number;
   lockDurationMs?: number;
@@ -31,6 +37,9 @@ export interface WorkerOptions {
   /** Called after every split this worker finished. */
   onSplitDone?: (payload: SplitPayload, result: SplitResult | 'skipped') => void;
 }
+
+/** Opens a Kafka range's batches from `resumeFrom` (or the range start). */
+export type SourceOpener = (payload: SplitPayload, resumeFrom: number | undefined, signal: AbortSignal) => AsyncIterable<RecordBatch>;
 
 /** A running worker. */
 export interface SluiceWorker {
@@ -53,10 +62,11 @@ export function createWorker(options: WorkerOptions): SluiceWorker {
     return job;
   };
 
-  const consumer: SplitConsumer = createSplitConsumer<SplitResult | 'skipped'>({
+  const consume = (kind: QueueKind, concurrency: number): SplitConsumer => createSplitConsumer<SplitResult | 'skipped'>({
     connection: { url: options.connection.url, maxRetriesPerRequest: null },
+    kind,
     ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
-    concurrency: options.concurrency ?? 1,
+    concurrency,
     ...(options.lockDurationMs === undefined ? {} : { lockDurationMs: options.lockDurationMs }),
     ...(options.stalledIntervalMs === undefined ? {} : { stalledIntervalMs: options.stalledIntervalMs }),
     async process(payload, { signal }) {
@@ -89,7 +99,9 @@ export function createWorker(options: WorkerOptions): SluiceWorker {
           runId: payload.runId,
           splitId: payload.splitId,
           ordinal: payload.ordinal,
-          reader: options.openReader(payload.url),
+          ...(kind === QueueKind.RANGES
+            ? { source: (resumeFrom: number | undefined) => (options.openSource as SourceOpener)(payload, resumeFrom, signal), url: payload.url }
+            : { reader: options.openReader(payload.url) }),
           format: payload.format as SplitFormat,
           compression: payload.compression as SplitCompression,
           start: payload.start,
@@ -107,6 +119,7 @@ export function createWorker(options: WorkerOptions): SluiceWorker {
         },
       );
       await runs.recordSplitDone(payload.runId, payload.splitId);
+      if (kind === QueueKind.RANGES) await options.onRangeDone?.(payload);
       options.onSplitDone?.(payload, result);
       return result;
     },
@@ -115,7 +128,12 @@ export function createWorker(options: WorkerOptions): SluiceWorker {
     },
   });
 
+  const consumers = [consume(QueueKind.SPLITS, options.concurrency ?? 1)];
+  // Live ranges get their own consumer, so they never wait behind a queue of backfill splits.
+  if (options.openSource !== undefined) consumers.push(consume(QueueKind.RANGES, options.rangeConcurrency ?? 1));
   return {
-    close: (drainMs) => consumer.close(drainMs),
+    close: async (drainMs) => {
+      await Promise.all(consumers.map((c) => c.close(drainMs)));
+    },
   };
 }

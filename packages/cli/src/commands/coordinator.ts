@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { createCoordinator } from '@sluice/coordinator';
 import { resolveRedisUrl } from '../config.ts';
 import { listInputFiles, openInputReader } from '../inputs.ts';
+import { createStreamWiring, resolveBrokers } from '../stream-wiring.ts';
 
 /** Registers `sluice coordinator`. */
 export function registerCoordinatorCommand(program: Command): void {
@@ -17,11 +18,18 @@ export function registerCoordinatorCommand(program: Command): void {
     .option('--namespace <name>', 'queue namespace (isolates installations sharing a Redis)')
     .option('--lease-ttl <ms>', 'leader lease lifetime; a standby takes over this long after the leader dies', '10000')
     .option('--tick <ms>', 'progress check period', '1000')
-    .action(async (flags: { redis?: string; namespace?: string; leaseTtl: string; tick: string }) => {
+    .option('--brokers <list>', 'Kafka bootstrap brokers for stream runs (default: KAFKA_BROKERS)')
+    .option('--max-range-records <n>', 'most records in one planned Kafka range', '20000')
+    .option('--max-in-flight <n>', 'planned but unfinished ranges per partition', '2')
+    .action(async (flags: { redis?: string; namespace?: string; leaseTtl: string; tick: string; brokers?: string; maxRangeRecords: string; maxInFlight: string }) => {
       const url = resolveRedisUrl(flags.redis);
+      const brokers = resolveBrokers(flags.brokers);
       const redis = new Redis(url, { maxRetriesPerRequest: null });
       const blocking = new Redis(url, { maxRetriesPerRequest: null });
+      const wiring = brokers === undefined ? undefined : createStreamWiring(brokers, redis);
       const coordinator = createCoordinator({
+        ...(wiring === undefined ? {} : { kafka: wiring.kafka, positions: wiring.positions }),
+        rangeLimits: { maxRecords: Number(flags.maxRangeRecords), maxInFlightPerPartition: Number(flags.maxInFlight) },
         redisUrl: url,
         redis,
         blockingRedis: blocking,
@@ -37,6 +45,7 @@ export function registerCoordinatorCommand(program: Command): void {
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
       await coordinator.run();
+      await wiring?.close();
       redis.disconnect();
       blocking.disconnect();
     });

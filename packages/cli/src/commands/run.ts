@@ -14,9 +14,10 @@ import type { LocalRunSummary } from '@sluice/runtime';
 import { createTimeseriesStore } from '@sluice/timeseries';
 import { collectSet, parseByteSize, resolveRedisUrl } from '../config.ts';
 import { formatTable } from '../table.ts';
+import { submitHandOff } from './hand-off.ts';
 
 interface RunFlags {
-  input: string[];
+  input?: string[];
   set: Record<string, string>;
   redis?: string;
   runId?: string;
@@ -24,6 +25,10 @@ interface RunFlags {
   concurrency: string;
   json?: boolean;
   keyPrefix?: string;
+  backfill?: string[];
+  stream?: string;
+  boundary?: string;
+  slack: string;
 }
 
 /** Registers `sluice run`. */
@@ -31,7 +36,11 @@ export function registerRunCommand(program: Command): void {
   program
     .command('run <job>')
     .description('run a job over local files in this process (NDJSON, Zeek TSV, CSV; plain or gzip)')
-    .requiredOption('-i, --input <path...>', 'input files or globs')
+    .option('-i, --input <path...>', 'input files or globs (local run in this process)')
+    .option('--backfill <url...>', 'hand-off mode: the archive (webhdfs://, hdfs://, file://) to backfill before the boundary')
+    .option('--stream <topics>', 'hand-off mode: topics to stream from the boundary on')
+    .option('--boundary <iso>', 'hand-off boundary (default: start of the largest-step bucket of the newest archive record)')
+    .option('--slack <seconds>', 'hand-off: the stream starts at the offsets for boundary minus this', '300')
     .option('--set <key=value>', 'job option (repeatable), e.g. --set timeShift=auto', collectSet, {})
     .option('--redis <url>', 'Redis URL (default: REDIS_URL or redis://127.0.0.1:6379)')
     .option('--run-id <id>', 'run id; rerunning an id only does what is missing')
@@ -40,12 +49,21 @@ export function registerRunCommand(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .option('--key-prefix <prefix>', 'prefix for every kairos key written (kairos reads them with the same prefix)')
     .action(async (jobName: string, flags: RunFlags) => {
-      const summary = await runCommand(jobName, flags);
+      if (flags.backfill !== undefined || flags.stream !== undefined) {
+        if (flags.backfill === undefined || flags.stream === undefined) {
+          throw new SluiceError(ErrorCode.INVALID_CONFIG, 'the hand-off needs both --backfill <url> and --stream <topic>', {});
+        }
+        const result = await submitHandOff(await loadJob(jobName), { ...flags, backfill: flags.backfill, stream: flags.stream });
+        process.stdout.write(flags.json === true ? `${JSON.stringify(result)}\n` : `boundary ${result.boundary}\nbackfill run ${result.backfillRun}\nstream run ${result.streamRun}\n`);
+        return;
+      }
+      if (flags.input === undefined) throw new SluiceError(ErrorCode.INVALID_CONFIG, 'pass --input <path or glob> (or --backfill and --stream for the hand-off)', {});
+      const summary = await runCommand(jobName, { ...flags, input: flags.input });
       process.stdout.write(flags.json === true ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
     });
 }
 
-async function runCommand(jobName: string, flags: RunFlags): Promise<LocalRunSummary> {
+async function runCommand(jobName: string, flags: RunFlags & { input: string[] }): Promise<LocalRunSummary> {
   const redisUrl = resolveRedisUrl(flags.redis);
   const job = await loadJob(jobName);
   const inputs = await expandInputs(flags.input);

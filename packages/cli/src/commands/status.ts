@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { ErrorCode, SluiceError } from '@sluice/core';
-import { createRunStore } from '@sluice/control';
+import { createRunStore, createStreamPositions } from '@sluice/control';
 import type { RunProgress } from '@sluice/control';
 import { resolveRedisUrl } from '../config.ts';
 import { formatTable } from '../table.ts';
@@ -25,7 +25,9 @@ export function registerStatusCommand(program: Command): void {
         if (runId !== undefined) {
           const progress = await runs.progress(runId);
           if (progress === undefined) throw new SluiceError(ErrorCode.NOT_FOUND, `no run ${runId}; \`sluice status\` lists the runs`, { context: { runId } });
-          process.stdout.write(flags.json === true ? `${JSON.stringify(progress)}\n` : `${formatProgress(progress)}\n`);
+          const stream = progress.run.kind === 'stream' ? await streamLag(redis, progress) : undefined;
+          if (flags.json === true) process.stdout.write(`${JSON.stringify({ ...progress, ...(stream === undefined ? {} : { stream }) })}\n`);
+          else process.stdout.write(`${formatProgress(progress)}\n${stream === undefined ? '' : `${formatLag(stream)}\n`}`);
           return;
         }
         const list = await runs.list(Number(flags.limit));
@@ -46,6 +48,35 @@ export function registerStatusCommand(program: Command): void {
         redis.disconnect();
       }
     });
+}
+
+/** Lag of one partition of a stream run. */
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  endOffset: number;
+  committed: number;
+  lagRecords: number;
+  /** Estimated from the run's rate per partition; undefined before the rate is known. */
+  lagSecondsEstimate: number | undefined;
+}
+
+/** Per-partition end offset, committed offset and lag, from what the coordinator last saw. */
+export async function streamLag(redis: Redis, progress: RunProgress): Promise<PartitionLag[]> {
+  const partitions = await createStreamPositions(redis).list(progress.run.runId);
+  const perPartitionRate = partitions.length === 0 ? 0 : progress.recordsPerSecond / partitions.length;
+  return partitions.map((p) => {
+    const endOffset = p.endOffset ?? p.committed;
+    const lagRecords = Math.max(0, endOffset - p.committed);
+    return {
+      topic: p.topic, partition: p.partition, endOffset, committed: p.committed, lagRecords,
+      lagSecondsEstimate: lagRecords === 0 ? 0 : perPartitionRate > 0 ? lagRecords / perPartitionRate : undefined,
+    };
+  });
+}
+
+function formatLag(lag: readonly PartitionLag[]): string {
+  return formatTable(lag.map((p) => [`${p.topic}/${p.partition}`, `end ${p.endOffset}  committed ${p.committed}  lag ${p.lagRecords} records${p.lagSecondsEstimate === undefined ? '' : ` (~${p.lagSecondsEstimate.toFixed(1)} s)`}`]));
 }
 
 /** Formats one run's progress as a table. */

@@ -8,8 +8,9 @@ import { createTimeseriesStore } from '@sluice/timeseries';
 import { createWorker } from '@sluice/worker';
 import { resolveRedisUrl } from '../config.ts';
 import { openInputReader } from '../inputs.ts';
+import { createStreamWiring, resolveBrokers } from '../stream-wiring.ts';
 
-interface WorkerFlags { redis?: string; concurrency: string; drain: string; namespace?: string; lockDuration: string; keyPrefix?: string; chunkRecords?: string }
+interface WorkerFlags { brokers?: string; rangeConcurrency: string; redis?: string; concurrency: string; drain: string; namespace?: string; lockDuration: string; keyPrefix?: string; chunkRecords?: string }
 
 /** Registers `sluice worker`. */
 export function registerWorkerCommand(program: Command): void {
@@ -22,11 +23,16 @@ export function registerWorkerCommand(program: Command): void {
     .option('--lock-duration <ms>', 'split lock lifetime; a dead worker\'s split is retried after it', '30000')
     .option('--namespace <name>', 'queue namespace (isolates installations sharing a Redis)')
     .option('--key-prefix <prefix>', 'prefix for every kairos key written')
+    .option('--brokers <list>', 'Kafka bootstrap brokers: also run live ranges of stream runs (default: KAFKA_BROKERS)')
+    .option('--range-concurrency <n>', 'Kafka ranges run at once by this process', '1')
     .option('--chunk-records <n>', 'records per committed chunk (smaller: less rework after a crash, more commits)')
     .action(async (flags: WorkerFlags) => {
       const url = resolveRedisUrl(flags.redis);
       const redis = new Redis(url, { maxRetriesPerRequest: null });
+      const brokers = resolveBrokers(flags.brokers);
+      const wiring = brokers === undefined ? undefined : createStreamWiring(brokers, redis);
       const worker = createWorker({
+        ...(wiring === undefined ? {} : { openSource: wiring.openSource, onRangeDone: wiring.onRangeDone, rangeConcurrency: Number(flags.rangeConcurrency) }),
         connection: { url },
         redis,
         createStore: (job) => createTimeseriesStore({ redis, series: job.series, ...(flags.keyPrefix === undefined ? {} : { keyPrefix: flags.keyPrefix }) }),
@@ -50,6 +56,7 @@ export function registerWorkerCommand(program: Command): void {
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
       });
+      await wiring?.close();
       redis.disconnect();
       process.stdout.write(`${new Date().toISOString()} worker ${process.pid} stopped\n`);
     });

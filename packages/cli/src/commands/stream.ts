@@ -1,0 +1,65 @@
+/**
+ * `sluice stream <job> --topic <t>[,<t2>] [--start earliest|latest|<iso>]` registers a stream run;
+ * `sluice stream stop <run>` stops it. The coordinator plans the topics' partitions into offset
+ * ranges and the workers run them with the same processor as backfills.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Command } from 'commander';
+import { Redis } from 'ioredis';
+import { ErrorCode, SluiceError } from '@sluice/core';
+import { RunState, createRunStore, readLeaseHolder } from '@sluice/control';
+import { parseStreamStart } from '@sluice/coordinator';
+import { loadJob, resolveRunOptions } from '@sluice/runtime';
+import { collectSet, resolveRedisUrl } from '../config.ts';
+
+interface StreamFlags { topic: string; start: string; set: Record<string, string>; runId?: string; redis?: string }
+
+/** Registers `sluice stream` and `sluice stream stop`. */
+export function registerStreamCommand(program: Command): void {
+  const stream = program
+    .command('stream')
+    .description('keep a job current from Kafka topics (stream runs)');
+  stream
+    .command('start <job>', { isDefault: true })
+    .description('register a stream run (also: sluice stream <job> --topic ...)')
+    .requiredOption('-t, --topic <topics>', 'topic, or comma-separated topics')
+    .option('--start <where>', 'earliest, latest or an ISO time, for partitions the run has not read yet', 'latest')
+    .option('--set <key=value>', 'job option (repeatable)', collectSet, {})
+    .option('--run-id <id>', 'run id')
+    .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
+    .action(async (jobName: string, flags: StreamFlags) => {
+      const redis = new Redis(resolveRedisUrl(flags.redis), { maxRetriesPerRequest: 2 });
+      try {
+        const job = await loadJob(jobName);
+        const options = { ...flags.set, start: flags.start };
+        parseStreamStart(flags.start);
+        resolveRunOptions(job, options);
+        const topics = flags.topic.split(',').map((t) => t.trim()).filter((t) => t !== '');
+        if (topics.length === 0) throw new SluiceError(ErrorCode.INVALID_CONFIG, '--topic names no topic', { context: { flag: '--topic' } });
+        if ((await readLeaseHolder(redis)) === undefined) {
+          throw new SluiceError(ErrorCode.UNAVAILABLE, 'no coordinator is alive: start one with `sluice coordinator --brokers <host:port>`, then register the stream again', { retryable: false });
+        }
+        const runId = flags.runId ?? `${job.name}-stream-${randomUUID().slice(0, 8)}`;
+        const run = await createRunStore(redis).submit({ runId, kind: 'stream', job: job.name, inputs: topics, options, splitSize: 0 });
+        process.stdout.write(`${run.runId}\n`);
+      } finally {
+        redis.disconnect();
+      }
+    });
+  stream
+    .command('stop <run-id>')
+    .description('stop a stream run; what was committed stays committed')
+    .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
+    .action(async (runId: string, flags: { redis?: string }) => {
+      const redis = new Redis(resolveRedisUrl(flags.redis), { maxRetriesPerRequest: 2 });
+      try {
+        const runs = createRunStore(redis);
+        const moved = await runs.transition(runId, [RunState.SUBMITTED, RunState.RUNNING], RunState.CANCELLING);
+        const run = await runs.get(runId);
+        if (run === undefined) throw new SluiceError(ErrorCode.NOT_FOUND, `no run ${runId}`, { context: { runId } });
+        process.stdout.write(moved ? `stopping ${runId}\n` : `run ${runId} is ${run.state}\n`);
+      } finally {
+        redis.disconnect();
+      }
+    });
+}

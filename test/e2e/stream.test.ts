@@ -1,0 +1,181 @@
+/**
+ * End to end from Kafka: the WRCCDC events produced to a 6-partition topic, a stream run on real
+ * coordinator and worker processes. Redis must end up equal to the independent reference (the same
+ * series a backfill of the same events gives), also when workers are SIGKILLed and the coordinator
+ * is restarted mid-stream. A bad message becomes a dead letter and the run goes on.
+ */
+import { test } from 'node:test';
+import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { Redis } from 'ioredis';
+import { createKafkaAdmin, createKafkaProducer } from '@sluice/kafka';
+import { kafkaBrokers, redisUrl } from '../support/env.ts';
+import { computeReference, datasetFiles, deleteKeys, dumpKeys, newestEventMicros } from '../support/network-metrics-reference.ts';
+import type { KeyValue } from '../support/network-metrics-reference.ts';
+import { runSluice, spawnSluice } from '../support/processes.ts';
+import type { SluiceProcess } from '../support/processes.ts';
+
+const shift = 86_400 * Math.floor((Date.now() / 1000 - newestEventMicros() / 1e6) / 86_400);
+const reference = computeReference(shift);
+const brokers = kafkaBrokers().join(',');
+
+function datasetLines(): string[] {
+  const lines: string[] = [];
+  for (const file of datasetFiles('ndjson')) {
+    for (const line of gunzipSync(readFileSync(file)).toString('utf8').split('\n')) if (line.trim() !== '') lines.push(line);
+  }
+  return lines;
+}
+
+async function produceTopic(t: TestContext, partitions: number, lines: readonly string[]): Promise<string> {
+  const topic = `sluice-stream-${randomUUID()}`;
+  const admin = createKafkaAdmin({ brokers: kafkaBrokers() });
+  await admin.createTopic(topic, partitions);
+  t.after(async () => {
+    await admin.deleteTopic(topic).catch(() => undefined);
+    await admin.close();
+  });
+  const producer = createKafkaProducer({ brokers: kafkaBrokers() });
+  try {
+    for (let i = 0; i < lines.length; i += 2000) {
+      await producer.send(topic, lines.slice(i, i + 2000).map((value, k) => ({ partition: (i + k) % partitions, value })));
+    }
+  } finally {
+    await producer.close();
+  }
+  return topic;
+}
+
+interface Stack { namespace: string; prefix: string; redis: Redis; workers: SluiceProcess[]; coordinator: SluiceProcess; startWorker(): SluiceProcess; startCoordinator(): SluiceProcess }
+
+async function startStack(t: TestContext, workers: number): Promise<Stack> {
+  const namespace = `st-${randomUUID().slice(0, 8)}`;
+  const prefix = `${namespace}:`;
+  const redis = new Redis(redisUrl());
+  t.after(async () => {
+    await deleteKeys(redis, `${prefix}*`);
+    redis.disconnect();
+  });
+  const common = ['--redis', redisUrl(), '--namespace', namespace, '--brokers', brokers];
+  const stack: Stack = {
+    namespace, prefix, redis, workers: [],
+    coordinator: undefined as unknown as SluiceProcess,
+    startCoordinator() {
+      stack.coordinator = spawnSluice(t, ['coordinator', ...common, '--lease-ttl', '2000', '--tick', '300']);
+      return stack.coordinator;
+    },
+    startWorker() {
+      const w = spawnSluice(t, ['worker', ...common, '--key-prefix', prefix, '--lock-duration', '3000', '--drain', '5', '--chunk-records', '500']);
+      stack.workers.push(w);
+      return w;
+    },
+  };
+  await stack.startCoordinator().waitFor('is the leader');
+  for (let i = 0; i < workers; i += 1) await stack.startWorker().waitFor('ready');
+  return stack;
+}
+
+interface StreamStatus { state: string; partitions: { topic: string; partition: number; endOffset: number; committed: number; lagRecords: number }[]; records: number; badRecords: number }
+
+async function status(t: TestContext, runId: string): Promise<StreamStatus> {
+  const res = await runSluice(t, ['status', runId, '--json', '--redis', redisUrl()]);
+  assert.equal(res.code, 0, res.output);
+  const p = JSON.parse(res.stdout) as { run: { state: string }; stream?: StreamStatus['partitions']; records: number; badRecords: number };
+  return { state: p.run.state, partitions: p.stream ?? [], records: p.records, badRecords: p.badRecords };
+}
+
+async function waitCaughtUp(t: TestContext, runId: string, partitions: number, timeoutMs = 180_000): Promise<StreamStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await status(t, runId);
+    if (s.partitions.length >= partitions && s.partitions.every((p) => p.lagRecords === 0 && p.endOffset > 0)) return s;
+    if (Date.now() > deadline) throw new Error(`stream ${runId} did not catch up: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+function stripPrefix(map: Map<string, KeyValue>, prefix: string): Map<string, KeyValue> {
+  return new Map([...map].map(([k, v]) => [k.slice(prefix.length), v]));
+}
+
+async function startStream(t: TestContext, topic: string, start = 'earliest'): Promise<string> {
+  const res = await runSluice(t, ['stream', 'network-metrics', '--topic', topic, '--start', start, '--set', `timeShift=${shift}`, '--redis', redisUrl()]);
+  assert.equal(res.code, 0, res.output);
+  return res.stdout.trim();
+}
+
+test('a stream run over a 6-partition topic gives the same series as the backfill reference', async (t) => {
+  const topic = await produceTopic(t, 6, datasetLines());
+  const stack = await startStack(t, 2);
+  const runId = await startStream(t, topic);
+  const s = await waitCaughtUp(t, runId, 6);
+  assert.equal(s.records, 53_615 + 49_474);
+  assert.equal(s.badRecords, 0);
+  assert.deepEqual(stripPrefix(await dumpKeys(stack.redis, `${stack.prefix}*`), stack.prefix), reference);
+  await runSluice(t, ['stream', 'stop', runId, '--redis', redisUrl()]);
+});
+
+test('workers SIGKILLed and the coordinator restarted mid-stream: still exactly the reference', async (t) => {
+  const lines = datasetLines();
+  const topic = await produceTopic(t, 6, lines.slice(0, 40_000));
+  const stack = await startStack(t, 2);
+  const runId = await startStream(t, topic);
+  const statsKey = `sluice:run:${runId}:stats`;
+  const chunks = async (): Promise<number> => Number((await stack.redis.hget(statsKey, 'chunks')) ?? 0);
+  let seen = 0;
+  for (let round = 0; round < 3; round += 1) {
+    const deadline = Date.now() + 60_000;
+    while ((await chunks()) < seen + 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    seen = await chunks();
+    const victim = stack.workers.find((w) => w.child.exitCode === null && w.child.signalCode === null) as SluiceProcess;
+    victim.kill('SIGKILL');
+    await victim.exited;
+    await stack.startWorker().waitFor('ready');
+    if (round === 1) {
+      // The coordinator dies too; a new one takes the lease and resumes from the stored positions.
+      stack.coordinator.kill('SIGKILL');
+      await stack.coordinator.exited;
+      await stack.startCoordinator().waitFor('is the leader', 30_000);
+      // The rest of the events arrive while the run is live.
+      const producer = createKafkaProducer({ brokers: kafkaBrokers() });
+      const rest = lines.slice(40_000);
+      for (let i = 0; i < rest.length; i += 2000) await producer.send(topic, rest.slice(i, i + 2000).map((value, k) => ({ partition: (i + k) % 6, value })));
+      await producer.close();
+    }
+  }
+  const s = await waitCaughtUp(t, runId, 6);
+  assert.equal(s.records, 53_615 + 49_474, 'stats are committed in the fenced write: exact after crashes');
+  assert.deepEqual(stripPrefix(await dumpKeys(stack.redis, `${stack.prefix}*`), stack.prefix), reference);
+  await runSluice(t, ['stream', 'stop', runId, '--redis', redisUrl()]);
+});
+
+test('a bad message is a dead letter with topic, partition and offset; a new partition is consumed; latest skips old records', async (t) => {
+  const lines = datasetLines().slice(0, 3000);
+  const topic = await produceTopic(t, 2, [...lines.slice(0, 1000), 'not json', ...lines.slice(1000, 2000)]);
+  const stack = await startStack(t, 1);
+  const runId = await startStream(t, topic);
+  const first = await waitCaughtUp(t, runId, 2);
+  assert.equal(first.badRecords, 1);
+  const dead = await stack.redis.lrange(`sluice:run:${runId}:dead`, 0, -1);
+  assert.equal(dead.length, 1);
+  assert.match(dead[0] as string, new RegExp(`kafka://${topic}/\\d@\\d+`));
+  // A run started at `latest` sees none of what is already there.
+  const latestRun = await startStream(t, topic, 'latest');
+  const latest = await waitCaughtUp(t, latestRun, 2);
+  assert.equal(latest.records, 0);
+  // A partition added while both runs are live is consumed from its start.
+  const admin = createKafkaAdmin({ brokers: kafkaBrokers() });
+  await admin.createPartitions(topic, 3);
+  await admin.close();
+  const producer = createKafkaProducer({ brokers: kafkaBrokers() });
+  await producer.send(topic, lines.slice(2000, 2100).map((value) => ({ partition: 2, value })));
+  await producer.close();
+  const after = await waitCaughtUp(t, latestRun, 3);
+  assert.equal(after.records, 100, 'only the records produced after the start, all in the new partition');
+  const grown = await waitCaughtUp(t, runId, 3);
+  assert.equal(grown.records, 2001 + 100);
+  for (const id of [runId, latestRun]) await runSluice(t, ['stream', 'stop', id, '--redis', redisUrl()]);
+});
