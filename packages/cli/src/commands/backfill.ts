@@ -100,7 +100,8 @@ export function registerBackfillCommand(program: Command): void {
     });
 }
 
-async function follow(runs: RunStore, runId: string): Promise<RunProgress> {
+/** Follows a run with a progress bar until it ends; returns its final progress. */
+export async function follow(runs: RunStore, runId: string): Promise<RunProgress> {
   const tty = process.stderr.isTTY === true;
   const bar = new cliProgress.SingleBar(
     {

@@ -1,69 +1,170 @@
 /**
- * `sluice demo`: the main job on the local stack, end to end. It loads the WRCCDC 2018 Zeek logs
- * into HDFS, starts a coordinator and a pool of workers as separate processes, runs the
- * network-metrics backfill with a progress bar, prints its summary, and reads one metric back the
- * way an analyst would.
+ * `sluice demo`: the main job on the local stack, end to end. The WRCCDC 2018 Zeek logs before a
+ * boundary go into HDFS as the archive, all of them into Kafka as the live feed; a coordinator and
+ * workers run as separate processes; one hand-off run backfills the archive (with a progress bar)
+ * and streams the rest, and one metric is read back the way an analyst would.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { ErrorCode, SluiceError } from '@sluice/core';
+import type { JobDefinition } from '@sluice/core';
+import { RunState, createRunStore, readLeaseHolder } from '@sluice/control';
+import type { RunProgress } from '@sluice/control';
+import { parseTimestampMicros } from '@sluice/formats';
+import { createKafkaAdmin, createKafkaProducer } from '@sluice/kafka';
 import { createTimeseriesStore } from '@sluice/timeseries';
 import { loadJob } from '@sluice/runtime';
+import { fileSystemFor } from '../inputs.ts';
+import { resolveBrokers } from '../stream-wiring.ts';
+import { follow } from './backfill.ts';
+import { submitHandOff } from './hand-off.ts';
+import { formatProgress, streamLag } from './status.ts';
+import type { PartitionLag } from './status.ts';
 import { resolveRedisUrl } from '../config.ts';
 import { findRepoRoot } from '../repo.ts';
 import { formatTable } from '../table.ts';
 
 const bin = fileURLToPath(new URL('../bin.ts', import.meta.url));
 
-interface DemoFlags { redis?: string; webhdfs: string; dataset?: string; workers: string }
+interface DemoFlags { redis?: string; webhdfs: string; dataset?: string; workers: string; brokers?: string }
 
 /** Registers `sluice demo`. */
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('load the WRCCDC logs into HDFS and backfill network-metrics with a coordinator and workers')
+    .description('the hand-off demo: WRCCDC logs archived in HDFS and live in Kafka, one backfill-then-stream run')
     .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
     .option('--webhdfs <url>', 'WebHDFS of the archive', `webhdfs://127.0.0.1:${process.env.WEBHDFS_PORT ?? '9870'}`)
     .option('--dataset <dir>', 'folder with the WRCCDC files (default: SLUICE_DATASET_DIR or ../shared/datasets/wrccdc-2018)')
     .option('--workers <n>', 'worker processes', '2')
+    .option('--brokers <list>', 'Kafka brokers (default: KAFKA_BROKERS or 127.0.0.1:9092)')
     .action(async (flags: DemoFlags) => {
       const redisUrl = resolveRedisUrl(flags.redis);
+      const brokers = resolveBrokers(flags.brokers) ?? ['127.0.0.1:9092'];
       const dataset = resolve(flags.dataset ?? process.env.SLUICE_DATASET_DIR ?? join(findRepoRoot(), '..', 'shared', 'datasets', 'wrccdc-2018'));
       const files = ['dns.ndjson.gz', 'ssl.ndjson.gz'].map((f) => join(dataset, f));
       const missing = files.filter((f) => !existsSync(f));
       if (missing.length > 0) {
         throw new SluiceError(ErrorCode.INVALID_CONFIG, `the WRCCDC dataset is not at ${dataset} (missing ${missing.join(', ')}); pass --dataset or set SLUICE_DATASET_DIR`, { context: { dataset } });
       }
-      const archive = `${flags.webhdfs.replace(/\/+$/, '')}/archive/wrccdc-2018/zeek`;
+      const archiveDir = `${flags.webhdfs.replace(/\/+$/, '')}/archive/wrccdc-2018/zeek`;
       const children: ChildProcess[] = [];
       const stopAll = (): void => {
         for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
       };
       process.once('SIGINT', stopAll);
+      const redis = new Redis(redisUrl);
       try {
-        step(`1. load the WRCCDC logs into HDFS at ${archive} (decompressed, so they split)`);
-        await runChild([bin, 'hdfs', 'put', '--gunzip', '--overwrite', archive, ...files]);
-        const namespace = 'demo';
-        step(`2. start a coordinator and ${flags.workers} workers`);
-        const common = ['--redis', redisUrl, '--namespace', namespace];
-        children.push(startChild([bin, 'coordinator', ...common], 'coordinator'));
-        for (let i = 0; i < Number(flags.workers); i += 1) children.push(startChild([bin, 'worker', ...common, '--concurrency', '1'], `worker-${i + 1}`));
-        await new Promise((r) => setTimeout(r, 1500));
-        step('3. backfill network-metrics (time-shifted so kairos keeps the 2018 data)');
-        const code = await runChild([bin, 'backfill', 'network-metrics', '--input', `${archive}/*.ndjson`, '--set', 'timeShift=auto', '--split-size', '4m', '--redis', redisUrl, '--wait'], true);
-        if (code !== 0) throw new SluiceError(ErrorCode.INTERNAL, 'the demo backfill did not complete; see the summary above', {});
-        step('4. read one metric back, as kairos would');
-        await showBusiestResponder(redisUrl);
+        const events = readEvents(files);
+        const archived = events.filter((e) => e.ts < BOUNDARY_MICROS);
+        step(`1. the archive: ${archived.length.toLocaleString('en-US')} events before ${BOUNDARY} into HDFS at ${archiveDir}`);
+        const fs = fileSystemFor(archiveDir);
+        // The demo owns this folder: start it afresh so an earlier demo's files are not read twice.
+        await fs.delete(archiveDir, { recursive: true });
+        await fs.mkdirs(archiveDir);
+        await fs.create(`${archiveDir}/zeek.ndjson`, `${archived.map((e) => e.line).join('\n')}\n`, { overwrite: true });
+        step(`2. the live feed: all ${events.length.toLocaleString('en-US')} events into Kafka topic ${TOPIC} (6 partitions)`);
+        await produceFeed(brokers, events);
+        step(`3. start a coordinator and ${flags.workers} workers`);
+        await deleteKeys(redis, `${DEMO_PREFIX}*`);
+        const common = ['--redis', redisUrl, '--namespace', 'demo', '--brokers', brokers.join(',')];
+        children.push(startChild([bin, 'coordinator', ...common, '--tick', '500'], 'coordinator'));
+        for (let i = 0; i < Number(flags.workers); i += 1) children.push(startChild([bin, 'worker', ...common, '--key-prefix', DEMO_PREFIX], `worker-${i + 1}`));
+        const leaderDeadline = Date.now() + 60_000;
+        while ((await readLeaseHolder(redis)) === undefined) {
+          if (Date.now() > leaderDeadline) throw new SluiceError(ErrorCode.TIMEOUT, 'the demo coordinator did not start within 60 s; see its output above', {});
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        step(`4. sluice run network-metrics --backfill <archive> --stream ${TOPIC} --boundary ${BOUNDARY} (time-shifted so kairos keeps 2018 data)`);
+        const job = await loadJob('network-metrics');
+        const handOff = await submitHandOff(job, {
+          backfill: [`${archiveDir}/*.ndjson`], stream: TOPIC, boundary: BOUNDARY, slack: '300', set: { timeShift: 'auto' }, splitSize: '4m', redis: redisUrl,
+          runId: `demo-${Date.now()}`,
+        });
+        process.stdout.write(`boundary ${handOff.boundary}; backfill run ${handOff.backfillRun}; stream run ${handOff.streamRun}\n`);
+        const runs = createRunStore(redis);
+        const backfill = await follow(runs, handOff.backfillRun);
+        process.stdout.write(`\n${formatProgress(backfill)}\n`);
+        const stream = await waitCaughtUp(redis, handOff.streamRun);
+        process.stdout.write(`\nstream run ${handOff.streamRun} caught up:\n${formatProgress(stream.progress)}\n`);
+        process.stdout.write(`${formatTable(stream.lag.map((p) => [`${p.topic}/${p.partition}`, `end ${p.endOffset}  committed ${p.committed}  lag ${p.lagRecords}`]))}\n`);
+        const total = backfill.records + stream.progress.records;
+        process.stdout.write(`\nevents read: ${total.toLocaleString('en-US')} (archive ${backfill.records.toLocaleString('en-US')}, Kafka ${stream.progress.records.toLocaleString('en-US')}, of which ${(stream.progress.records - (events.length - archived.length)).toLocaleString('en-US')} before the boundary were skipped by the stream)\n`);
+        await runs.transition(handOff.streamRun, [RunState.RUNNING, RunState.SUBMITTED], RunState.CANCELLING);
+        if (backfill.run.state !== RunState.COMPLETED) throw new SluiceError(ErrorCode.INTERNAL, 'the demo backfill did not complete; see the summary above', {});
+        step('5. read one metric back, as kairos would');
+        await showBusiestResponder(redis, job);
       } finally {
         stopAll();
         await Promise.all(children.map((c) => new Promise((r) => (c.exitCode === null ? c.once('exit', r) : r(undefined)))));
+        redis.disconnect();
       }
     });
+}
+
+const TOPIC = 'wrccdc-zeek';
+const DEMO_PREFIX = 'demo:';
+const BOUNDARY = '2018-03-24T17:30:00Z';
+const BOUNDARY_MICROS = Date.parse(BOUNDARY) * 1000;
+
+interface Event { line: string; ts: number }
+
+function readEvents(files: readonly string[]): Event[] {
+  const events: Event[] = [];
+  for (const file of files) {
+    for (const line of gunzipSync(readFileSync(file)).toString('utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      const ts = parseTimestampMicros((JSON.parse(line) as { ts?: unknown }).ts);
+      if (ts !== undefined) events.push({ line, ts });
+    }
+  }
+  return events.sort((a, b) => a.ts - b.ts);
+}
+
+async function produceFeed(brokers: string[], events: readonly Event[]): Promise<void> {
+  const admin = createKafkaAdmin({ brokers });
+  try {
+    if ((await admin.listPartitions(TOPIC).catch(() => [])).length > 0) await admin.deleteTopic(TOPIC);
+    await admin.createTopic(TOPIC, 6);
+  } finally {
+    await admin.close();
+  }
+  const producer = createKafkaProducer({ brokers });
+  try {
+    for (let i = 0; i < events.length; i += 2000) {
+      await producer.send(TOPIC, events.slice(i, i + 2000).map((e, k) => ({ partition: (i + k) % 6, value: e.line, timestamp: Math.floor(e.ts / 1000) })));
+    }
+  } finally {
+    await producer.close();
+  }
+}
+
+async function waitCaughtUp(redis: Redis, runId: string): Promise<{ progress: RunProgress; lag: PartitionLag[] }> {
+  const runs = createRunStore(redis);
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    const progress = await runs.progress(runId);
+    if (progress === undefined) throw new SluiceError(ErrorCode.NOT_FOUND, `run ${runId} disappeared`, {});
+    const lag = await streamLag(redis, progress);
+    if (lag.length > 0 && lag.every((p) => p.lagRecords === 0)) return { progress, lag };
+    if (Date.now() > deadline) throw new SluiceError(ErrorCode.TIMEOUT, `stream run ${runId} did not catch up in 5 minutes`, {});
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 5000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
 }
 
 function step(text: string): void {
@@ -80,52 +181,31 @@ function startChild(args: string[], name: string): ChildProcess {
   return child;
 }
 
-function runChild(args: string[], inheritStderr = false): Promise<number> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', inheritStderr ? 'inherit' : 'pipe'] });
-    let err = '';
-    child.stderr?.on('data', (c: Buffer) => {
-      err += c.toString('utf8');
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      if (code !== 0 && !inheritStderr) reject(new SluiceError(ErrorCode.INTERNAL, `sluice ${args[1] ?? ''} failed: ${err.trim()}`, {}));
-      else resolveRun(code ?? 1);
-    });
-  });
-}
 
-async function showBusiestResponder(redisUrl: string): Promise<void> {
-  const redis = new Redis(redisUrl);
-  try {
-    const job = await loadJob('network-metrics');
-    const store = createTimeseriesStore({ redis, series: job.series });
-    let best: { name: string; total: number } | undefined;
-    let cursor = '0';
-    const totals = new Map<string, number>();
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', 'tls.responses.*:months:*', 'COUNT', 1000);
-      cursor = next;
-      const values = keys.length === 0 ? [] : await redis.mget(...keys);
-      keys.forEach((k, i) => {
-        const name = k.slice(0, k.indexOf(':months:'));
-        totals.set(name, (totals.get(name) ?? 0) + Number(values[i] ?? 0));
-      });
-    } while (cursor !== '0');
-    for (const [name, total] of totals) if (best === undefined || total > best.total) best = { name, total };
-    if (best === undefined) {
-      process.stdout.write('no tls.responses series found\n');
-      return;
-    }
-    const props = await store.properties('tls.responses', best.name);
-    const months = props.months;
-    process.stdout.write(`${best.name}: ${best.total} established TLS sessions\n`);
-    if (months !== undefined) {
-      const rows = await store.series('tls.responses', best.name, 'months', { start: months.first, end: months.last });
-      process.stdout.write(`${formatTable(rows.map(([ts, row]) => [new Date(ts * 1000).toISOString(), String(row)]))}\n`);
-    }
-    process.stdout.write(`\nIn Python: Timeseries(redis.Redis(decode_responses=True), type='count', intervals={'days': {'step': 60, 'steps': 2880}, 'months': {'step': 1800, 'steps': 4032}}).series('${best.name}', 'months')\n`);
-  } finally {
-    redis.disconnect();
+async function showBusiestResponder(redis: Redis, job: JobDefinition<unknown, unknown>): Promise<void> {
+  const store = createTimeseriesStore({ redis, series: job.series, keyPrefix: DEMO_PREFIX });
+  const totals = new Map<string, number>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${DEMO_PREFIX}tls.responses.*:months:*`, 'COUNT', 1000);
+    cursor = next;
+    const values = keys.length === 0 ? [] : await redis.mget(...keys);
+    keys.forEach((k, i) => {
+      const name = k.slice(DEMO_PREFIX.length, k.indexOf(':months:'));
+      totals.set(name, (totals.get(name) ?? 0) + Number(values[i] ?? 0));
+    });
+  } while (cursor !== '0');
+  let best: { name: string; total: number } | undefined;
+  for (const [name, total] of totals) if (best === undefined || total > best.total) best = { name, total };
+  if (best === undefined) {
+    process.stdout.write('no tls.responses series found\n');
+    return;
   }
+  const months = (await store.properties('tls.responses', best.name)).months;
+  process.stdout.write(`${best.name}: ${best.total} established TLS sessions\n`);
+  if (months !== undefined) {
+    const rows = await store.series('tls.responses', best.name, 'months', { start: months.first, end: months.last });
+    process.stdout.write(`${formatTable(rows.map(([ts, row]) => [new Date(ts * 1000).toISOString(), String(row)]))}\n`);
+  }
+  process.stdout.write(`\nIn Python: Timeseries(redis.Redis(decode_responses=True), type='count', prefix='demo', intervals={'days': {'step': 60, 'steps': 2880}, 'months': {'step': 1800, 'steps': 4032}}).series('${best.name}', 'months')\n`);
 }

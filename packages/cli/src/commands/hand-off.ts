@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { ErrorCode, SluiceError, resolveStep } from '@sluice/core';
 import type { JobDefinition } from '@sluice/core';
 import { createRunStore, readLeaseHolder } from '@sluice/control';
-import { parseEventTimeBound, resolveRunOptions } from '@sluice/runtime';
+import { computeAutoShiftSeconds, parseEventTimeBound, resolveRunOptions } from '@sluice/runtime';
 import { readSplit, detectFormat } from '@sluice/formats';
 import type { SplitCompression, SplitFormat } from '@sluice/formats';
 import { listInputFiles, normalizeInput, openInputReader } from '../inputs.ts';
@@ -51,6 +51,7 @@ export interface HandOffFlags {
 /** What was submitted. */
 export interface HandOffResult {
   boundary: string;
+  timeShiftSeconds: number;
   backfillRun: string;
   streamRun: string;
 }
@@ -59,7 +60,7 @@ export interface HandOffResult {
 export async function submitHandOff(job: JobDefinition<unknown, unknown>, flags: HandOffFlags): Promise<HandOffResult> {
   const redis = new Redis(resolveRedisUrl(flags.redis), { maxRetriesPerRequest: 2 });
   try {
-    resolveRunOptions(job, flags.set);
+    const { timeShift } = resolveRunOptions(job, flags.set);
     const inputs = flags.backfill.map(normalizeInput);
     const topics = flags.stream.split(',').map((s) => s.trim()).filter((s) => s !== '');
     if (topics.length === 0) throw new SluiceError(ErrorCode.INVALID_CONFIG, '--stream names no topic', { context: { flag: '--stream' } });
@@ -70,18 +71,22 @@ export async function submitHandOff(job: JobDefinition<unknown, unknown>, flags:
     }
     const step = largestStepSeconds(job);
     const explicit = parseEventTimeBound('--boundary', flags.boundary);
-    const boundary = alignBoundary(explicit ?? (await newestArchiveEvent(job, inputs)), step);
+    const newest = explicit === undefined || timeShift === 'auto' ? await newestArchiveEvent(job, inputs) : undefined;
+    const boundary = alignBoundary(explicit ?? (newest as number), step);
+    // Both runs must shift by the same amount, so `auto` is resolved here, from the archive.
+    const options = { ...flags.set };
+    if (timeShift === 'auto') options.timeShift = String(computeAutoShiftSeconds(newest as number, Date.now() * 1000));
     const base = flags.runId ?? `${job.name}-${randomUUID().slice(0, 8)}`;
     const runs = createRunStore(redis);
     const backfill = await runs.submit({
-      runId: `${base}-backfill`, kind: 'backfill', job: job.name, inputs, options: { ...flags.set }, until: boundary, splitSize: parseByteSize(flags.splitSize),
+      runId: `${base}-backfill`, kind: 'backfill', job: job.name, inputs, options, until: boundary, splitSize: parseByteSize(flags.splitSize),
     });
     const stream = await runs.submit({
       runId: `${base}-stream`, kind: 'stream', job: job.name, inputs: topics,
-      options: { ...flags.set, start: new Date(boundary / 1000 - slackSeconds * 1000).toISOString(), since: String(boundary) },
+      options: { ...options, start: new Date(boundary / 1000 - slackSeconds * 1000).toISOString(), since: String(boundary) },
       splitSize: 0,
     });
-    return { boundary: new Date(boundary / 1000).toISOString(), backfillRun: backfill.runId, streamRun: stream.runId };
+    return { boundary: new Date(boundary / 1000).toISOString(), timeShiftSeconds: Number(options.timeShift ?? 0), backfillRun: backfill.runId, streamRun: stream.runId };
   } finally {
     redis.disconnect();
   }

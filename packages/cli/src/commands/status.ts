@@ -86,7 +86,7 @@ export function formatProgress(p: RunProgress): string {
     ['run', p.run.runId],
     ['job', `${p.run.job} (${p.run.kind})`],
     ['state', p.run.state],
-    ['splits', total === undefined ? 'planning' : `${p.splitsDone}/${total} done${p.splitsFailed > 0 ? `, ${p.splitsFailed} failed` : ''}`],
+    ['splits', p.run.kind === 'stream' ? `${p.splitsDone} ranges done` : total === undefined ? 'planning' : `${p.splitsDone}/${total} done${p.splitsFailed > 0 ? `, ${p.splitsFailed} failed` : ''}`],
     ['bytes', `${p.bytes.toLocaleString('en-US')}${p.run.bytesTotal === undefined ? '' : ` / ${p.run.bytesTotal.toLocaleString('en-US')}`}`],
     ['records', p.records.toLocaleString('en-US')],
     ['records/s', Math.round(p.recordsPerSecond).toLocaleString('en-US')],
