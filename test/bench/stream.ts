@@ -1,0 +1,210 @@
+/**
+ * Stream benchmark (issue 5), all in one run on this machine:
+ *  - sustained events/s from Kafka into Redis with 2 workers (network-metrics over WRCCDC copies),
+ *  - against the raw read rate of the same Kafka client over the same topic (no processing),
+ *  - against Kafka's own Java consumer (org.apache.kafka.tools.ConsumerPerformance),
+ *  - and the latency from produce to visible in Redis, p50 and p99, at a fixed 5,000 events/s.
+ * Run: node test/bench/stream.ts [--events 1000000] [--latency-seconds 20]
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { createKafkaAdmin, createKafkaClient, createKafkaProducer, listOffsets, readRange } from '@sluice/kafka';
+import { kafkaBrokers, redisUrl } from '../support/env.ts';
+import { datasetFiles, deleteKeys } from '../support/network-metrics-reference.ts';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const cli = join(root, 'packages', 'cli', 'src', 'bin.ts');
+const { values: args } = parseArgs({ options: { events: { type: 'string', default: '1000000' }, 'latency-seconds': { type: 'string', default: '20' } } });
+const EVENTS = Number(args.events);
+const LATENCY_SECONDS = Number(args['latency-seconds']);
+const PARTITIONS = 6;
+const brokers = kafkaBrokers();
+const redis = new Redis(redisUrl());
+const children: ChildProcess[] = [];
+
+function log(line: string): void {
+  process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+}
+
+function startSluice(argv: string[], env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(process.execPath, [cli, ...argv], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } });
+  children.push(child);
+  return child;
+}
+
+/** WRCCDC lines, copied with IPs remapped per copy and timestamps shifted into the last day. */
+function makeEvents(count: number): string[] {
+  const base = datasetFiles('ndjson').flatMap((f) => gunzipSync(readFileSync(f)).toString('utf8').split('\n')).filter((l) => l.trim() !== '');
+  const records = base.map((l) => JSON.parse(l) as Record<string, unknown>);
+  const newest = Math.max(...records.map((r) => Date.parse(r.ts as string)));
+  const dayShift = 86_400_000 * Math.floor((Date.now() - newest) / 86_400_000);
+  const out: string[] = [];
+  for (let copy = 0; out.length < count; copy += 1) {
+    for (const r of records) {
+      if (out.length >= count) break;
+      const m = /^(.*T\d\d:\d\d:\d\d)(\.\d+)?Z$/.exec(r.ts as string) as RegExpExecArray;
+      const ts = `${new Date(Date.parse(`${m[1] as string}Z`) + dayShift - copy * 1_800_000).toISOString().slice(0, 19)}${m[2] ?? ''}Z`;
+      const remap = (ip: unknown): unknown => (typeof ip === 'string' && copy > 0 ? `${copy % 250}.${ip.split('.').slice(1).join('.')}` : ip);
+      out.push(JSON.stringify({ ...r, ts, 'id.orig_h': remap(r['id.orig_h']), 'id.resp_h': remap(r['id.resp_h']) }));
+    }
+  }
+  return out;
+}
+
+async function produce(topic: string, lines: readonly string[], partitions = PARTITIONS): Promise<void> {
+  const producer = createKafkaProducer({ brokers });
+  for (let i = 0; i < lines.length; i += 5000) await producer.send(topic, lines.slice(i, i + 5000).map((value, k) => ({ partition: (i + k) % partitions, value })));
+  await producer.close();
+}
+
+async function rawRead(topic: string): Promise<number> {
+  const client = createKafkaClient({ brokers });
+  const offsets = await listOffsets({ client, topic });
+  const started = performance.now();
+  let n = 0;
+  await Promise.all(offsets.map(async (o) => {
+    for await (const batch of readRange({ client, topic, partition: o.partition, from: o.logStartOffset, until: o.highWatermark })) n += batch.records.length;
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  await client.close();
+  return n / seconds;
+}
+
+function consumerPerformance(topic: string, messages: number): number {
+  const jars = join(root, '.local', 'jars', 'kafka-tools');
+  if (!existsSync(jars)) {
+    log('resolving kafka-tools from Maven Central...');
+    execFileSync('mvn', ['-q', '-B', '-f', join(root, 'test', 'bench', 'stream', 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${jars}`], { stdio: 'inherit' });
+  }
+  const out = execFileSync('java', ['-Xmx512m', '-cp', `${jars}/*`, 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', brokers.join(','), '--topic', topic, '--messages', String(messages), '--show-detailed-stats', '--reporting-interval', '600000', '--timeout', '60000'], { encoding: 'utf8' });
+  // The summary line: start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+  const header = out.split('\n').find((l) => l.includes('nMsg.sec'));
+  const row = out.trim().split('\n').at(-1) as string;
+  const cols = (header ?? '').split(',').map((c) => c.trim());
+  const vals = row.split(',').map((c) => c.trim());
+  const fetchRate = Number(vals[cols.indexOf('fetch.nMsg.sec')]);
+  return Number.isFinite(fetchRate) && fetchRate > 0 ? fetchRate : Number(vals[cols.indexOf('nMsg.sec')]);
+}
+
+async function lagZero(runId: string, partitions: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const raw = execFileSync(process.execPath, [cli, 'status', runId, '--json', '--redis', redisUrl()], { encoding: 'utf8' });
+    const s = JSON.parse(raw) as { stream?: { lagRecords: number; endOffset: number }[] };
+    if ((s.stream ?? []).length >= partitions && (s.stream ?? []).every((p) => p.lagRecords === 0 && p.endOffset > 0)) return;
+    if (Date.now() > deadline) throw new Error(`run ${runId} did not catch up`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+async function main(): Promise<void> {
+  const ns = `bench-${randomUUID().slice(0, 8)}`;
+  const prefix = `${ns}:`;
+  const admin = createKafkaAdmin({ brokers });
+  const topic = `sluice-bench-${ns}`;
+  const latTopic = `sluice-bench-lat-${ns}`;
+  const common = ['--redis', redisUrl(), '--namespace', ns, '--brokers', brokers.join(',')];
+  const env = { SLUICE_JOBS_PATH: `${join(root, 'jobs')}:${join(root, 'test', 'bench', 'stream', 'jobs')}` };
+  try {
+    log(`making ${EVENTS.toLocaleString('en-US')} events and producing them to ${topic} (${PARTITIONS} partitions)`);
+    const events = makeEvents(EVENTS);
+    await admin.createTopic(topic, PARTITIONS);
+    await produce(topic, events);
+
+    log('raw read rate of the same Kafka client (readRange, all partitions at once)');
+    const raw = Math.max(await rawRead(topic), await rawRead(topic));
+    log(`  ${Math.round(raw).toLocaleString('en-US')} events/s`);
+    log('Kafka\'s ConsumerPerformance');
+    const java = consumerPerformance(topic, EVENTS);
+    log(`  ${Math.round(java).toLocaleString('en-US')} events/s`);
+
+    log('Sluice: coordinator + 2 workers, network-metrics from earliest');
+    startSluice(['coordinator', ...common, '--tick', '200', '--max-range-records', '20000', '--max-in-flight', '2'], env);
+    for (let i = 0; i < 2; i += 1) startSluice(['worker', ...common, '--key-prefix', prefix, '--range-concurrency', '2'], env);
+    await new Promise((r) => setTimeout(r, 3000));
+    const started = performance.now();
+    const runId = execFileSync(process.execPath, [cli, 'stream', 'network-metrics', '--topic', topic, '--start', 'earliest', '--redis', redisUrl()], { encoding: 'utf8', env: { ...process.env, ...env } }).trim();
+    await lagZero(runId, PARTITIONS, 30 * 60_000);
+    const sluice = EVENTS / ((performance.now() - started) / 1000);
+    log(`  ${Math.round(sluice).toLocaleString('en-US')} events/s`);
+    execFileSync(process.execPath, [cli, 'stream', 'stop', runId, '--redis', redisUrl()]);
+
+    log(`latency at 5,000 events/s for ${LATENCY_SECONDS} s (bench-latency job)`);
+    await admin.createTopic(latTopic, PARTITIONS);
+    const latRun = execFileSync(process.execPath, [cli, 'stream', 'bench-latency', '--topic', latTopic, '--start', 'earliest', '--redis', redisUrl()], { encoding: 'utf8', env: { ...process.env, ...env } }).trim();
+    await new Promise((r) => setTimeout(r, 2000));
+    const producer = createKafkaProducer({ brokers });
+    const groups = new Map<number, number>();
+    const latencies: number[] = [];
+    let seq = 0;
+    let stop = false;
+    const poller = (async () => {
+      while (!stop || groups.size > 0) {
+        const pending = [...groups.keys()];
+        if (pending.length > 0) {
+          const values = await redis.mget(...pending.map((g) => `${prefix}lat.${g}:minute:${Math.floor((groups.get(g) as number) / 60_000)}`));
+          const now = Date.now();
+          pending.forEach((g, i) => {
+            if (Number(values[i] ?? 0) >= 100) {
+              latencies.push(now - (groups.get(g) as number));
+              groups.delete(g);
+            }
+          });
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    const t0 = Date.now();
+    // 100 events every 20 ms = 5,000 events/s; each group of 100 shares one produce time.
+    for (let tick = 0; tick < LATENCY_SECONDS * 50; tick += 1) {
+      const due = t0 + tick * 20;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const produced = Date.now();
+      const group = Math.floor(seq / 100);
+      groups.set(group, produced);
+      const batch = Array.from({ length: 100 }, (_, k) => ({ partition: (seq + k) % PARTITIONS, value: JSON.stringify({ seq: seq + k, produced }) }));
+      seq += 100;
+      void producer.send(latTopic, batch);
+    }
+    stop = true;
+    await Promise.race([poller, new Promise((r) => setTimeout(r, 60_000))]);
+    await producer.close();
+    execFileSync(process.execPath, [cli, 'stream', 'stop', latRun, '--redis', redisUrl()]);
+    latencies.sort((a, b) => a - b);
+    const result = {
+      events: EVENTS,
+      sluiceEventsPerSecond: Math.round(sluice),
+      rawClientEventsPerSecond: Math.round(raw),
+      consumerPerformanceEventsPerSecond: Math.round(java),
+      ratioToRawClient: Number((sluice / raw).toFixed(3)),
+      ratioToConsumerPerformance: Number((sluice / java).toFixed(3)),
+      latencyGroupsMeasured: latencies.length,
+      latencyP50Ms: percentile(latencies, 50),
+      latencyP99Ms: percentile(latencies, 99),
+    };
+    mkdirSync(join(root, '.local', 'bench'), { recursive: true });
+    writeFileSync(join(root, '.local', 'bench', 'stream-result.json'), `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`\n${Object.entries(result).map(([k, v]) => `${k.padEnd(36)} ${String(v)}`).join('\n')}\n`);
+    process.stdout.write('targets: ratioToRawClient >= 0.5; latencyP99Ms < 500\n');
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await admin.deleteTopic(topic).catch(() => undefined);
+    await admin.deleteTopic(latTopic).catch(() => undefined);
+    await admin.close();
+    await deleteKeys(redis, `${prefix}*`);
+    redis.disconnect();
+  }
+}
+
+await main();
