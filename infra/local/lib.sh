@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # variables are used by the scripts that source this file
 # Shared by infra/local/up, down and status: configuration, service identity, readiness checks.
 # Sourced, never run. Every path and port comes from here so the three scripts cannot disagree.
 
@@ -152,16 +153,22 @@ namenode_answers() {
   nn_jmx FSNamesystemState | grep -q '"FSState" : "Operational"'
 }
 
-# The DataNode has registered with the NameNode (its actor is RUNNING only after the handshake)
-# and the NameNode counts a live DataNode with free space, so a write can be placed on it.
+dn_jmx() {
+  curl -sf --max-time 3 "http://127.0.0.1:$HDFS_DATANODE_HTTP_PORT/jmx?get=Hadoop:service=DataNode,name=DataNodeInfo::$1" 2>/dev/null
+}
+
+# The DataNode has registered with the NameNode and the NameNode counts a live DataNode with free
+# space, so a write can be placed on it. Asked in this order because the DataNode logs a stack
+# trace for every query of its block pool before its handshake with the NameNode; the cluster id
+# is only known after that handshake, and reading it logs nothing.
 datanode_answers() {
   local state live free
-  state="$(curl -sf --max-time 3 "http://127.0.0.1:$HDFS_DATANODE_HTTP_PORT/jmx?qry=Hadoop:service=DataNode,name=DataNodeInfo" 2>/dev/null)" || return 1
-  [[ "$state" == *'\"ActorState\":\"RUNNING\"'* ]] || return 1
   state="$(nn_jmx FSNamesystemState)" || return 1
   live="$(jmx_number NumLiveDataNodes <<<"$state")"
   free="$(jmx_number CapacityRemaining <<<"$state")"
-  [ "${live:-0}" -ge 1 ] && [ "${free:-0}" -gt 0 ]
+  [ "${live:-0}" -ge 1 ] && [ "${free:-0}" -gt 0 ] || return 1
+  [[ "$(dn_jmx ClusterId)" == *'"ClusterId" : "CID-'* ]] || return 1
+  [[ "$(dn_jmx BPServiceActorInfo)" == *'\"ActorState\":\"RUNNING\"'* ]]
 }
 
 redis_answers() {
