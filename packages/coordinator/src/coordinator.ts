@@ -46,6 +46,8 @@ export interface CoordinatorOptions {
   /** Stream positions in Redis; required with `kafka`. */
   positions?: StreamPositionsView;
   rangeLimits?: Partial<RangeLimits>;
+  /** Ticks a run's planning may fail with a retryable error before the run fails. */
+  planningRetries?: number;
 }
 
 /** A coordinator process's handle. */
@@ -78,6 +80,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   });
   const limits: RangeLimits = { maxRecords: 20_000, maxInFlightPerPartition: 2, ...options.rangeLimits };
   const streamTicked = new Set<string>();
+  const planningAttempts = new Map<string, number>();
+  const planningRetries = options.planningRetries ?? 5;
   const tickMs = options.tickMs ?? 1000;
   let stopped = false;
   let leader = false;
@@ -127,7 +131,15 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       log(`run ${run.runId}: ${planned.files} files, ${planned.splits.length} splits, ${planned.bytes} bytes enqueued`);
     } catch (error) {
       const failure = coerceError(error);
-      if (failure.retryable) throw failure;
+      const attempts = (planningAttempts.get(run.runId) ?? 0) + 1;
+      planningAttempts.set(run.runId, attempts);
+      // A transient failure (NameNode restarting) is retried on the next ticks, but not forever:
+      // an input that stays unreachable fails the run with the error that says what to check.
+      if (failure.retryable && attempts < planningRetries) {
+        log(`run ${run.runId}: planning attempt ${attempts} of ${planningRetries} failed, will retry: ${failure.message}`);
+        return;
+      }
+      planningAttempts.delete(run.runId);
       await runs.transition(run.runId, [RunState.PLANNING], RunState.FAILED, { error: `[${failure.code}] ${failure.message}`, finishedAt: Date.now() });
       log(`run ${run.runId} failed at planning: ${failure.message}`);
     }

@@ -8,7 +8,7 @@ import { ErrorCode, SluiceError, isSluiceError } from '@sluice/core';
 import type { RangeReader } from '@sluice/core';
 import type { CreateOptions, DeleteOptions, FileStatus, FileSystem, ListFilesOptions, OpenOptions, WriteData } from './file-system.ts';
 import { listMatchingFiles } from './list-files.ts';
-import { fetchWithUploads } from './node-http-fetch.ts';
+import { fetchOverNodeHttp } from './node-http-fetch.ts';
 import { computeBackoffMs, retryWithBackoff } from './retry.ts';
 import type { BackoffOptions } from './retry.ts';
 import { isPastEndOfFile, isUnprocessed, toResponseError, toTransportError } from './webhdfs-error.ts';
@@ -53,7 +53,7 @@ export interface WebHdfsClientOptions {
   dataTransfer?: DataTransfer;
   /** Directory listings in flight during `listFiles`; default 8. */
   listConcurrency?: number;
-  /** The fetch to use; default `fetch`, with request bodies sent over `node:http` (see `fetchWithUploads`). */
+  /** The fetch to use; default `fetchOverNodeHttp` (see why at its use). */
   fetch?: typeof fetch;
   /** Environment for defaults; default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
@@ -109,7 +109,10 @@ export function createWebHdfsClient(options: WebHdfsClientOptions): WebHdfsClien
   checkOption(Number.isSafeInteger(retries) && retries >= 0, 'retries', retries, 'an integer >= 0');
   checkOption(Number.isSafeInteger(listConcurrency) && listConcurrency > 0, 'listConcurrency', listConcurrency, 'a positive integer');
   checkOption(options.delegationToken !== '', 'delegationToken', '', 'a token or absent');
-  const fetchImpl = options.fetch ?? fetchWithUploads;
+  // node:http for every exchange: besides the DataNode's unsolicited 100 Continue on uploads,
+  // undici (behind fetch) can crash the whole process with an internal assertion when a DataNode
+  // closes the connection while a slow consumer has the response body paused.
+  const fetchImpl = options.fetch ?? fetchOverNodeHttp;
   const dataTransfer = options.dataTransfer ?? DataTransfer.REDIRECT;
   const auth: Query = options.delegationToken === undefined ? [['user.name', user]] : [['delegation', options.delegationToken]];
   const closer = new AbortController();

@@ -21,7 +21,8 @@ export function registerCoordinatorCommand(program: Command): void {
     .option('--brokers <list>', 'Kafka bootstrap brokers for stream runs (default: KAFKA_BROKERS)')
     .option('--max-range-records <n>', 'most records in one planned Kafka range', '20000')
     .option('--max-in-flight <n>', 'planned but unfinished ranges per partition', '2')
-    .action(async (flags: { redis?: string; namespace?: string; leaseTtl: string; tick: string; brokers?: string; maxRangeRecords: string; maxInFlight: string }) => {
+    .option('--attempts <n>', 'attempts per split before it counts as failed', '5')
+    .action(async (flags: { redis?: string; namespace?: string; leaseTtl: string; tick: string; brokers?: string; maxRangeRecords: string; maxInFlight: string; attempts: string }) => {
       const url = resolveRedisUrl(flags.redis);
       const brokers = resolveBrokers(flags.brokers);
       const redis = new Redis(url, { maxRetriesPerRequest: null });
@@ -29,6 +30,7 @@ export function registerCoordinatorCommand(program: Command): void {
       const wiring = brokers === undefined ? undefined : createStreamWiring(brokers, redis);
       const coordinator = createCoordinator({
         ...(wiring === undefined ? {} : { kafka: wiring.kafka, positions: wiring.positions }),
+        attempts: Number(flags.attempts),
         rangeLimits: { maxRecords: Number(flags.maxRangeRecords), maxInFlightPerPartition: Number(flags.maxInFlight) },
         redisUrl: url,
         redis,
