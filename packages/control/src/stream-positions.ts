@@ -3,58 +3,96 @@
  * and `committed` (every offset below it is committed). A range is reserved by compare-and-set on
  * `planned`, so two coordinators never plan the same offsets with different bounds, and is kept
  * until completed, so a new leader re-enqueues exactly what the old one planned. `committed` only
- * advances over contiguous completed ranges, whatever order ranges finish in.
+ * advances over contiguous completed ranges, whatever order ranges finish in. Each operation is one
+ * Lua script, so a crash between two of them never leaves a partition half-updated.
  */
 import type { Redis } from 'ioredis';
+import { ErrorCode, SluiceError } from '@sluice/core';
 import { streamDoneKey, streamEndsKey, streamGapsKey, streamPlannedKey, streamPositionsKey } from './keys.ts';
+
+// Positions are written with %d, not cjson.encode, which keeps only 14 significant digits; cjson
+// decodes with strtod, exact for every offset below 2^53.
+const LIB = `
+local function encode(p)
+  return '{"planned":' .. string.format('%d', p.planned) .. ',"committed":' .. string.format('%d', p.committed) .. '}'
+end
+local function advance(p, done, prefix)
+  while true do
+    local field = prefix .. string.format('%d', p.committed)
+    local nextUntil = redis.call('HGET', done, field)
+    if not nextUntil then return end
+    redis.call('HDEL', done, field)
+    p.committed = tonumber(nextUntil)
+  end
+end
+`;
 
 // KEYS[1] positions; ARGV[1] field, ARGV[2] start.
 const INIT = `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], cjson.encode({planned = tonumber(ARGV[2]), committed = tonumber(ARGV[2])}))
+redis.call('HSET', KEYS[1], ARGV[1], '{"planned":' .. ARGV[2] .. ',"committed":' .. ARGV[2] .. '}')
 return 1
 `;
 
-// KEYS[1] positions, KEYS[2] planned; ARGV[1] field, ARGV[2] expected planned, ARGV[3] until.
-const RESERVE = `
+// KEYS[1] positions, KEYS[2] planned, KEYS[3] done, KEYS[4] gaps;
+// ARGV[1] field, ARGV[2] expected planned, ARGV[3] until, ARGV[4] gap JSON ('' for a range).
+// A range goes to the planned hash; a gap (offsets deleted by retention) is recorded and counts as
+// completed at once, so no job is ever enqueued for it, before or after a crash.
+const RESERVE = LIB + `
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
-if not raw then return 0 end
+if not raw then return -1 end
 local p = cjson.decode(raw)
 if p.planned ~= tonumber(ARGV[2]) then return 0 end
-local untilOffset = tonumber(ARGV[3])
-if untilOffset <= p.planned then return 0 end
-redis.call('HSET', KEYS[2], ARGV[1] .. '@' .. string.format('%d', p.planned), string.format('%d', untilOffset))
-p.planned = untilOffset
-redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(p))
+local rangeField = ARGV[1] .. '@' .. ARGV[2]
+p.planned = tonumber(ARGV[3])
+if ARGV[4] == '' then
+  redis.call('HSET', KEYS[2], rangeField, ARGV[3])
+else
+  redis.call('RPUSH', KEYS[4], ARGV[4])
+  redis.call('HSET', KEYS[3], rangeField, ARGV[3])
+  advance(p, KEYS[3], ARGV[1] .. '@')
+end
+redis.call('HSET', KEYS[1], ARGV[1], encode(p))
 return 1
 `;
 
 // KEYS[1] positions, KEYS[2] planned, KEYS[3] done; ARGV[1] field, ARGV[2] from, ARGV[3] until.
-const COMPLETE = `
+// Returns {status, committed, until known}: 1 applied, 0 already completed, -1 no such partition,
+// -2 the range is known with other bounds, -3 the range was never planned.
+const COMPLETE = LIB + `
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
-if not raw then return -1 end
+if not raw then return {-1, 0, ''} end
 local p = cjson.decode(raw)
 local from = tonumber(ARGV[2])
-if from >= p.committed then
-  redis.call('HDEL', KEYS[2], ARGV[1] .. '@' .. ARGV[2])
-  redis.call('HSET', KEYS[3], ARGV[1] .. '@' .. ARGV[2], ARGV[3])
+local committed = string.format('%d', p.committed)
+if from < p.committed then
+  if tonumber(ARGV[3]) > p.committed then return {-2, committed, ''} end
+  return {0, committed, ''}
 end
-while true do
-  local field = ARGV[1] .. '@' .. string.format('%d', p.committed)
-  local nextUntil = redis.call('HGET', KEYS[3], field)
-  if not nextUntil then break end
-  redis.call('HDEL', KEYS[3], field)
-  p.committed = tonumber(nextUntil)
+local rangeField = ARGV[1] .. '@' .. ARGV[2]
+local planned = redis.call('HGET', KEYS[2], rangeField)
+if planned then
+  if planned ~= ARGV[3] then return {-2, committed, planned} end
+  redis.call('HDEL', KEYS[2], rangeField)
+  redis.call('HSET', KEYS[3], rangeField, ARGV[3])
+else
+  local done = redis.call('HGET', KEYS[3], rangeField)
+  if not done then return {-3, committed, ''} end
+  if done ~= ARGV[3] then return {-2, committed, done} end
+  return {0, committed, ''}
 end
-redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(p))
-return p.committed
+advance(p, KEYS[3], ARGV[1] .. '@')
+redis.call('HSET', KEYS[1], ARGV[1], encode(p))
+return {1, string.format('%d', p.committed), ''}
 `;
 
 /** One partition's positions. */
 export interface PartitionPositions {
   topic: string;
   partition: number;
+  /** The next offset to plan from. */
   planned: number;
+  /** Every offset below this is committed. */
   committed: number;
   /** Ranges planned and not yet completed. */
   inFlight: number;
@@ -63,7 +101,7 @@ export interface PartitionPositions {
   endSeenAt?: number;
 }
 
-/** A planned range. */
+/** A planned range, or a gap. */
 export interface PlannedRange {
   topic: string;
   partition: number;
@@ -75,14 +113,27 @@ export interface PlannedRange {
 export interface StreamPositions {
   /** Sets planned = committed = start for a partition seen for the first time; never moves existing ones. */
   init(runId: string, topic: string, partition: number, start: number): Promise<void>;
-  /** Moves planned from `expectedPlanned` to `until` and records the range; false if planned moved meanwhile. */
+  /**
+   * Reserves `[expectedPlanned, until)`: moves planned to `until` and records the range until it
+   * completes. False when planned is no longer `expectedPlanned` (another planner got there first).
+   */
   reservePlan(runId: string, topic: string, partition: number, expectedPlanned: number, until: number): Promise<boolean>;
-  /** Marks a range completed (idempotent); returns the partition's committed offset after it. */
+  /**
+   * Skips `[expectedPlanned, until)`, offsets retention deleted before they were planned: moves
+   * planned, records the gap and counts it completed, in one step. False as for `reservePlan`.
+   */
+  skipGap(runId: string, topic: string, partition: number, expectedPlanned: number, until: number): Promise<boolean>;
+  /** Marks a planned range completed (idempotent); returns the partition's committed offset after it. */
   complete(runId: string, topic: string, partition: number, from: number, until: number): Promise<number>;
+  /** Ranges planned and not yet completed, by topic, partition and offset: what to re-enqueue after a restart. */
   pendingRanges(runId: string): Promise<PlannedRange[]>;
+  /** Every partition of a run, by topic and partition. */
   list(runId: string): Promise<PartitionPositions[]>;
+  /** Remembers the end offsets the coordinator last saw, for lag in `sluice status`. */
   recordEnds(runId: string, topic: string, ends: readonly { partition: number; endOffset: number }[]): Promise<void>;
+  /** Appends a gap to the run's list; `skipGap` does this itself. */
   recordGap(runId: string, topic: string, partition: number, from: number, until: number): Promise<void>;
+  /** The run's gaps, oldest first. */
   gaps(runId: string): Promise<PlannedRange[]>;
 }
 
@@ -94,21 +145,65 @@ function parseRangeField(key: string, until: string): PlannedRange {
   return { topic: key.slice(0, slash), partition: Number(key.slice(slash + 1, at)), from: Number(key.slice(at + 1)), until: Number(until) };
 }
 
-/** Creates the positions store. */
+const byPosition = (a: PlannedRange, b: PlannedRange): number => a.topic.localeCompare(b.topic) || a.partition - b.partition || a.from - b.from;
+
+/** Offsets and partitions cross into Lua as decimal strings, so they must be exact integers. */
+function requireOffsets(what: string, values: Readonly<Record<string, number>>, context: Readonly<Record<string, unknown>>): void {
+  for (const [name, value] of Object.entries(values)) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new SluiceError(ErrorCode.INTERNAL, `${what}: ${name} must be a non-negative integer, got ${String(value)}`, { retryable: false, context });
+    }
+  }
+}
+
+/** Creates the positions store on a connection owned by the caller. */
 export function createStreamPositions(redis: Redis): StreamPositions {
-  const self: StreamPositions = {
+  const reserve = async (what: string, runId: string, topic: string, partition: number, expectedPlanned: number, until: number, gap: string): Promise<boolean> => {
+    const context = { runId, topic, partition, expectedPlanned, until };
+    requireOffsets(what, { partition, expectedPlanned, until }, context);
+    if (until <= expectedPlanned) {
+      throw new SluiceError(ErrorCode.INTERNAL, `${what}: [${expectedPlanned}, ${until}) of ${topic}/${partition} is empty`, { retryable: false, context });
+    }
+    const keys = [streamPositionsKey(runId), streamPlannedKey(runId), streamDoneKey(runId), streamGapsKey(runId)];
+    const status = Number(await redis.eval(RESERVE, 4, ...keys, field(topic, partition), String(expectedPlanned), String(until), gap));
+    if (status === -1) {
+      throw new SluiceError(ErrorCode.NOT_FOUND, `${what}: ${topic}/${partition} of stream run ${runId} has no positions (init it first)`, { retryable: false, context });
+    }
+    return status === 1;
+  };
+
+  return {
     async init(runId, topic, partition, start) {
+      requireOffsets('init', { partition, start }, { runId, topic, partition, start });
       await redis.eval(INIT, 1, streamPositionsKey(runId), field(topic, partition), String(start));
     },
-    async reservePlan(runId, topic, partition, expectedPlanned, until) {
-      return Number(await redis.eval(RESERVE, 2, streamPositionsKey(runId), streamPlannedKey(runId), field(topic, partition), String(expectedPlanned), String(until))) === 1;
+    reservePlan(runId, topic, partition, expectedPlanned, until) {
+      return reserve('reservePlan', runId, topic, partition, expectedPlanned, until, '');
+    },
+    skipGap(runId, topic, partition, expectedPlanned, until) {
+      return reserve('skipGap', runId, topic, partition, expectedPlanned, until, JSON.stringify({ topic, partition, from: expectedPlanned, until }));
     },
     async complete(runId, topic, partition, from, until) {
-      return Number(await redis.eval(COMPLETE, 3, streamPositionsKey(runId), streamPlannedKey(runId), streamDoneKey(runId), field(topic, partition), String(from), String(until)));
+      const context = { runId, topic, partition, from, until };
+      requireOffsets('complete', { partition, from, until }, context);
+      const keys = [streamPositionsKey(runId), streamPlannedKey(runId), streamDoneKey(runId)];
+      const [status, committed, known] = (await redis.eval(COMPLETE, 3, ...keys, field(topic, partition), String(from), String(until))) as [number, string, string];
+      const range = `[${from}, ${until}) of ${topic}/${partition} in stream run ${runId}`;
+      if (status === -1) throw new SluiceError(ErrorCode.NOT_FOUND, `cannot complete ${range}: the partition has no positions`, { retryable: false, context });
+      if (status === -2) {
+        throw new SluiceError(ErrorCode.INTERNAL, `cannot complete ${range}: it was planned with other bounds`, {
+          retryable: false,
+          context: { ...context, committed: Number(committed), ...(known === '' ? {} : { plannedUntil: Number(known) }) },
+        });
+      }
+      if (status === -3) {
+        throw new SluiceError(ErrorCode.INTERNAL, `cannot complete ${range}: it was never planned`, { retryable: false, context: { ...context, committed: Number(committed) } });
+      }
+      return Number(committed);
     },
     async pendingRanges(runId) {
       const raw = await redis.hgetall(streamPlannedKey(runId));
-      return Object.entries(raw).map(([k, v]) => parseRangeField(k, v)).sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition || a.from - b.from);
+      return Object.entries(raw).map(([k, v]) => parseRangeField(k, v)).sort(byPosition);
     },
     async list(runId) {
       const [positions, planned, ends] = await Promise.all([
@@ -121,12 +216,17 @@ export function createStreamPositions(redis: Redis): StreamPositions {
         const part = key.slice(0, key.lastIndexOf('@'));
         inFlight.set(part, (inFlight.get(part) ?? 0) + 1);
       }
-      return Object.entries(positions).map(([key, value]) => {
+      return Object.entries(positions).map(([key, value]): PartitionPositions => {
         const slash = key.lastIndexOf('/');
         const p = JSON.parse(value) as { planned: number; committed: number };
-        const end = ends[key] === undefined ? undefined : (JSON.parse(ends[key] as string) as { endOffset: number; at: number });
+        const endRaw = ends[key];
+        const end = endRaw === undefined ? undefined : (JSON.parse(endRaw) as { endOffset: number; at: number });
         return {
-          topic: key.slice(0, slash), partition: Number(key.slice(slash + 1)), planned: p.planned, committed: p.committed, inFlight: inFlight.get(key) ?? 0,
+          topic: key.slice(0, slash),
+          partition: Number(key.slice(slash + 1)),
+          planned: p.planned,
+          committed: p.committed,
+          inFlight: inFlight.get(key) ?? 0,
           ...(end === undefined ? {} : { endOffset: end.endOffset, endSeenAt: end.at }),
         };
       }).sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
@@ -143,5 +243,4 @@ export function createStreamPositions(redis: Redis): StreamPositions {
       return (await redis.lrange(streamGapsKey(runId), 0, -1)).map((g) => JSON.parse(g) as PlannedRange);
     },
   };
-  return self;
 }

@@ -1,78 +1,234 @@
+/**
+ * Stream positions against the real Redis (127.0.0.1:6379, `infra/local/up`): every test works on
+ * its own run ids and deletes their keys afterwards.
+ */
 import { test } from 'node:test';
+import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import fc from 'fast-check';
-import { createStreamPositions } from '../src/index.ts';
+import { ErrorCode, isSluiceError } from '@sluice/core';
+import { createStreamPositions, streamDoneKey, streamEndsKey, streamGapsKey, streamPlannedKey, streamPositionsKey } from '../src/index.ts';
+import type { StreamPositions } from '../src/index.ts';
 
 const url = process.env.REDIS_URL ?? `redis://127.0.0.1:${process.env.REDIS_PORT ?? '6379'}`;
 
-async function withPositions(t: import('node:test').TestContext) {
+function withPositions(t: TestContext): { redis: Redis; positions: StreamPositions; newRun(): string } {
   const redis = new Redis(url);
   const runIds: string[] = [];
   t.after(async () => {
-    for (const id of runIds) {
-      const keys = await redis.keys(`sluice:stream:${id}:*`);
-      if (keys.length > 0) await redis.del(...keys);
-    }
+    const keys = runIds.flatMap((id) => [streamPositionsKey(id), streamPlannedKey(id), streamDoneKey(id), streamEndsKey(id), streamGapsKey(id)]);
+    if (keys.length > 0) await redis.del(...keys);
     redis.disconnect();
   });
-  return { positions: createStreamPositions(redis), newRun: () => { const id = `test-${randomUUID()}`; runIds.push(id); return id; } };
+  return {
+    redis,
+    positions: createStreamPositions(redis),
+    newRun() {
+      const id = `test-positions-${randomUUID()}`;
+      runIds.push(id);
+      return id;
+    },
+  };
 }
 
-test('init is idempotent: a restart never moves a partition back', async (t) => {
-  const { positions, newRun } = await withPositions(t);
+function rejectsWith(code: string) {
+  return (error: unknown): boolean => {
+    assert.ok(isSluiceError(error), `a SluiceError, got ${String(error)}`);
+    assert.equal(error.code, code, error.message);
+    assert.equal(error.retryable, false);
+    return true;
+  };
+}
+
+async function positionOf(positions: StreamPositions, runId: string, topic: string, partition: number) {
+  const found = (await positions.list(runId)).find((p) => p.topic === topic && p.partition === partition);
+  assert.ok(found, `${topic}/${partition} has positions`);
+  return { planned: found.planned, committed: found.committed, inFlight: found.inFlight };
+}
+
+test('init is idempotent: a restart never moves a partition, forward or back', async (t) => {
+  const { positions, newRun } = withPositions(t);
   const run = newRun();
   await positions.init(run, 'tp', 0, 10);
   assert.equal(await positions.reservePlan(run, 'tp', 0, 10, 20), true);
   await positions.init(run, 'tp', 0, 0);
-  const [p] = await positions.list(run);
-  assert.deepEqual({ planned: p?.planned, committed: p?.committed, inFlight: p?.inFlight }, { planned: 20, committed: 10, inFlight: 1 });
+  await positions.init(run, 'tp', 0, 500);
+  assert.deepEqual(await positionOf(positions, run, 'tp', 0), { planned: 20, committed: 10, inFlight: 1 });
+  await positions.init(run, 'tp', 1, 7);
+  assert.deepEqual(await positionOf(positions, run, 'tp', 1), { planned: 7, committed: 7, inFlight: 0 }, 'another partition starts on its own');
 });
 
-test('a plan is reserved by compare-and-set: a second planner with a stale view is refused', async (t) => {
-  const { positions, newRun } = await withPositions(t);
+test('a plan is reserved by compare-and-set: of two planners with the same view exactly one wins, and its bounds are kept', async (t) => {
+  const { positions, newRun } = withPositions(t);
   const run = newRun();
   await positions.init(run, 'tp', 3, 0);
-  assert.equal(await positions.reservePlan(run, 'tp', 3, 0, 100), true);
-  assert.equal(await positions.reservePlan(run, 'tp', 3, 0, 50), false, 'same offsets, other bounds: refused');
-  assert.deepEqual(await positions.pendingRanges(run), [{ topic: 'tp', partition: 3, from: 0, until: 100 }]);
+  const outcomes = await Promise.all([positions.reservePlan(run, 'tp', 3, 0, 100), positions.reservePlan(run, 'tp', 3, 0, 50)]);
+  assert.deepEqual(outcomes.filter(Boolean).length, 1, `exactly one reservation wins: ${outcomes.join(', ')}`);
+  const until = outcomes[0] === true ? 100 : 50;
+  assert.deepEqual(await positions.pendingRanges(run), [{ topic: 'tp', partition: 3, from: 0, until }]);
+  assert.equal(await positions.reservePlan(run, 'tp', 3, 0, 80), false, 'a stale view is refused');
+  assert.equal(await positions.reservePlan(run, 'tp', 3, until, until + 10), true, 'the current view plans on');
+  assert.deepEqual(await positionOf(positions, run, 'tp', 3), { planned: until + 10, committed: 0, inFlight: 2 });
 });
 
-test('committed advances only over contiguous completed ranges; completing twice changes nothing', async (t) => {
-  const { positions, newRun } = await withPositions(t);
+test('planned ranges survive a restart: a new connection sees exactly what to re-enqueue', async (t) => {
+  const { positions, newRun } = withPositions(t);
+  const run = newRun();
+  await positions.init(run, 'b.topic', 1, 0);
+  await positions.init(run, 'a-topic', 0, 40);
+  await positions.reservePlan(run, 'b.topic', 1, 0, 30);
+  await positions.reservePlan(run, 'b.topic', 1, 30, 31);
+  await positions.reservePlan(run, 'a-topic', 0, 40, 90);
+  await positions.complete(run, 'b.topic', 1, 30, 31);
+  const fresh = new Redis(url);
+  t.after(() => fresh.disconnect());
+  assert.deepEqual(await createStreamPositions(fresh).pendingRanges(run), [
+    { topic: 'a-topic', partition: 0, from: 40, until: 90 },
+    { topic: 'b.topic', partition: 1, from: 0, until: 30 },
+  ]);
+});
+
+test('committed advances only over contiguous completed ranges; a second completion changes nothing', async (t) => {
+  const { positions, newRun } = withPositions(t);
+  const run = newRun();
+  await positions.init(run, 'tp', 0, 100);
+  for (const [from, until] of [[100, 110], [110, 120], [120, 130], [130, 140]] as const) assert.ok(await positions.reservePlan(run, 'tp', 0, from, until));
+  assert.equal(await positions.complete(run, 'tp', 0, 120, 130), 100);
+  assert.equal(await positions.complete(run, 'tp', 0, 110, 120), 100);
+  assert.equal(await positions.complete(run, 'tp', 0, 110, 120), 100, 'completed twice while still above committed');
+  assert.deepEqual(await positionOf(positions, run, 'tp', 0), { planned: 140, committed: 100, inFlight: 2 });
+  assert.equal(await positions.complete(run, 'tp', 0, 100, 110), 130, 'the missing range joins everything after it');
+  assert.equal(await positions.complete(run, 'tp', 0, 110, 120), 130, 'completed again after committed passed it');
+  assert.equal(await positions.complete(run, 'tp', 0, 100, 110), 130);
+  assert.deepEqual(await positions.pendingRanges(run), [{ topic: 'tp', partition: 0, from: 130, until: 140 }]);
+  assert.equal(await positions.complete(run, 'tp', 0, 130, 140), 140);
+  assert.deepEqual(await positionOf(positions, run, 'tp', 0), { planned: 140, committed: 140, inFlight: 0 });
+});
+
+test('a completion that does not match a planned range is refused and changes nothing', async (t) => {
+  const { positions, newRun } = withPositions(t);
   const run = newRun();
   await positions.init(run, 'tp', 0, 0);
-  for (const [from, until] of [[0, 10], [10, 20], [20, 30]] as const) assert.ok(await positions.reservePlan(run, 'tp', 0, from, until));
-  assert.equal(await positions.complete(run, 'tp', 0, 20, 30), 0);
+  await positions.reservePlan(run, 'tp', 0, 0, 10);
+  await positions.reservePlan(run, 'tp', 0, 10, 20);
+  await assert.rejects(positions.complete(run, 'tp', 0, 0, 15), rejectsWith(ErrorCode.INTERNAL), 'other bounds');
+  await assert.rejects(positions.complete(run, 'tp', 0, 5, 10), rejectsWith(ErrorCode.INTERNAL), 'never planned');
+  await assert.rejects(positions.complete(run, 'tp', 0, 20, 30), rejectsWith(ErrorCode.INTERNAL), 'beyond planned');
+  await assert.rejects(positions.complete(run, 'tp', 9, 0, 10), rejectsWith(ErrorCode.NOT_FOUND), 'unknown partition');
+  await assert.rejects(positions.complete(run, 'tp', 0, 0, 1.5), rejectsWith(ErrorCode.INTERNAL), 'not an offset');
   assert.equal(await positions.complete(run, 'tp', 0, 10, 20), 0);
-  assert.equal(await positions.complete(run, 'tp', 0, 0, 10), 30);
-  assert.equal(await positions.complete(run, 'tp', 0, 10, 20), 30);
+  await assert.rejects(positions.complete(run, 'tp', 0, 10, 25), rejectsWith(ErrorCode.INTERNAL), 'completed with other bounds');
+  assert.equal(await positions.complete(run, 'tp', 0, 0, 10), 20);
+  await assert.rejects(positions.complete(run, 'tp', 0, 5, 25), rejectsWith(ErrorCode.INTERNAL), 'straddles committed');
+  assert.deepEqual(await positionOf(positions, run, 'tp', 0), { planned: 20, committed: 20, inFlight: 0 });
+});
+
+test('reserving needs an initialised partition and a non-empty range', async (t) => {
+  const { positions, newRun } = withPositions(t);
+  const run = newRun();
+  await assert.rejects(positions.reservePlan(run, 'tp', 0, 0, 10), rejectsWith(ErrorCode.NOT_FOUND));
+  await positions.init(run, 'tp', 0, 10);
+  await assert.rejects(positions.reservePlan(run, 'tp', 0, 10, 10), rejectsWith(ErrorCode.INTERNAL));
+  await assert.rejects(positions.reservePlan(run, 'tp', 0, 10, 5), rejectsWith(ErrorCode.INTERNAL));
+  await assert.rejects(positions.init(run, 'tp', 1, -1), rejectsWith(ErrorCode.INTERNAL));
   assert.deepEqual(await positions.pendingRanges(run), []);
 });
 
-test('property: any completion order ends committed at the end, never past an incomplete range', async (t) => {
-  const { positions, newRun } = await withPositions(t);
+test('a gap is skipped in one step: recorded once, never pending, committed once the ranges below it complete', async (t) => {
+  const { positions, newRun } = withPositions(t);
+  const run = newRun();
+  await positions.init(run, 'tp', 0, 0);
+  await positions.reservePlan(run, 'tp', 0, 0, 50);
+  assert.equal(await positions.skipGap(run, 'tp', 0, 50, 300), true);
+  assert.equal(await positions.skipGap(run, 'tp', 0, 50, 300), false, 'a second coordinator with the old view');
+  assert.deepEqual(await positions.gaps(run), [{ topic: 'tp', partition: 0, from: 50, until: 300 }]);
+  assert.deepEqual(await positions.pendingRanges(run), [{ topic: 'tp', partition: 0, from: 0, until: 50 }]);
+  assert.deepEqual(await positionOf(positions, run, 'tp', 0), { planned: 300, committed: 0, inFlight: 1 });
+  assert.equal(await positions.complete(run, 'tp', 0, 0, 50), 300);
+
+  await positions.init(run, 'tp', 1, 10);
+  assert.equal(await positions.skipGap(run, 'tp', 1, 10, 40), true);
+  assert.deepEqual(await positionOf(positions, run, 'tp', 1), { planned: 40, committed: 40, inFlight: 0 }, 'nothing below it: committed at once');
+});
+
+test('list reports every partition with planned, committed, in flight and the last end offset seen', async (t) => {
+  const { positions, newRun } = withPositions(t);
+  const run = newRun();
+  await positions.init(run, 'b', 0, 5);
+  await positions.init(run, 'a', 1, 0);
+  await positions.init(run, 'a', 0, 0);
+  await positions.reservePlan(run, 'a', 1, 0, 10);
+  await positions.reservePlan(run, 'a', 1, 10, 20);
+  await positions.recordEnds(run, 'a', [{ partition: 1, endOffset: 25 }]);
+  const listed = await positions.list(run);
+  assert.deepEqual(listed.map(({ endSeenAt: _at, ...p }) => p), [
+    { topic: 'a', partition: 0, planned: 0, committed: 0, inFlight: 0 },
+    { topic: 'a', partition: 1, planned: 20, committed: 0, inFlight: 2, endOffset: 25 },
+    { topic: 'b', partition: 0, planned: 5, committed: 5, inFlight: 0 },
+  ]);
+  assert.equal(typeof listed[1]?.endSeenAt, 'number');
+  assert.deepEqual(await positions.list(newRun()), [], 'an unknown run has no partitions');
+});
+
+test('offsets up to 2^53 - 1 are stored exactly', async (t) => {
+  const { positions, newRun } = withPositions(t);
+  const run = newRun();
+  const base = Number.MAX_SAFE_INTEGER - 1_000;
+  await positions.init(run, 'tp', 0, base);
+  assert.ok(await positions.reservePlan(run, 'tp', 0, base, base + 999));
+  assert.ok(await positions.reservePlan(run, 'tp', 0, base + 999, Number.MAX_SAFE_INTEGER));
+  assert.equal(await positions.complete(run, 'tp', 0, base + 999, Number.MAX_SAFE_INTEGER), base);
+  assert.equal(await positions.complete(run, 'tp', 0, base, base + 999), Number.MAX_SAFE_INTEGER);
+  assert.deepEqual(await positionOf(positions, run, 'tp', 0), { planned: Number.MAX_SAFE_INTEGER, committed: Number.MAX_SAFE_INTEGER, inFlight: 0 });
+});
+
+/** One step of the property: plan the next range, complete a pending one (or redo a done one), concurrently in pairs. */
+type Step = { kind: 'plan' } | { kind: 'complete'; pick: number; twice: boolean };
+
+test('property: any interleaving of planning and (repeated, concurrent) completions keeps committed at the first incomplete range', async (t) => {
+  const { positions, newRun } = withPositions(t);
+  const stepArb: fc.Arbitrary<Step> = fc.oneof(
+    fc.constant<Step>({ kind: 'plan' }),
+    fc.record({ kind: fc.constant('complete' as const), pick: fc.nat(), twice: fc.boolean() }),
+  );
   await fc.assert(
-    fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 12 }), fc.func(fc.integer()), async (sizes, order) => {
+    fc.asyncProperty(fc.nat({ max: 1_000_000 }), fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 12 }), fc.array(stepArb, { maxLength: 30 }), async (start, sizes, steps) => {
       const run = newRun();
-      await positions.init(run, 't', 0, 0);
+      await positions.init(run, 't', 0, start);
       const ranges: [number, number][] = [];
-      let at = 0;
-      for (const size of sizes) {
-        assert.ok(await positions.reservePlan(run, 't', 0, at, at + size));
-        ranges.push([at, at + size]);
-        at += size;
-      }
-      const shuffled = ranges.map((r, i) => ({ r, k: order(i) })).sort((a, b) => a.k - b.k).map((x) => x.r);
+      const pending: [number, number][] = [];
       const done = new Set<number>();
-      for (const [from, until] of shuffled) {
-        const committed = await positions.complete(run, 't', 0, from, until);
-        done.add(from);
-        const firstIncomplete = ranges.find(([f]) => !done.has(f));
-        assert.equal(committed, firstIncomplete === undefined ? at : firstIncomplete[0]);
+      let planned = start;
+      const plan = async (): Promise<void> => {
+        const size = sizes[ranges.length];
+        if (size === undefined) return;
+        assert.ok(await positions.reservePlan(run, 't', 0, planned, planned + size));
+        ranges.push([planned, planned + size]);
+        pending.push([planned, planned + size]);
+        planned += size;
+      };
+      const expectedCommitted = (): number => ranges.find(([from]) => !done.has(from))?.[0] ?? planned;
+      const complete = async (range: [number, number], twice: boolean): Promise<void> => {
+        const results = await Promise.all((twice ? [range, range] : [range]).map(([from, until]) => positions.complete(run, 't', 0, from, until)));
+        done.add(range[0]);
+        const now = expectedCommitted();
+        for (const committed of results) assert.ok(committed <= now, `committed ${committed} never passes the first incomplete range at ${now}`);
+        assert.ok(results.includes(now), `one of the completions reports ${now}, got ${results.join(', ')}`);
+      };
+      for (const step of steps) {
+        if (step.kind === 'plan') await plan();
+        else if (pending.length > 0) await complete(pending.splice(step.pick % pending.length, 1)[0] as [number, number], step.twice);
+        else if (ranges.length > 0) await complete(ranges[step.pick % ranges.length] as [number, number], step.twice);
+        assert.deepEqual(await positionOf(positions, run, 't', 0), { planned, committed: expectedCommitted(), inFlight: pending.length });
       }
+      while (ranges.length < sizes.length) await plan();
+      for (const range of pending.splice(0).reverse()) await complete(range, false);
+      const end = start + sizes.reduce((a, b) => a + b, 0);
+      assert.deepEqual(await positionOf(positions, run, 't', 0), { planned: end, committed: end, inFlight: 0 });
+      assert.deepEqual(await positions.pendingRanges(run), []);
     }),
-    { numRuns: 25 },
+    { numRuns: 40 },
   );
 });

@@ -4,3 +4,5 @@ export { planBackfill } from './plan-backfill.ts';
 export type { BackfillPlan, InputFile } from './plan-backfill.ts';
 export { parseStreamStart, rangePayload, rangeSplitId, tickStreamRun } from './stream-loop.ts';
 export type { PartitionOffsetsView, PartitionPosition, RangeLimits, StreamKafka, StreamPositionsView } from './stream-loop.ts';
+export { planRanges, resolveStartOffset } from './plan-ranges.ts';
+export type { OffsetRange, PartitionPlanInput, RangePlanning, RangePlanningLimits, StartOffsets, StreamStart } from './plan-ranges.ts';

@@ -14,3 +14,4 @@ export type { RangePlan, ReadRangeOptions } from './read-range.ts';
 export type { RangeBatch, RangeRecord } from './trim-batches.ts';
 export { decodeJsonMessage, readRangeRecords } from './range-records.ts';
 export type { DecodeMessage, RangeRecordsOptions } from './range-records.ts';
+export type { RangeRecordBatch } from './range-records.ts';
