@@ -15,6 +15,7 @@ import { gunzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { createKafkaAdmin, createKafkaClient, createKafkaProducer, listOffsets, readRange } from '@sluice/kafka';
+import { createStreamPositions } from '@sluice/control';
 import { kafkaBrokers, redisUrl } from '../support/env.ts';
 import { datasetFiles, deleteKeys } from '../support/network-metrics-reference.ts';
 
@@ -82,7 +83,7 @@ function consumerPerformance(topic: string, messages: number): number {
     log('resolving kafka-tools from Maven Central...');
     execFileSync('mvn', ['-q', '-B', '-f', join(root, 'test', 'bench', 'stream', 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${jars}`], { stdio: 'inherit' });
   }
-  const out = execFileSync('java', ['-Xmx512m', '-cp', `${jars}/*`, 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', brokers.join(','), '--topic', topic, '--messages', String(messages), '--show-detailed-stats', '--reporting-interval', '600000', '--timeout', '60000'], { encoding: 'utf8' });
+  const out = execFileSync('java', ['-Xmx512m', '-cp', `${jars}/*`, 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', brokers.join(','), '--topic', topic, '--messages', String(messages), '--timeout', '60000'], { encoding: 'utf8' });
   // The summary line: start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
   const header = out.split('\n').find((l) => l.includes('nMsg.sec'));
   const row = out.trim().split('\n').at(-1) as string;
@@ -93,11 +94,13 @@ function consumerPerformance(topic: string, messages: number): number {
 }
 
 async function lagZero(runId: string, partitions: number, timeoutMs: number): Promise<void> {
+  // Read positions straight from Redis: spawning `sluice status` every poll would steal the CPU
+  // the workers are being measured on.
+  const positions = createStreamPositions(redis);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const raw = execFileSync(process.execPath, [cli, 'status', runId, '--json', '--redis', redisUrl()], { encoding: 'utf8' });
-    const s = JSON.parse(raw) as { stream?: { lagRecords: number; endOffset: number }[] };
-    if ((s.stream ?? []).length >= partitions && (s.stream ?? []).every((p) => p.lagRecords === 0 && p.endOffset > 0)) return;
+    const list = await positions.list(runId);
+    if (list.length >= partitions && list.every((p) => p.endOffset !== undefined && p.endOffset > 0 && p.committed >= p.endOffset)) return;
     if (Date.now() > deadline) throw new Error(`run ${runId} did not catch up`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -133,7 +136,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < 2; i += 1) startSluice(['worker', ...common, '--key-prefix', prefix, '--range-concurrency', '2'], env);
     await new Promise((r) => setTimeout(r, 3000));
     const started = performance.now();
-    const runId = execFileSync(process.execPath, [cli, 'stream', 'network-metrics', '--topic', topic, '--start', 'earliest', '--redis', redisUrl()], { encoding: 'utf8', env: { ...process.env, ...env } }).trim();
+    const runId = execFileSync(process.execPath, [cli, 'stream', 'network-metrics', '--topic', topic, '--start', 'earliest', '--redis', redisUrl(), '--namespace', ns], { encoding: 'utf8', env: { ...process.env, ...env } }).trim();
     await lagZero(runId, PARTITIONS, 30 * 60_000);
     const sluice = EVENTS / ((performance.now() - started) / 1000);
     log(`  ${Math.round(sluice).toLocaleString('en-US')} events/s`);
@@ -141,7 +144,7 @@ async function main(): Promise<void> {
 
     log(`latency at 5,000 events/s for ${LATENCY_SECONDS} s (bench-latency job)`);
     await admin.createTopic(latTopic, PARTITIONS);
-    const latRun = execFileSync(process.execPath, [cli, 'stream', 'bench-latency', '--topic', latTopic, '--start', 'earliest', '--redis', redisUrl()], { encoding: 'utf8', env: { ...process.env, ...env } }).trim();
+    const latRun = execFileSync(process.execPath, [cli, 'stream', 'bench-latency', '--topic', latTopic, '--start', 'earliest', '--redis', redisUrl(), '--namespace', ns], { encoding: 'utf8', env: { ...process.env, ...env } }).trim();
     await new Promise((r) => setTimeout(r, 2000));
     const producer = createKafkaProducer({ brokers });
     const groups = new Map<number, number>();

@@ -50,7 +50,7 @@ function stripPrefix(map: Map<string, KeyValue>, prefix: string): Map<string, Ke
 
 async function backfill(t: TestContext, stack: Stack, input: string, splitSize: string): Promise<Record<string, unknown>> {
   const res = await runSluice(t, ['backfill', 'network-metrics', '--input', input, '--set', `timeShift=${shift}`, '--split-size', splitSize,
-    '--redis', redisUrl(), '--wait', '--json', '--run-id', `${stack.namespace}-run`]);
+    '--redis', redisUrl(), '--wait', '--json', '--run-id', `${stack.namespace}-run`, '--namespace', stack.namespace]);
   assert.equal(res.code, 0, `backfill failed:\n${res.output}\n${stack.workers.map((w) => w.output().slice(-2000)).join('\n')}`);
   return JSON.parse(res.stdout.trim().split('\n').at(-1) as string) as Record<string, unknown>;
 }

@@ -59,7 +59,7 @@ async function handOff(t: TestContext, archiveOf: (events: readonly Ev[]) => Ev[
   for (let i = 0; i < 2; i += 1) await spawnSluice(t, ['worker', ...common, '--key-prefix', prefix]).waitFor('ready');
 
   const archiveUrl = `${webhdfsUrl().replace(/^http/, 'webhdfs')}${dir}/*.ndjson`;
-  const res = await runSluice(t, ['run', 'network-metrics', '--backfill', archiveUrl, '--stream', topic, '--set', `timeShift=${shift}`, ...boundaryFlag, '--run-id', namespace, '--redis', redisUrl(), '--json']);
+  const res = await runSluice(t, ['run', 'network-metrics', '--backfill', archiveUrl, '--stream', topic, '--set', `timeShift=${shift}`, ...boundaryFlag, '--run-id', namespace, '--namespace', namespace, '--redis', redisUrl(), '--json']);
   assert.equal(res.code, 0, res.output);
   const handOff = JSON.parse(res.stdout) as { boundary: string; backfillRun: string; streamRun: string };
   const boundary = Date.parse(handOff.boundary) * 1000;

@@ -101,8 +101,8 @@ function stripPrefix(map: Map<string, KeyValue>, prefix: string): Map<string, Ke
   return new Map([...map].map(([k, v]) => [k.slice(prefix.length), v]));
 }
 
-async function startStream(t: TestContext, topic: string, start = 'earliest'): Promise<string> {
-  const res = await runSluice(t, ['stream', 'network-metrics', '--topic', topic, '--start', start, '--set', `timeShift=${shift}`, '--redis', redisUrl()]);
+async function startStream(t: TestContext, stack: Stack, topic: string, start = 'earliest'): Promise<string> {
+  const res = await runSluice(t, ['stream', 'network-metrics', '--topic', topic, '--start', start, '--set', `timeShift=${shift}`, '--redis', redisUrl(), '--namespace', stack.namespace]);
   assert.equal(res.code, 0, res.output);
   return res.stdout.trim();
 }
@@ -110,7 +110,7 @@ async function startStream(t: TestContext, topic: string, start = 'earliest'): P
 test('a stream run over a 6-partition topic gives the same series as the backfill reference', async (t) => {
   const topic = await produceTopic(t, 6, datasetLines());
   const stack = await startStack(t, 2);
-  const runId = await startStream(t, topic);
+  const runId = await startStream(t, stack, topic);
   const s = await waitCaughtUp(t, runId, 6);
   assert.equal(s.records, 53_615 + 49_474);
   assert.equal(s.badRecords, 0);
@@ -122,7 +122,7 @@ test('workers SIGKILLed and the coordinator restarted mid-stream: still exactly 
   const lines = datasetLines();
   const topic = await produceTopic(t, 6, lines.slice(0, 40_000));
   const stack = await startStack(t, 2);
-  const runId = await startStream(t, topic);
+  const runId = await startStream(t, stack, topic);
   const statsKey = `sluice:run:${runId}:stats`;
   const chunks = async (): Promise<number> => Number((await stack.redis.hget(statsKey, 'chunks')) ?? 0);
   let seen = 0;
@@ -156,14 +156,14 @@ test('a bad message is a dead letter with topic, partition and offset; a new par
   const lines = datasetLines().slice(0, 3000);
   const topic = await produceTopic(t, 2, [...lines.slice(0, 1000), 'not json', ...lines.slice(1000, 2000)]);
   const stack = await startStack(t, 1);
-  const runId = await startStream(t, topic);
+  const runId = await startStream(t, stack, topic);
   const first = await waitCaughtUp(t, runId, 2);
   assert.equal(first.badRecords, 1);
   const dead = await stack.redis.lrange(`sluice:run:${runId}:dead`, 0, -1);
   assert.equal(dead.length, 1);
   assert.match(dead[0] as string, new RegExp(`kafka://${topic}/\\d@\\d+`));
   // A run started at `latest` sees none of what is already there.
-  const latestRun = await startStream(t, topic, 'latest');
+  const latestRun = await startStream(t, stack, topic, 'latest');
   const latest = await waitCaughtUp(t, latestRun, 2);
   assert.equal(latest.records, 0);
   // A partition added while both runs are live is consumed from its start.

@@ -1,4 +1,4 @@
-export { COORDINATOR_EPOCH, COORDINATOR_LEASE, RUNS_INDEX, SUBMIT_WAKEUP, runDeadLettersKey, runDoneKey, runFailedKey, runKey, runStatsKey } from './keys.ts';
+export { COORDINATOR_EPOCH, COORDINATOR_LEASE, coordinatorLeaseKey, RUNS_INDEX, SUBMIT_WAKEUP, runDeadLettersKey, runDoneKey, runFailedKey, runKey, runStatsKey } from './keys.ts';
 export { RunState, isFinalState } from './run-state.ts';
 export { createRunStore } from './run-store.ts';
 export type { FailedSplit, RunProgress, RunRecord, RunSpec, RunStore } from './run-store.ts';

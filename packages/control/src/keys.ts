@@ -9,6 +9,14 @@ export const RUNS_INDEX = 'sluice:runs';
 export const SUBMIT_WAKEUP = 'sluice:runs:wakeup';
 /** The coordinator lease (value: `${holder}:${token}`). */
 export const COORDINATOR_LEASE = 'sluice:coordinator:lease';
+/**
+ * The lease of the coordinators of one namespace: installations (or tests) sharing a Redis each
+ * have their own leader and only plan their own runs.
+ */
+export function coordinatorLeaseKey(namespace = ''): string {
+  return namespace === '' ? COORDINATOR_LEASE : `${COORDINATOR_LEASE}:${namespace}`;
+}
+
 /** Counter issuing fencing tokens to successive lease holders. */
 export const COORDINATOR_EPOCH = 'sluice:coordinator:epoch';
 

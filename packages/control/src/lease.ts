@@ -35,6 +35,10 @@ export interface LeaseOptions {
   holder: string;
   /** How long the lease lives without renewal. */
   ttlMs?: number;
+  /** The lease key; defaults to `COORDINATOR_LEASE` (tests and separate installations pass their own). */
+  key?: string;
+  /** The counter of fencing tokens; defaults to `COORDINATOR_EPOCH`. */
+  epochKey?: string;
 }
 
 /** A coordinator lease. */
@@ -52,6 +56,8 @@ export interface Lease {
 /** Creates a lease handle for one holder (the caller owns the connection). */
 export function createLease(redis: Redis, options: LeaseOptions): Lease {
   const ttlMs = options.ttlMs ?? 10_000;
+  const key = options.key ?? COORDINATOR_LEASE;
+  const epochKey = options.epochKey ?? COORDINATOR_EPOCH;
   let token: number | undefined;
   const value = (): string => `${options.holder}:${String(token)}`;
   return {
@@ -60,27 +66,27 @@ export function createLease(redis: Redis, options: LeaseOptions): Lease {
     },
     ttlMs,
     async tryAcquire() {
-      const got = Number(await redis.eval(ACQUIRE, 2, COORDINATOR_LEASE, COORDINATOR_EPOCH, options.holder, String(ttlMs)));
+      const got = Number(await redis.eval(ACQUIRE, 2, key, epochKey, options.holder, String(ttlMs)));
       token = got > 0 ? got : undefined;
       return token;
     },
     async renew() {
       if (token === undefined) return false;
-      const ok = Number(await redis.eval(RENEW, 1, COORDINATOR_LEASE, value(), String(ttlMs))) === 1;
+      const ok = Number(await redis.eval(RENEW, 1, key, value(), String(ttlMs))) === 1;
       if (!ok) token = undefined;
       return ok;
     },
     async release() {
       if (token === undefined) return;
-      await redis.eval(RENEW, 1, COORDINATOR_LEASE, value(), '0');
+      await redis.eval(RENEW, 1, key, value(), '0');
       token = undefined;
     },
   };
 }
 
 /** Who holds the coordinator lease now, if anyone (for `sluice backfill` to say no coordinator is alive). */
-export async function readLeaseHolder(redis: Redis): Promise<{ holder: string; token: number } | undefined> {
-  const current = await redis.get(COORDINATOR_LEASE);
+export async function readLeaseHolder(redis: Redis, key: string = COORDINATOR_LEASE): Promise<{ holder: string; token: number } | undefined> {
+  const current = await redis.get(key);
   if (current === null) return undefined;
   const at = current.lastIndexOf(':');
   return { holder: current.slice(0, at), token: Number(current.slice(at + 1)) };

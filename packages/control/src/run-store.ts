@@ -23,6 +23,8 @@ export interface RunSpec {
   until?: number;
   /** Target split size in bytes. */
   splitSize: number;
+  /** Queue namespace: only coordinators of this namespace plan the run (default: none). */
+  namespace?: string;
 }
 
 /** A run as stored. */

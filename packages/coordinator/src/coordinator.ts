@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ErrorCode, SluiceError, coerceError } from '@sluice/core';
 import type { RangeReader } from '@sluice/core';
-import { RunState, createLease, createRunStore, isFinalState } from '@sluice/control';
+import { RunState, coordinatorLeaseKey, createLease, createRunStore, isFinalState } from '@sluice/control';
 import type { RunRecord } from '@sluice/control';
 import { QueueKind, createSplitQueue } from '@sluice/queue';
 import type { SplitPayload } from '@sluice/queue';
@@ -64,6 +64,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   const runs = createRunStore(options.redis);
   const blockingRuns = createRunStore(options.blockingRedis);
   const lease = createLease(options.redis, {
+    key: coordinatorLeaseKey(options.namespace),
     holder: options.holder ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     ...(options.leaseTtlMs === undefined ? {} : { ttlMs: options.leaseTtlMs }),
   });
@@ -114,7 +115,14 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     if (!(await runs.transition(run.runId, [RunState.SUBMITTED, RunState.PLANNING], RunState.PLANNING))) return;
     try {
       const files: InputFile[] = [];
-      for (const input of run.inputs) files.push(...(await options.listInputs(input)));
+      for (const input of run.inputs) {
+        const listed = await options.listInputs(input);
+        // Name the input that matched nothing: the planner only sees files, not what was typed.
+        if (listed.length === 0) {
+          throw new SluiceError(ErrorCode.NOT_FOUND, `input ${input} matched no file; check the URL and glob`, { retryable: false, context: { runId: run.runId, input } });
+        }
+        files.push(...listed);
+      }
       const runOptions = { ...run.options };
       if (run.since !== undefined) runOptions.since = String(run.since);
       if (run.until !== undefined) runOptions.until = String(run.until);
@@ -128,6 +136,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       await removeFailedJobs(run.runId);
       await queue.enqueue(planned.splits);
       await runs.transition(run.runId, [RunState.PLANNING], RunState.RUNNING);
+      // A resubmission of this run later gets its full planning attempts again.
+      planningAttempts.delete(run.runId);
       log(`run ${run.runId}: ${planned.files} files, ${planned.splits.length} splits, ${planned.bytes} bytes enqueued`);
     } catch (error) {
       const failure = coerceError(error);
@@ -233,6 +243,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     for (const run of await runs.list(200)) {
       if (!leader || stopped) return;
       if (isFinalState(run.state)) continue;
+      // Another namespace's runs belong to its own coordinators and queues.
+      if ((run.namespace ?? '') !== (options.namespace ?? '')) continue;
       if (run.kind === 'stream') await tickStream(run);
       else if (run.state === RunState.SUBMITTED || run.state === RunState.PLANNING) await plan(run);
       else if (run.state === RunState.RUNNING) await track(run);

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import cliProgress from 'cli-progress';
 import { ErrorCode, SluiceError } from '@sluice/core';
-import { createRunStore, isFinalState, readLeaseHolder, RunState } from '@sluice/control';
+import { coordinatorLeaseKey, createRunStore, isFinalState, readLeaseHolder, RunState } from '@sluice/control';
 import type { RunProgress, RunStore } from '@sluice/control';
 import { loadJob, parseEventTimeBound, resolveRunOptions } from '@sluice/runtime';
 import { collectSet, parseByteSize, resolveRedisUrl } from '../config.ts';
@@ -26,6 +26,7 @@ interface BackfillFlags {
   redis?: string;
   wait?: boolean;
   json?: boolean;
+  namespace?: string;
 }
 
 /** Registers `sluice backfill` and `sluice cancel`. */
@@ -40,6 +41,7 @@ export function registerBackfillCommand(program: Command): void {
     .option('--run-id <id>', 'run id; resubmitting an id resumes it, doing only what is missing')
     .option('--split-size <bytes>', 'target split size for splittable text files', '128m')
     .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
+    .option('--namespace <name>', 'the coordinators and workers to run it (their --namespace)')
     .option('--wait', 'follow the run with a progress bar until it ends')
     .option('--json', 'with --wait, print the final progress as JSON')
     .action(async (jobName: string, flags: BackfillFlags) => {
@@ -51,7 +53,7 @@ export function registerBackfillCommand(program: Command): void {
         const since = parseEventTimeBound('--since', flags.since);
         const until = parseEventTimeBound('--until', flags.until);
         const inputs = flags.input.map(normalizeInput);
-        if ((await readLeaseHolder(redis)) === undefined) {
+        if ((await readLeaseHolder(redis, coordinatorLeaseKey(flags.namespace))) === undefined) {
           throw new SluiceError(ErrorCode.UNAVAILABLE, 'no coordinator is alive: start one with `sluice coordinator` (and workers with `sluice worker`), then submit again', {
             retryable: false,
             context: { redis: resolveRedisUrl(flags.redis) },
@@ -66,6 +68,7 @@ export function registerBackfillCommand(program: Command): void {
           inputs,
           options,
           splitSize: parseByteSize(flags.splitSize),
+          ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
           ...(since === undefined ? {} : { since }),
           ...(until === undefined ? {} : { until }),
         });

@@ -14,7 +14,7 @@ import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import type { JobDefinition } from '@sluice/core';
-import { RunState, createRunStore, readLeaseHolder } from '@sluice/control';
+import { RunState, coordinatorLeaseKey, createRunStore, readLeaseHolder } from '@sluice/control';
 import type { RunProgress } from '@sluice/control';
 import { parseTimestampMicros } from '@sluice/formats';
 import { createKafkaAdmin, createKafkaProducer } from '@sluice/kafka';
@@ -77,14 +77,14 @@ export function registerDemoCommand(program: Command): void {
         children.push(startChild([bin, 'coordinator', ...common, '--tick', '500'], 'coordinator'));
         for (let i = 0; i < Number(flags.workers); i += 1) children.push(startChild([bin, 'worker', ...common, '--key-prefix', DEMO_PREFIX], `worker-${i + 1}`));
         const leaderDeadline = Date.now() + 60_000;
-        while ((await readLeaseHolder(redis)) === undefined) {
+        while ((await readLeaseHolder(redis, coordinatorLeaseKey('demo'))) === undefined) {
           if (Date.now() > leaderDeadline) throw new SluiceError(ErrorCode.TIMEOUT, 'the demo coordinator did not start within 60 s; see its output above', {});
           await new Promise((r) => setTimeout(r, 200));
         }
         step(`4. sluice run network-metrics --backfill <archive> --stream ${TOPIC} --boundary ${BOUNDARY} (time-shifted so kairos keeps 2018 data)`);
         const job = await loadJob('network-metrics');
         const handOff = await submitHandOff(job, {
-          backfill: [`${archiveDir}/*.ndjson`], stream: TOPIC, boundary: BOUNDARY, slack: '300', set: { timeShift: 'auto' }, splitSize: '4m', redis: redisUrl,
+          backfill: [`${archiveDir}/*.ndjson`], stream: TOPIC, boundary: BOUNDARY, slack: '300', set: { timeShift: 'auto' }, splitSize: '4m', redis: redisUrl, namespace: 'demo',
           runId: `demo-${Date.now()}`,
         });
         process.stdout.write(`boundary ${handOff.boundary}; backfill run ${handOff.backfillRun}; stream run ${handOff.streamRun}\n`);

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ErrorCode, SluiceError, resolveStep } from '@sluice/core';
 import type { JobDefinition } from '@sluice/core';
-import { createRunStore, readLeaseHolder } from '@sluice/control';
+import { coordinatorLeaseKey, createRunStore, readLeaseHolder } from '@sluice/control';
 import { computeAutoShiftSeconds, parseEventTimeBound, resolveRunOptions } from '@sluice/runtime';
 import { readSplit, detectFormat } from '@sluice/formats';
 import type { SplitCompression, SplitFormat } from '@sluice/formats';
@@ -46,6 +46,7 @@ export interface HandOffFlags {
   runId?: string;
   splitSize: string;
   redis?: string;
+  namespace?: string;
 }
 
 /** What was submitted. */
@@ -66,7 +67,7 @@ export async function submitHandOff(job: JobDefinition<unknown, unknown>, flags:
     if (topics.length === 0) throw new SluiceError(ErrorCode.INVALID_CONFIG, '--stream names no topic', { context: { flag: '--stream' } });
     const slackSeconds = Number(flags.slack);
     if (!Number.isFinite(slackSeconds) || slackSeconds < 0) throw new SluiceError(ErrorCode.INVALID_CONFIG, `--slack must be seconds >= 0, got ${flags.slack}`, { context: { flag: '--slack' } });
-    if ((await readLeaseHolder(redis)) === undefined) {
+    if ((await readLeaseHolder(redis, coordinatorLeaseKey(flags.namespace))) === undefined) {
       throw new SluiceError(ErrorCode.UNAVAILABLE, 'no coordinator is alive: start one with `sluice coordinator --brokers <host:port>` and workers, then run again', { retryable: false });
     }
     const step = largestStepSeconds(job);
@@ -78,13 +79,15 @@ export async function submitHandOff(job: JobDefinition<unknown, unknown>, flags:
     if (timeShift === 'auto') options.timeShift = String(computeAutoShiftSeconds(newest as number, Date.now() * 1000));
     const base = flags.runId ?? `${job.name}-${randomUUID().slice(0, 8)}`;
     const runs = createRunStore(redis);
+    const ns = flags.namespace === undefined ? {} : { namespace: flags.namespace };
     const backfill = await runs.submit({
-      runId: `${base}-backfill`, kind: 'backfill', job: job.name, inputs, options, until: boundary, splitSize: parseByteSize(flags.splitSize),
+      runId: `${base}-backfill`, kind: 'backfill', job: job.name, inputs, options, until: boundary, splitSize: parseByteSize(flags.splitSize), ...ns,
     });
     const stream = await runs.submit({
       runId: `${base}-stream`, kind: 'stream', job: job.name, inputs: topics,
       options: { ...options, start: new Date(boundary / 1000 - slackSeconds * 1000).toISOString(), since: String(boundary) },
       splitSize: 0,
+      ...ns,
     });
     return { boundary: new Date(boundary / 1000).toISOString(), timeShiftSeconds: Number(options.timeShift ?? 0), backfillRun: backfill.runId, streamRun: stream.runId };
   } finally {

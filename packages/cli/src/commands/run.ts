@@ -29,6 +29,7 @@ interface RunFlags {
   stream?: string;
   boundary?: string;
   slack: string;
+  namespace?: string;
 }
 
 /** Registers `sluice run`. */
@@ -40,6 +41,7 @@ export function registerRunCommand(program: Command): void {
     .option('--backfill <url...>', 'hand-off mode: the archive (webhdfs://, hdfs://, file://) to backfill before the boundary')
     .option('--stream <topics>', 'hand-off mode: topics to stream from the boundary on')
     .option('--boundary <iso>', 'hand-off boundary (default: start of the largest-step bucket of the newest archive record)')
+    .option('--namespace <name>', 'hand-off: the coordinators and workers to run it (their --namespace)')
     .option('--slack <seconds>', 'hand-off: the stream starts at the offsets for boundary minus this', '300')
     .option('--set <key=value>', 'job option (repeatable), e.g. --set timeShift=auto', collectSet, {})
     .option('--redis <url>', 'Redis URL (default: REDIS_URL or redis://127.0.0.1:6379)')

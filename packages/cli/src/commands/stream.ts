@@ -7,12 +7,12 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { ErrorCode, SluiceError } from '@sluice/core';
-import { RunState, createRunStore, readLeaseHolder } from '@sluice/control';
+import { RunState, coordinatorLeaseKey, createRunStore, readLeaseHolder } from '@sluice/control';
 import { parseStreamStart } from '@sluice/coordinator';
 import { loadJob, resolveRunOptions } from '@sluice/runtime';
 import { collectSet, resolveRedisUrl } from '../config.ts';
 
-interface StreamFlags { topic: string; start: string; set: Record<string, string>; runId?: string; redis?: string }
+interface StreamFlags { topic: string; start: string; set: Record<string, string>; runId?: string; redis?: string; namespace?: string }
 
 /** Registers `sluice stream` and `sluice stream stop`. */
 export function registerStreamCommand(program: Command): void {
@@ -27,6 +27,7 @@ export function registerStreamCommand(program: Command): void {
     .option('--set <key=value>', 'job option (repeatable)', collectSet, {})
     .option('--run-id <id>', 'run id')
     .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
+    .option('--namespace <name>', 'the coordinators and workers to run it (their --namespace)')
     .action(async (jobName: string, flags: StreamFlags) => {
       const redis = new Redis(resolveRedisUrl(flags.redis), { maxRetriesPerRequest: 2 });
       try {
@@ -36,11 +37,11 @@ export function registerStreamCommand(program: Command): void {
         resolveRunOptions(job, options);
         const topics = flags.topic.split(',').map((t) => t.trim()).filter((t) => t !== '');
         if (topics.length === 0) throw new SluiceError(ErrorCode.INVALID_CONFIG, '--topic names no topic', { context: { flag: '--topic' } });
-        if ((await readLeaseHolder(redis)) === undefined) {
+        if ((await readLeaseHolder(redis, coordinatorLeaseKey(flags.namespace))) === undefined) {
           throw new SluiceError(ErrorCode.UNAVAILABLE, 'no coordinator is alive: start one with `sluice coordinator --brokers <host:port>`, then register the stream again', { retryable: false });
         }
         const runId = flags.runId ?? `${job.name}-stream-${randomUUID().slice(0, 8)}`;
-        const run = await createRunStore(redis).submit({ runId, kind: 'stream', job: job.name, inputs: topics, options, splitSize: 0 });
+        const run = await createRunStore(redis).submit({ runId, kind: 'stream', job: job.name, inputs: topics, options, splitSize: 0, ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }) });
         process.stdout.write(`${run.runId}\n`);
       } finally {
         redis.disconnect();
