@@ -1,100 +1,164 @@
 /**
- * Bad input through the real backfill path (HDFS, coordinator, workers): garbage lines become dead
- * letters with file and byte offset while every good record is committed; a truncated gzip fails
- * its split (and only it) with CORRUPT_INPUT; a missing path and an unreachable NameNode fail the
- * run with a message that says what is wrong.
+ * Bad input through the real backfill path (HDFS, a coordinator and a worker process): garbage lines
+ * become dead letters with file and byte offset while every good record is committed; a truncated
+ * gzip fails its split (and only it) with CORRUPT_INPUT; a missing path, a glob that matches nothing
+ * and an unreachable NameNode fail the run at planning with a message that says what is wrong.
+ *
+ * The stack runs on a Redis database of its own: the coordinator lease and the run index are per
+ * database, and a coordinator of another test or of `npm start` on the shared one would take the
+ * lease (or plan these runs into its own queues).
  */
 import { test } from 'node:test';
-import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
+import { RUNS_INDEX, createRunStore } from '@sluice/control';
 import { createFileSystem } from '@sluice/hdfs';
 import { redisUrl, webhdfsUrl } from '../support/env.ts';
 import { datasetFiles, deleteKeys, dumpKeys } from '../support/network-metrics-reference.ts';
 import { runSluice, spawnSluice } from '../support/processes.ts';
+import type { SluiceProcess } from '../support/processes.ts';
 
+const redisDb = (() => {
+  const u = new URL(redisUrl());
+  u.pathname = '/14';
+  return u.href;
+})();
+// Whole days, so the 2018 records land inside kairos's retention windows with their buckets aligned.
 const SHIFT = 86_400 * Math.floor((Date.now() / 1000 - Date.parse('2018-03-24T17:40:00Z') / 1000) / 86_400);
 
-interface Progress { run: { state: string; error?: string; runId: string }; records: number; badRecords: number; failed: { splitId: string; code: string; message: string }[] }
+interface Progress {
+  run: { state: string; error?: string; runId: string; splitsTotal?: number };
+  records: number;
+  badRecords: number;
+  failed: { splitId: string; code: string; message: string; attempts: number }[];
+}
 
-async function stack(t: TestContext): Promise<{ ns: string; prefix: string; redis: Redis }> {
+interface DeadLetter { provenance: string; reason: string; raw: string }
+
+test('bad input end to end', async (t) => {
   const ns = `err-${randomUUID().slice(0, 8)}`;
-  const redis = new Redis(redisUrl());
-  t.after(async () => {
-    await deleteKeys(redis, `${ns}:*`);
-    redis.disconnect();
-  });
-  const common = ['--redis', redisUrl(), '--namespace', ns];
-  await spawnSluice(t, ['coordinator', ...common, '--tick', '300', '--attempts', '2']).waitFor('is the leader');
-  await spawnSluice(t, ['worker', ...common, '--key-prefix', `${ns}:`, '--chunk-records', '500']).waitFor('ready');
-  return { ns, prefix: `${ns}:`, redis };
-}
-
-async function backfill(t: TestContext, ns: string, input: string): Promise<Progress> {
-  const res = await runSluice(t, ['backfill', 'network-metrics', '--input', input, '--set', `timeShift=${SHIFT}`, '--run-id', `${ns}-${randomUUID().slice(0, 4)}`, '--redis', redisUrl(), '--wait', '--json', '--split-size', '64k']);
-  return JSON.parse(res.stdout.trim().split('\n').at(-1) as string) as Progress;
-}
-
-test('garbage lines are dead letters, a truncated gzip fails only its split, every good record is committed', async (t) => {
-  const { ns, prefix, redis } = await stack(t);
-  const dns = gunzipSync(readFileSync(datasetFiles('ndjson')[0] as string)).toString('utf8').split('\n').filter((l) => l !== '').slice(0, 3000);
-  const garbage = ['not json at all', '[1, 2, 3]', JSON.stringify({ _path: 'dns', 'id.orig_h': '10.9.9.9' })];
-  const mixed = [...dns.slice(0, 1000), garbage[0], ...dns.slice(1000, 2000), garbage[1], ...dns.slice(2000), garbage[2]];
-  const sslGz = readFileSync(datasetFiles('ndjson')[1] as string);
+  const prefix = `${ns}:`;
+  const redis = new Redis(redisDb);
   const dir = `/tmp/sluice-test/${ns}`;
   const fs = createFileSystem(webhdfsUrl());
+  const local = mkdtempSync(join(tmpdir(), 'sluice-err-'));
+  const procs: SluiceProcess[] = [];
   t.after(async () => {
+    // Hooks run in the order they were added: stop every process first, so none writes after the cleanup.
+    await Promise.all(procs.map(async (p) => {
+      if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+      p.kill('SIGKILL');
+      await p.exited;
+    }));
+    await deleteKeys(redis, `${ns}*`);
+    await deleteKeys(redis, `sluice:*${ns}*`);
+    const runIds = (await redis.zrange(RUNS_INDEX, 0, -1)).filter((id) => id.startsWith(ns));
+    if (runIds.length > 0) await redis.zrem(RUNS_INDEX, ...runIds);
+    redis.disconnect();
     await fs.delete(dir, { recursive: true }).catch(() => false);
     await fs.close();
+    rmSync(local, { recursive: true, force: true });
   });
-  await fs.create(`${dir}/dns-mixed.ndjson`, `${mixed.join('\n')}\n`);
-  await fs.create(`${dir}/ssl-truncated.ndjson.gz`, sslGz.subarray(0, Math.floor(sslGz.length / 2)));
 
+  const common = ['--redis', redisDb, '--namespace', ns];
+  const coordinator = spawnSluice(t, ['coordinator', ...common, '--tick', '300', '--lease-ttl', '3000', '--attempts', '2']);
+  procs.push(coordinator);
+  await coordinator.waitFor('is the leader');
+  const worker = spawnSluice(t, ['worker', ...common, '--key-prefix', prefix, '--chunk-records', '500', '--drain', '2']);
+  procs.push(worker);
+  await worker.waitFor('ready');
+  const diagnose = (): string => `\n--- coordinator\n${coordinator.output().slice(-3000)}\n--- worker\n${worker.output().slice(-3000)}`;
+  const backfill = async (input: string): Promise<Progress> => {
+    const res = await runSluice(t, ['backfill', 'network-metrics', '--input', input, '--set', `timeShift=${SHIFT}`, '--run-id', `${ns}-${randomUUID().slice(0, 8)}`,
+      '--redis', redisDb, '--namespace', ns, '--wait', '--json', '--split-size', '64k']);
+    assert.equal(res.code, 1, `a run that failed exits non-zero:\n${res.output}${diagnose()}`);
+    assert.match(res.stdout, /"state":"failed"/, `${res.output}${diagnose()}`);
+    return JSON.parse(res.stdout.trim().split('\n').at(-1) as string) as Progress;
+  };
   const base = `${webhdfsUrl().replace(/^http/, 'webhdfs')}${dir}`;
-  const p = await backfill(t, ns, `${base}/*`);
-  assert.equal(p.run.state, 'failed');
-  assert.equal(p.failed.length, 1, `exactly one failed split: ${JSON.stringify(p.failed)}`);
-  assert.match(p.failed[0]?.splitId ?? '', /ssl-truncated\.ndjson\.gz#/);
-  assert.equal(p.failed[0]?.code, 'SLUICE_CORRUPT_INPUT');
-  assert.ok((p.run.error ?? '').includes('1 of'), p.run.error);
 
-  const dead = (await redis.lrange(`sluice:run:${p.run.runId}:dead`, 0, -1)).map((d) => JSON.parse(d) as { provenance: string; reason: string });
-  const offsets = garbage.map((g) => Buffer.byteLength(mixed.slice(0, mixed.indexOf(g as string)).map((l) => `${l}\n`).join('')));
-  assert.deepEqual(dead.map((d) => d.provenance).sort(), offsets.map((o) => `${base}/dns-mixed.ndjson@${o}`).sort());
-  assert.ok(dead.every((d) => d.reason.length > 0));
+  await t.test('garbage lines are dead letters, a truncated gzip fails only its split, every good record is committed', async () => {
+    const dns = gunzipSync(readFileSync(datasetFiles('ndjson')[0] as string)).toString('utf8').split('\n').filter((l) => l !== '').slice(0, 3000);
+    const garbage = [
+      { line: 'not json at all', reason: /invalid JSON/ },
+      { line: '[1, 2, 3]', reason: /not a JSON object: the line holds an array/ },
+      { line: JSON.stringify({ _path: 'dns', 'id.orig_h': '10.9.9.9' }), reason: /field ts is missing/ },
+      { line: '{"ts": "2018-03-24T17:20:00Z", "_path": "dns"', reason: /invalid JSON/ },
+    ];
+    const mixed = [...dns.slice(0, 1000), garbage[0]?.line, ...dns.slice(1000, 2000), garbage[1]?.line, garbage[3]?.line, ...dns.slice(2000), garbage[2]?.line] as string[];
+    const sslGz = readFileSync(datasetFiles('ndjson')[1] as string);
+    await fs.create(`${dir}/dns-mixed.ndjson`, `${mixed.join('\n')}\n`);
+    await fs.create(`${dir}/ssl-truncated.ndjson.gz`, sslGz.subarray(0, Math.floor(sslGz.length / 2)));
 
-  // Every good dns record is committed: the same as a local run over the good lines alone.
-  const local = mkdtempSync(join(tmpdir(), 'sluice-err-'));
-  writeFileSync(join(local, 'dns.ndjson'), `${dns.join('\n')}\n`);
-  const refPrefix = `${ns}-ref:`;
-  t.after(async () => {
-    // after-hooks run in registration order: the stack's connection is already closed here.
-    const cleanup = new Redis(redisUrl());
-    await deleteKeys(cleanup, `${refPrefix}*`);
-    cleanup.disconnect();
+    const p = await backfill(`${base}/*.ndjson*`);
+    assert.equal(p.run.state, 'failed');
+    assert.deepEqual(p.failed.map((f) => [f.splitId, f.code, f.attempts]), [[`${base}/ssl-truncated.ndjson.gz#0-${Math.floor(sslGz.length / 2)}`, 'SLUICE_CORRUPT_INPUT', 1]],
+      'exactly the truncated file\'s split failed, at once: a corrupt input is not retried');
+    assert.match(p.failed[0]?.message ?? '', /is not a valid gzip stream/);
+    assert.equal(p.run.error, `1 of ${p.run.splitsTotal} splits failed`);
+    assert.ok((p.run.splitsTotal ?? 0) > 3, 'the plain file was split');
+    assert.equal(p.badRecords, garbage.length, 'only the garbage lines are bad records');
+    assert.ok(p.records >= mixed.length, `every line of the mixed file is counted (${p.records})`);
+
+    const dead = (await createRunStore(redis).deadLetters(p.run.runId, 1000)) as DeadLetter[];
+    const offsetOf = (line: string): number => Buffer.byteLength(mixed.slice(0, mixed.indexOf(line)).map((l) => `${l}\n`).join(''));
+    assert.deepEqual(dead.map((d) => d.provenance).sort(), garbage.map((g) => `${base}/dns-mixed.ndjson@${offsetOf(g.line)}`).sort());
+    for (const g of garbage) {
+      const letter = dead.find((d) => d.provenance.endsWith(`@${offsetOf(g.line)}`));
+      assert.match(letter?.reason ?? '', g.reason, g.line);
+      assert.ok((letter?.raw ?? '').length > 0, 'the raw line is kept for inspection');
+    }
+
+    // Every good dns record is committed: the same keys as a local run over the good lines alone.
+    writeFileSync(join(local, 'dns.ndjson'), `${dns.join('\n')}\n`);
+    const refPrefix = `${ns}-ref:`;
+    const ref = await runSluice(t, ['run', 'network-metrics', '--input', join(local, 'dns.ndjson'), '--set', `timeShift=${SHIFT}`, '--key-prefix', refPrefix,
+      '--run-id', `${ns}-ref`, '--redis', redisDb]);
+    assert.equal(ref.code, 0, ref.output);
+    const expected = strip(await dumpKeys(redis, `${refPrefix}dns.*`), refPrefix);
+    assert.ok(expected.size > 100, `the reference has keys to compare (${expected.size})`);
+    // ssl keys are left out: the truncated file's chunks before the corruption are committed too.
+    assert.deepEqual(strip(await dumpKeys(redis, `${prefix}dns.*`), prefix), expected);
   });
-  const ref = await runSluice(t, ['run', 'network-metrics', '--input', join(local, 'dns.ndjson'), '--set', `timeShift=${SHIFT}`, '--key-prefix', refPrefix, '--redis', redisUrl()]);
-  assert.equal(ref.code, 0, ref.output);
-  const strip = (m: Map<string, unknown>, pre: string): Map<string, unknown> => new Map([...m].map(([k, v]) => [k.slice(pre.length), v]));
-  assert.deepEqual(strip(await dumpKeys(redis, `${prefix}dns.*`), prefix), strip(await dumpKeys(redis, `${refPrefix}dns.*`), refPrefix));
+
+  await t.test('a missing path fails the run at planning with NOT_FOUND naming the path', async () => {
+    const missing = `${base}/nothing-here/*.ndjson`;
+    const p = await backfill(missing);
+    assert.equal(p.run.state, 'failed');
+    assert.equal(p.run.splitsTotal, undefined, 'nothing was planned');
+    assert.match(p.run.error ?? '', /^\[SLUICE_NOT_FOUND\] .*File does not exist: .*\/nothing-here/);
+  });
+
+  await t.test('a glob that matches nothing fails the run at planning, naming the input', async () => {
+    const nothing = `${base}/*.csv`;
+    const p = await backfill(nothing);
+    assert.equal(p.run.state, 'failed');
+    assert.equal(p.run.error, `[SLUICE_NOT_FOUND] input ${nothing} matched no file; check the URL and glob`);
+  });
+
+  await t.test('an unreachable NameNode fails the run with UNAVAILABLE after a few planning attempts', async () => {
+    const p = await backfill('webhdfs://127.0.0.1:1/archive/*.ndjson');
+    assert.equal(p.run.state, 'failed');
+    assert.match(p.run.error ?? '', /^\[SLUICE_UNAVAILABLE\] .*cannot reach the NameNode at http:\/\/127\.0\.0\.1:1/);
+    assert.match(coordinator.output(), new RegExp(`run ${p.run.runId}: planning attempt 1 of \\d+ failed, will retry`));
+    assert.match(coordinator.output(), new RegExp(`run ${p.run.runId} failed at planning`));
+  });
+
+  await stop(coordinator);
+  await stop(worker);
 });
 
-test('a missing path fails the run at planning, naming what matched nothing', async (t) => {
-  const { ns } = await stack(t);
-  const p = await backfill(t, ns, `${webhdfsUrl().replace(/^http/, 'webhdfs')}/tmp/sluice-test/${ns}/nothing-here/*.ndjson`);
-  assert.equal(p.run.state, 'failed');
-  assert.match(p.run.error ?? '', /NOT_FOUND/);
-});
+/** Stops a process the way an operator does, so the coordinator gives its lease up at once. */
+async function stop(p: SluiceProcess): Promise<void> {
+  p.kill('SIGTERM');
+  await p.exited;
+}
 
-test('an unreachable NameNode fails the run after a few planning attempts, saying what to check', async (t) => {
-  const { ns } = await stack(t);
-  const p = await backfill(t, ns, 'webhdfs://127.0.0.1:1/archive/*.ndjson');
-  assert.equal(p.run.state, 'failed');
-  assert.match(p.run.error ?? '', /UNAVAILABLE/);
-  assert.match(p.run.error ?? '', /127\.0\.0\.1:1/);
-});
+function strip(keys: Map<string, unknown>, prefix: string): Map<string, unknown> {
+  return new Map([...keys].map(([k, v]) => [k.slice(prefix.length), v]));
+}

@@ -7,18 +7,20 @@ import { ErrorCode, SluiceError } from '@sluice/core';
 /** The Redis URL: `--redis`, else `REDIS_URL`, else the local stack's default. */
 export function resolveRedisUrl(flag?: string): string {
   const value = flag ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  // Name the setting the value came from: the user fixes a flag differently from the environment.
+  const setting = flag === undefined ? 'REDIS_URL' : '--redis';
   let url: URL;
   try {
     url = new URL(value);
   } catch (error) {
-    throw new SluiceError(ErrorCode.INVALID_CONFIG, `REDIS_URL ${JSON.stringify(value)} is not a URL; use e.g. redis://127.0.0.1:6379/0`, {
+    throw new SluiceError(ErrorCode.INVALID_CONFIG, `${setting} ${JSON.stringify(value)} is not a URL; use e.g. redis://127.0.0.1:6379/0`, {
       cause: error,
-      context: { setting: flag === undefined ? 'REDIS_URL' : '--redis', value },
+      context: { setting, value },
     });
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new SluiceError(ErrorCode.INVALID_CONFIG, `REDIS_URL must start with redis:// or rediss://, got ${JSON.stringify(value)}`, {
-      context: { setting: flag === undefined ? 'REDIS_URL' : '--redis', value },
+    throw new SluiceError(ErrorCode.INVALID_CONFIG, `${setting} must start with redis:// or rediss://, got ${JSON.stringify(value)}`, {
+      context: { setting, value },
     });
   }
   return value;

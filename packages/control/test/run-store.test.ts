@@ -1,60 +1,170 @@
 import { test } from 'node:test';
+import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ErrorCode, isSluiceError } from '@sluice/core';
-import { RunState, createRunStore, runKey } from '../src/index.ts';
-import type { RunSpec } from '../src/index.ts';
+import { RUNS_INDEX, RunState, SUBMIT_WAKEUP, createRunStore, runDeadLettersKey, runKey, runStatsKey } from '../src/index.ts';
+import type { RunSpec, RunStore } from '../src/index.ts';
 
-const url = process.env.REDIS_URL ?? `redis://127.0.0.1:${process.env.REDIS_PORT ?? '6379'}`;
+const base = process.env.REDIS_URL ?? `redis://127.0.0.1:${process.env.REDIS_PORT ?? '6379'}`;
+// A database of its own: the run index and the wake-up list are global, and a coordinator on the
+// shared database would plan (and fail) the runs these tests submit.
+const url = (() => {
+  const u = new URL(base);
+  u.pathname = '/12';
+  return u.href;
+})();
 
 function spec(runId: string): RunSpec {
   return { runId, kind: 'backfill', job: 'j', inputs: ['file:///x'], options: { a: '1' }, splitSize: 1024 };
 }
 
-test('run records: compare-and-set transitions, exactly one of two concurrent ones wins', async (t) => {
+function withStore(t: TestContext): { redis: Redis; runs: RunStore; newRun(): string } {
   const redis = new Redis(url);
-  const runId = `test-${randomUUID()}`;
+  const ids: string[] = [];
   t.after(async () => {
-    const keys = await redis.keys(`sluice:run:${runId}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.zrem('sluice:runs', runId);
+    for (const id of ids) {
+      const keys = await redis.keys(`sluice:run:${id}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await redis.zrem(RUNS_INDEX, id);
+      await redis.lrem(SUBMIT_WAKEUP, 0, id);
+    }
     redis.disconnect();
   });
-  const runs = createRunStore(redis);
-  const created = await runs.submit(spec(runId));
+  return {
+    redis,
+    runs: createRunStore(redis),
+    newRun: () => {
+      const id = `test-${randomUUID()}`;
+      ids.push(id);
+      return id;
+    },
+  };
+}
+
+test('submit records a run, indexes it and wakes the coordinator; get reads it back typed', async (t) => {
+  const { runs, newRun } = withStore(t);
+  const runId = newRun();
+  const created = await runs.submit({ ...spec(runId), since: 1_000_000, until: 2_000_000 }, 1_700_000_000_000);
   assert.equal(created.state, RunState.SUBMITTED);
-  assert.deepEqual((await runs.get(runId))?.options, { a: '1' });
-  assert.equal(await runs.transition(runId, [RunState.RUNNING], RunState.COMPLETED), false, 'not from a state it is not in');
-  assert.equal(await runs.transition(runId, [RunState.SUBMITTED], RunState.RUNNING), true);
-  const outcomes = await Promise.all([
-    runs.transition(runId, [RunState.RUNNING], RunState.COMPLETED),
-    runs.transition(runId, [RunState.RUNNING], RunState.CANCELLING),
-  ]);
-  assert.equal(outcomes.filter(Boolean).length, 1);
-  assert.equal(await redis.hexists(runKey(runId), 'state'), 1);
+  assert.deepEqual(await runs.get(runId), {
+    runId, kind: 'backfill', job: 'j', inputs: ['file:///x'], options: { a: '1' }, splitSize: 1024,
+    since: 1_000_000, until: 2_000_000, state: RunState.SUBMITTED, submittedAt: 1_700_000_000_000,
+  });
+  assert.equal(await runs.get(newRun()), undefined);
+  assert.equal(await runs.waitForSubmission(1), runId, 'the submission is on the wake-up list');
+  await assert.rejects(runs.submit({ ...spec('bad id!'), runId: 'bad id!' }), (e: unknown) => isSluiceError(e) && e.code === ErrorCode.INVALID_CONFIG);
+  await assert.rejects(runs.submit({ ...spec(newRun()), inputs: [] }), (e: unknown) => isSluiceError(e) && e.code === ErrorCode.INVALID_CONFIG && /--input/.test(e.message));
 });
 
-test('a failed run resubmitted resumes: back to submitted, its failed splits cleared; another job with its id is refused', async (t) => {
-  const redis = new Redis(url);
-  const runId = `test-${randomUUID()}`;
-  t.after(async () => {
-    const keys = await redis.keys(`sluice:run:${runId}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.zrem('sluice:runs', runId);
-    redis.disconnect();
-  });
-  const runs = createRunStore(redis);
+test('list returns runs newest first, up to the limit', async (t) => {
+  const { runs, newRun } = withStore(t);
+  // Submission times far in the future, so these runs come before any other on this database.
+  const ids = [newRun(), newRun(), newRun()];
+  for (const [i, id] of ids.entries()) await runs.submit(spec(id), 4_000_000_000_000 + i);
+  assert.deepEqual((await runs.list(3)).map((r) => r.runId), [...ids].reverse());
+  assert.deepEqual((await runs.list(2)).map((r) => r.runId), [ids[2], ids[1]]);
+});
+
+test('transitions are compare-and-set: exactly one of concurrent ones wins', async (t) => {
+  const { redis, runs, newRun } = withStore(t);
+  const runId = newRun();
   await runs.submit(spec(runId));
-  await runs.transition(runId, [RunState.SUBMITTED], RunState.FAILED);
+  assert.equal(await runs.transition(runId, [RunState.RUNNING], RunState.COMPLETED), false, 'not from a state it is not in');
+  assert.equal(await runs.transition(newRun(), [RunState.SUBMITTED], RunState.RUNNING), false, 'not for a run that does not exist');
+  assert.equal(await runs.transition(runId, [RunState.SUBMITTED, RunState.PLANNING], RunState.RUNNING, { splitsTotal: 7 }), true);
+  assert.equal((await runs.get(runId))?.splitsTotal, 7, 'fields are written with a successful transition');
+  for (let round = 0; round < 10; round += 1) {
+    const outcomes = await Promise.all([
+      runs.transition(runId, [RunState.RUNNING], RunState.COMPLETED, { error: 'completed' }),
+      runs.transition(runId, [RunState.RUNNING], RunState.CANCELLING, { error: 'cancelling' }),
+      runs.transition(runId, [RunState.RUNNING], RunState.FAILED, { error: 'failed' }),
+    ]);
+    assert.equal(outcomes.filter(Boolean).length, 1, `round ${round}: ${JSON.stringify(outcomes)}`);
+    const after = await runs.get(runId);
+    assert.equal(after?.error, after?.state, 'only the winner wrote its fields');
+    await redis.hset(runKey(runId), 'state', RunState.RUNNING);
+  }
+  assert.equal(await runs.transition(runId, [RunState.CANCELLING], RunState.CANCELLED, { state: RunState.COMPLETED }), false);
+  await runs.update(runId, { state: RunState.COMPLETED, bytesTotal: 9 });
+  assert.equal((await runs.get(runId))?.state, RunState.RUNNING, 'update never changes the state');
+  assert.equal((await runs.get(runId))?.bytesTotal, 9);
+});
+
+test('a failed run resubmitted goes back to submitted, its failed splits and error cleared, its done splits kept', async (t) => {
+  const { runs, newRun } = withStore(t);
+  const runId = newRun();
+  await runs.submit(spec(runId));
+  assert.equal(await runs.waitForSubmission(1), runId);
+  await runs.transition(runId, [RunState.SUBMITTED], RunState.FAILED, { error: '1 of 2 splits failed' });
   await runs.recordFailedSplit(runId, { splitId: 's1', code: 'SLUICE_CORRUPT_INPUT', message: 'bad', attempts: 3 });
   await runs.recordSplitDone(runId, 's0');
   assert.equal((await runs.progress(runId))?.splitsFailed, 1);
   const again = await runs.submit(spec(runId));
   assert.equal(again.state, RunState.SUBMITTED);
+  assert.equal(again.error, undefined);
   const progress = await runs.progress(runId);
   assert.equal(progress?.splitsFailed, 0);
   assert.equal(progress?.splitsDone, 1, 'what was done stays done');
-  await assert.rejects(runs.submit({ ...spec(runId), job: 'other' }), (e: unknown) => isSluiceError(e) && e.code === ErrorCode.INVALID_CONFIG);
-  await assert.rejects(runs.submit({ ...spec('bad id!'), runId: 'bad id!' }), (e: unknown) => isSluiceError(e) && e.code === ErrorCode.INVALID_CONFIG);
+  assert.equal(await runs.waitForSubmission(1), runId, 'the coordinator is woken again');
+});
+
+test('resubmitting a run that is not failed changes nothing; another job or kind with its id is refused', async (t) => {
+  const { runs, newRun } = withStore(t);
+  const runId = newRun();
+  await runs.submit(spec(runId), 1000);
+  await runs.transition(runId, [RunState.SUBMITTED], RunState.RUNNING);
+  assert.equal((await runs.submit(spec(runId), 2000)).state, RunState.RUNNING);
+  await runs.transition(runId, [RunState.RUNNING], RunState.COMPLETED);
+  const completed = await runs.submit(spec(runId), 3000);
+  assert.equal(completed.state, RunState.COMPLETED, 'a completed run is not run again');
+  assert.equal(completed.submittedAt, 1000);
+  for (const other of [{ ...spec(runId), job: 'other' }, { ...spec(runId), kind: 'stream' as const }]) {
+    await assert.rejects(runs.submit(other), (e: unknown) => isSluiceError(e) && e.code === ErrorCode.INVALID_CONFIG && e.message.includes(runId));
+  }
+});
+
+test('progress assembles committed stats, done and failed splits, rate and ETA', async (t) => {
+  const { redis, runs, newRun } = withStore(t);
+  const runId = newRun();
+  await runs.submit(spec(runId));
+  assert.deepEqual(
+    { ...(await runs.progress(runId)), run: undefined },
+    { run: undefined, splitsDone: 0, splitsFailed: 0, records: 0, badRecords: 0, bytes: 0, expired: 0, chunks: 0, recordsPerSecond: 0, etaSeconds: undefined, failed: [] },
+  );
+  await runs.transition(runId, [RunState.SUBMITTED], RunState.RUNNING, { startedAt: 10_000, splitsTotal: 4, bytesTotal: 1000 });
+  // What the fenced commit increments.
+  await redis.hset(runStatsKey(runId), { records: 500, badRecords: 3, bytes: 250, expired: 7, chunks: 5 });
+  await runs.recordSplitDone(runId, 'a');
+  await runs.recordSplitDone(runId, 'a');
+  await runs.recordFailedSplit(runId, { splitId: 'c', code: 'SLUICE_CORRUPT_INPUT', message: 'truncated', attempts: 1 });
+  await runs.recordFailedSplit(runId, { splitId: 'b', code: 'SLUICE_UNAVAILABLE', message: 'down', attempts: 5 });
+  const p = await runs.progress(runId, 15_000);
+  assert.ok(p !== undefined);
+  assert.deepEqual(
+    { splitsDone: p.splitsDone, splitsFailed: p.splitsFailed, records: p.records, badRecords: p.badRecords, bytes: p.bytes, expired: p.expired, chunks: p.chunks },
+    { splitsDone: 1, splitsFailed: 2, records: 500, badRecords: 3, bytes: 250, expired: 7, chunks: 5 },
+  );
+  assert.equal(p.recordsPerSecond, 100, '500 records in 5 s');
+  assert.equal(p.etaSeconds, 15, '750 bytes left at 50 bytes/s');
+  assert.deepEqual(p.failed.map((f) => f.splitId), ['b', 'c'], 'failed splits sorted by id');
+  assert.deepEqual(p.failed[1], { splitId: 'c', code: 'SLUICE_CORRUPT_INPUT', message: 'truncated', attempts: 1 });
+  await runs.recordSplitDone(runId, 'b');
+  const later = await runs.progress(runId, 15_000);
+  assert.deepEqual([later?.splitsDone, later?.splitsFailed], [2, 1], 'a split that succeeded on a later attempt is no longer failed');
+  await runs.transition(runId, [RunState.RUNNING], RunState.FAILED, { finishedAt: 20_000 });
+  assert.equal((await runs.progress(runId, 99_000))?.recordsPerSecond, 50, 'a finished run\'s rate stops at its end');
+  assert.equal(await runs.progress(newRun()), undefined);
+});
+
+test('dead letters are read oldest first, up to a limit', async (t) => {
+  const { redis, runs, newRun } = withStore(t);
+  const runId = newRun();
+  await runs.submit(spec(runId));
+  const letters = Array.from({ length: 5 }, (_, i) => ({ provenance: `file:///x@${i * 10}`, reason: 'invalid JSON', raw: `line ${i}` }));
+  await redis.rpush(runDeadLettersKey(runId), ...letters.map((l) => JSON.stringify(l)));
+  assert.deepEqual(await runs.deadLetters(runId), letters);
+  assert.deepEqual(await runs.deadLetters(runId, 2), letters.slice(0, 2));
+  assert.deepEqual(await runs.deadLetters(newRun()), []);
 });

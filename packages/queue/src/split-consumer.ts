@@ -3,7 +3,7 @@
  * processor, converts Sluice errors into BullMQ's retry decisions in one place, and drains within a
  * bounded time on shutdown.
  */
-import { UnrecoverableError, Worker } from 'bullmq';
+import { UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { ConnectionOptions, Job } from 'bullmq';
 import { ErrorCode, SluiceError, coerceError } from '@sluice/core';
 import type { SerializedError } from '@sluice/core';
@@ -49,9 +49,10 @@ type Result = unknown;
 /** Starts consuming splits. */
 export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitConsumer {
   const aborts = new Set<AbortController>();
+  const released = new SluiceError(ErrorCode.CANCELLED, 'worker shutting down: split released for retry', { retryable: true });
   const worker = new Worker<SplitPayload, Result>(
     queueName(options.kind ?? QueueKind.SPLITS, options.namespace),
-    async (job: Job<SplitPayload>) => {
+    async (job: Job<SplitPayload>, token?: string) => {
       const controller = new AbortController();
       aborts.add(controller);
       const attempts = job.opts.attempts ?? 1;
@@ -63,6 +64,12 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
           finalAttempt: job.attemptsMade + 1 >= attempts,
         });
       } catch (error) {
+        if (controller.signal.reason === released) {
+          // A shutdown is not the split's failure: back to the head of the queue, no attempt spent,
+          // so even a split on its last attempt is run by another worker instead of failing.
+          await job.moveToWait(token);
+          throw new WaitingError();
+        }
         const failure = coerceError(error);
         if (job.attemptsMade + 1 >= attempts || !failure.retryable) {
           await options.onFinalFailure?.(job.data, failure.toJSON(), job.attemptsMade + 1);
@@ -95,8 +102,7 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
       const outcome = await Promise.race([closing.then(() => 'closed' as const), deadline]);
       if (timer !== undefined) clearTimeout(timer);
       if (outcome === 'timeout') {
-        const cancelled = new SluiceError(ErrorCode.CANCELLED, 'worker shutting down: split released for retry', { retryable: true });
-        for (const controller of aborts) controller.abort(cancelled);
+        for (const controller of aborts) controller.abort(released);
         await closing;
       }
     },

@@ -37,11 +37,14 @@ export function resolveRunOptions<Options>(job: JobDefinition<unknown, Options>,
   };
 }
 
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
 /** Parses an event-time bound: an ISO-8601 time or epoch microseconds. */
 export function parseEventTimeBound(option: string, value: string | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
   if (/^\d+$/.test(value)) return Number(value);
-  const ms = Date.parse(value);
+  // Date.parse also takes forms like '-5' or 'May 5' and guesses a date: only ISO-8601 may reach it.
+  const ms = ISO_8601.test(value) ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(ms)) {
     throw new SluiceError(ErrorCode.INVALID_CONFIG, `${option} must be an ISO-8601 time (e.g. 2018-03-24T17:20:00Z) or epoch microseconds, got ${JSON.stringify(value)}`, {
       context: { option, value },

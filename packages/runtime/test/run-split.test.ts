@@ -1,55 +1,78 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import fc from 'fast-check';
 import { ErrorCode, SluiceError, defineJob, isSluiceError } from '@sluice/core';
-import type { Aggregate, Chunk, RangeReader } from '@sluice/core';
+import type { Aggregate, Chunk, ChunkStats, RangeReader } from '@sluice/core';
 import { SPLIT_DONE, runSplit } from '../src/index.ts';
 import type { CommitTarget, SplitTask } from '../src/index.ts';
 
-function memoryReader(text: string): RangeReader {
+/** Serves `text` in pieces of `piece` bytes; `delayMs` makes every piece a real wait, as I/O is. */
+function memoryReader(text: string, piece = 7, delayMs = 0): RangeReader & { streams: number } {
   const bytes = Buffer.from(text, 'utf8');
-  return {
+  const reader = {
     url: 'mem://input.ndjson',
+    streams: 0,
     size: async () => bytes.length,
-    read: async (offset, length) => bytes.subarray(offset, Math.min(bytes.length, offset + length)),
-    async *stream(offset, end) {
-      for (let at = offset; at < (end ?? bytes.length); at += 7) yield bytes.subarray(at, Math.min(end ?? bytes.length, at + 7));
+    read: async (offset: number, length: number) => bytes.subarray(offset, Math.min(bytes.length, offset + length)),
+    async *stream(offset: number, end?: number) {
+      reader.streams += 1;
+      const stop = Math.min(bytes.length, end ?? bytes.length);
+      for (let at = offset; at < stop; at += piece) {
+        if (delayMs > 0) await sleep(delayMs);
+        yield Uint8Array.from(bytes.subarray(at, Math.min(stop, at + piece)));
+      }
     },
   };
+  return reader;
 }
 
+interface AppliedChunk { seq: number; resumeAt: number; stats: ChunkStats; dead: string[] }
+
+/** When and how a memory store fails once: before applying a chunk (lost request) or after (lost reply). */
+interface Crash { seq: number; after: boolean }
+
 /** A fenced store in memory, like the real one: replays are no-ops, gaps refused, aggregates summed. */
-function memoryStore(failOnSeq?: number): CommitTarget & { counts: Map<string, number>; dead: string[]; applied: number[] } {
+function memoryStore(crash?: Crash): CommitTarget & { counts: Map<string, number>; dead: string[]; applied: AppliedChunk[]; commits: number } {
   const fence = new Map<string, { seq: number; resumeAt: number }>();
-  const counts = new Map<string, number>();
-  const dead: string[] = [];
-  const applied: number[] = [];
-  let failed = false;
-  return {
-    counts, dead, applied,
-    async commit(runId, chunk: Chunk) {
-      if (failOnSeq !== undefined && chunk.seq === failOnSeq && !failed) {
-        failed = true;
+  let crashed = false;
+  const store = {
+    counts: new Map<string, number>(),
+    dead: [] as string[],
+    applied: [] as AppliedChunk[],
+    commits: 0,
+    async commit(runId: string, chunk: Chunk) {
+      store.commits += 1;
+      const fails = crash !== undefined && !crashed && chunk.seq === crash.seq;
+      if (fails && !crash.after) {
+        crashed = true;
         throw new SluiceError(ErrorCode.UNAVAILABLE, 'simulated crash before the commit');
       }
       const key = `${runId}/${chunk.splitId}`;
       const last = fence.get(key)?.seq ?? -1;
       if (chunk.seq <= last) return { applied: false, expired: 0, keysWritten: 0 };
-      if (chunk.seq !== last + 1) throw new SluiceError(ErrorCode.FENCE_GAP, 'gap');
+      if (chunk.seq !== last + 1) throw new SluiceError(ErrorCode.FENCE_GAP, `chunk ${chunk.seq} after ${last}`);
       fence.set(key, { seq: chunk.seq, resumeAt: chunk.resumeAt });
-      applied.push(chunk.seq);
+      store.applied.push({ seq: chunk.seq, resumeAt: chunk.resumeAt, stats: { ...chunk.stats }, dead: chunk.deadLetters.map((d) => d.provenance) });
       for (const a of chunk.aggregates as Aggregate[]) {
-        if (a.type === 'count') counts.set(`${a.name}:${a.iBucket}`, (counts.get(`${a.name}:${a.iBucket}`) ?? 0) + a.increment);
+        const k = `${a.name}:${a.interval}:${a.iBucket}`;
+        if (a.type === 'count') store.counts.set(k, (store.counts.get(k) ?? 0) + a.increment);
       }
-      for (const d of chunk.deadLetters) dead.push(d.provenance);
+      for (const d of chunk.deadLetters) store.dead.push(d.provenance);
+      if (fails) {
+        crashed = true;
+        throw new SluiceError(ErrorCode.UNAVAILABLE, 'simulated crash after the commit, before its reply');
+      }
       return { applied: true, expired: 0, keysWritten: chunk.aggregates.length };
     },
-    async progress(runId, splitId) {
+    async progress(runId: string, splitId: string) {
       return fence.get(`${runId}/${splitId}`);
     },
   };
+  return store;
 }
 
-const job = defineJob<{ ts?: number; ip?: string }>({
+const job = defineJob<{ ts?: number; ip?: string; n?: number }>({
   name: 'count-ips',
   series: { hits: { type: 'count', intervals: { minute: { step: 60 } } } },
   eventTime: (r) => (typeof r.ts === 'number' ? r.ts * 1e6 : undefined),
@@ -57,49 +80,178 @@ const job = defineJob<{ ts?: number; ip?: string }>({
     if (typeof r.ts !== 'number') throw new Error('no ts');
     emit('hits', `hits.${r.ip ?? 'none'}`, 1, r.ts * 1e6);
     if (r.ip === 'boom') throw new Error('fails after emitting');
+    // A count takes integers: the combiner refuses a fractional increment after the first emit was accepted.
+    if (r.n !== undefined) emit('hits', `hits.n.${r.ip ?? 'none'}`, r.n, r.ts * 1e6);
   },
 });
 
-const lines = Array.from({ length: 50 }, (_, i) => JSON.stringify({ ts: 1_400_000_000 + i * 7, ip: `10.0.0.${i % 3}` }));
-lines.splice(10, 0, 'not json', JSON.stringify({ ts: 1_400_000_000, ip: 'boom' }));
+const T0 = 1_400_000_000;
+const good = Array.from({ length: 60 }, (_, i) => JSON.stringify({ ts: T0 + i * 7, ip: `10.0.0.${i % 3}` }));
+/** 60 good records plus 3 undecodable lines and a record that throws after emitting. */
+const lines = [...good];
+lines.splice(10, 0, 'not json', JSON.stringify({ ts: T0, ip: 'boom' }));
+lines.splice(30, 0, '[1,2,3]');
+lines.splice(45, 0, '{"ts": 14');
 const text = `${lines.join('\n')}\n`;
+const offsetOfLine = (all: readonly string[], index: number): number => Buffer.byteLength(all.slice(0, index).map((l) => `${l}\n`).join(''));
 
-function task(reader: RangeReader): SplitTask {
-  return { runId: 'r', splitId: 's', ordinal: 0, reader, format: 'ndjson', compression: 'none', start: 0, end: Buffer.byteLength(text) };
+function task(reader: RangeReader, size = Buffer.byteLength(text)): SplitTask {
+  return { runId: 'r', splitId: 's', ordinal: 0, reader, format: 'ndjson', compression: 'none', start: 0, end: size };
 }
 
-test('a crash between chunks and a retry give exactly the aggregates of one clean run', async () => {
+const total = (counts: Map<string, number>): number => [...counts.values()].reduce((a, b) => a + b, 0);
+
+test('chunks are cut every chunkRecords items, whatever size the pieces read arrive in', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 1, max: 25 }), fc.integer({ min: 1, max: 300 }), async (chunkRecords, piece) => {
+      const store = memoryStore();
+      const result = await runSplit(task(memoryReader(text, piece)), { job, options: {}, store, chunkRecords });
+      const sizes = store.applied.map((c) => c.stats.records);
+      // Every chunk but the last holds exactly chunkRecords items (good or bad); the last holds the rest, maybe none.
+      assert.ok(sizes.slice(0, -1).every((n) => n === chunkRecords), `chunk sizes ${sizes.join(',')}`);
+      assert.equal(sizes.reduce((a, b) => a + b, 0), lines.length);
+      assert.equal(store.applied.at(-1)?.resumeAt, SPLIT_DONE);
+      assert.equal(store.applied.reduce((a, c) => a + c.stats.bytes, 0), Buffer.byteLength(text), 'every byte is counted once');
+      assert.equal(result.chunks, store.applied.length);
+      assert.equal(result.records, lines.length);
+    }),
+    { numRuns: 60 },
+  );
+});
+
+test('a crash at any chunk and a retry give exactly the chunks and aggregates of one clean run', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 1, max: 20 }), fc.nat(), fc.boolean(), fc.integer({ min: 1, max: 200 }), async (chunkRecords, pick, after, piece) => {
+      const clean = memoryStore();
+      await runSplit(task(memoryReader(text)), { job, options: {}, store: clean, chunkRecords });
+      // Crash on any chunk, the last one included, before or after it was applied.
+      const crashing = memoryStore({ seq: pick % clean.applied.length, after });
+      await assert.rejects(
+        runSplit(task(memoryReader(text, piece)), { job, options: {}, store: crashing, chunkRecords }),
+        (e: unknown) => isSluiceError(e) && e.code === ErrorCode.UNAVAILABLE,
+      );
+      const committed = await crashing.progress('r', 's');
+      const retry = await runSplit(task(memoryReader(text, piece)), { job, options: {}, store: crashing, chunkRecords });
+      if (committed?.resumeAt === SPLIT_DONE) {
+        assert.equal(retry.chunks, 0, 'the last chunk was committed: nothing is left to do');
+      } else {
+        assert.equal(retry.resumedFrom, committed?.resumeAt, 'the retry starts where the fence says');
+        assert.equal(retry.duplicateChunks, 0, 'a retry resumes after the fence instead of replaying');
+      }
+      assert.deepEqual(crashing.applied, clean.applied, 'the same chunk boundaries and stats, each chunk applied once');
+      assert.deepEqual(crashing.counts, clean.counts);
+      assert.deepEqual(crashing.dead, clean.dead);
+    }),
+    { numRuns: 60 },
+  );
+});
+
+test('the retry after a crash on chunk k + 1 starts at the resumeAt committed with chunk k', async () => {
   const clean = memoryStore();
   await runSplit(task(memoryReader(text)), { job, options: {}, store: clean, chunkRecords: 8 });
-  const crashing = memoryStore(3);
-  await assert.rejects(runSplit(task(memoryReader(text)), { job, options: {}, store: crashing, chunkRecords: 8 }), (e: unknown) => isSluiceError(e) && e.code === ErrorCode.UNAVAILABLE);
-  const retry = await runSplit(task(memoryReader(text)), { job, options: {}, store: crashing, chunkRecords: 8 });
-  assert.ok(retry.resumedFrom !== undefined && retry.resumedFrom > 0, 'the retry resumed after the last committed chunk');
-  assert.deepEqual(crashing.counts, clean.counts);
-  assert.deepEqual(crashing.dead, clean.dead);
-  assert.deepEqual(crashing.applied, clean.applied, 'the same chunks, each applied once');
-  const total = [...clean.counts.values()].reduce((a, b) => a + b, 0);
-  assert.equal(total, 50, 'the record that threw after emitting left nothing behind');
+  const crashing = memoryStore({ seq: 3, after: false });
+  await assert.rejects(runSplit(task(memoryReader(text)), { job, options: {}, store: crashing, chunkRecords: 8 }));
+  assert.deepEqual(crashing.applied.map((c) => c.seq), [0, 1, 2]);
+  const resumeAt = clean.applied[2]?.resumeAt as number;
+  assert.ok(resumeAt > 0 && resumeAt < Buffer.byteLength(text));
+  const reader = memoryReader(text);
+  const retry = await runSplit(task(reader), { job, options: {}, store: crashing, chunkRecords: 8 });
+  assert.equal(retry.resumedFrom, resumeAt);
+  assert.equal(retry.records, lines.length - 24, 'only the records after the third chunk are read again');
+  assert.deepEqual(crashing.applied, clean.applied);
+  assert.equal(total(crashing.counts), 60, 'the record that threw after emitting left nothing behind');
 });
 
-test('bad lines and throwing records are dead letters with their byte offsets; the split goes on', async () => {
+test('a record that throws half-way leaves no emits and becomes a dead letter at url@offset', async () => {
   const store = memoryStore();
   const result = await runSplit(task(memoryReader(text)), { job, options: {}, store });
-  assert.equal(result.records, 52);
-  assert.equal(result.badRecords, 2);
-  const offsetOf = (line: string): number => Buffer.byteLength(lines.slice(0, lines.indexOf(line)).map((l) => `${l}\n`).join(''));
-  assert.deepEqual(store.dead.sort(), [`mem://input.ndjson@${offsetOf('not json')}`, `mem://input.ndjson@${offsetOf(lines[11] as string)}`].sort());
+  assert.equal([...store.counts.keys()].some((k) => k.startsWith('hits.boom')), false, 'its first emit was dropped with it');
+  assert.equal(total(store.counts), 60);
+  assert.equal(result.records, lines.length);
+  assert.equal(result.badRecords, 4);
+  assert.ok(store.dead.includes(`mem://input.ndjson@${offsetOfLine(lines, 11)}`));
 });
 
-test('a finished split returns at once; since/until keep only their event times', async () => {
+test('a record whose second emit is refused by the combiner leaves its first emit out too', async () => {
+  const withBadSecondEmit = [JSON.stringify({ ts: T0, ip: 'a' }), JSON.stringify({ ts: T0, ip: 'b', n: 1.5 }), JSON.stringify({ ts: T0, ip: 'c', n: 2 })];
+  const input = `${withBadSecondEmit.join('\n')}\n`;
   const store = memoryStore();
-  await runSplit(task(memoryReader(text)), { job, options: {}, store, since: 1_400_000_070 * 1e6, until: 1_400_000_140 * 1e6 });
-  const total = [...store.counts.values()].reduce((a, b) => a + b, 0);
-  assert.equal(total, 10, 'events at 70 s up to (not including) 140 s: ten of them');
+  const result = await runSplit(task(memoryReader(input), Buffer.byteLength(input)), { job, options: {}, store });
+  assert.equal(result.badRecords, 1);
+  assert.deepEqual(store.dead, [`mem://input.ndjson@${offsetOfLine(withBadSecondEmit, 1)}`]);
+  assert.deepEqual(new Map([...store.counts].filter(([k]) => k.includes('.b'))), new Map(), 'nothing of the refused record is counted');
+  assert.equal(total(store.counts), 4, 'a, c and c\'s increment of 2');
+
+  const versions = defineJob<{ ts: number; v: unknown }>({
+    name: 'versions',
+    series: {
+      seen: { type: 'count', intervals: { minute: { step: 60 } } },
+      codes: { type: 'histogram', value: 'integer', intervals: { minute: { step: 60 } } },
+    },
+    process(r, emit) {
+      emit('seen', 'seen', 1, r.ts * 1e6);
+      emit('codes', 'codes', r.v as number, r.ts * 1e6);
+    },
+  });
+  const mixed = `${JSON.stringify({ ts: T0, v: 200 })}\n${JSON.stringify({ ts: T0, v: 'NXDOMAIN' })}\n`;
+  const second = memoryStore();
+  const r = await runSplit(task(memoryReader(mixed), Buffer.byteLength(mixed)), { job: versions as never, options: {}, store: second });
+  assert.equal(r.badRecords, 1, 'a string where the histogram declares integers is refused');
+  assert.equal(second.counts.get('seen:minute:23333333'), 1, 'and the count emitted before it is not kept');
+});
+
+test('lines that do not decode are counted as bad records and kept as dead letters, the split goes on', async () => {
+  const store = memoryStore();
+  const result = await runSplit(task(memoryReader(text)), { job, options: {}, store, chunkRecords: 5 });
+  assert.equal(result.records, 64);
+  assert.equal(result.badRecords, 4);
+  const expected = [10, 11, 30, 45].map((i) => `mem://input.ndjson@${offsetOfLine(lines, i)}`);
+  assert.deepEqual([...store.dead].sort(), [...expected].sort());
+  assert.equal(store.applied.reduce((a, c) => a + c.stats.badRecords, 0), 4, 'bad records are committed with the chunks holding them');
+});
+
+test('since and until keep the records of [since, until) by event time; records without one are bad', async () => {
+  const store = memoryStore();
+  const result = await runSplit(task(memoryReader(text)), { job, options: {}, store, since: (T0 + 70) * 1e6, until: (T0 + 140) * 1e6 });
+  assert.equal(total(store.counts), 10, 'events at 70 s up to (not including) 140 s: ten of them');
+  assert.equal(result.records, lines.length, 'records filtered out are still read and counted');
+  const onlySince = memoryStore();
+  await runSplit(task(memoryReader(text)), { job, options: {}, store: onlySince, since: (T0 + 7 * 50) * 1e6 });
+  assert.equal(total(onlySince.counts), 10);
+  const onlyUntil = memoryStore();
+  await runSplit(task(memoryReader(text)), { job, options: {}, store: onlyUntil, until: (T0 + 7) * 1e6 });
+  assert.equal(total(onlyUntil.counts), 1);
+  const noTs = `${JSON.stringify({ ip: 'x' })}\n${JSON.stringify({ ts: T0 + 1, ip: 'y' })}\n`;
+  const filtered = memoryStore();
+  const r = await runSplit(task(memoryReader(noTs), Buffer.byteLength(noTs)), { job, options: {}, store: filtered, since: T0 * 1e6 });
+  assert.equal(r.badRecords, 1, 'a record without event time cannot be placed on either side of a boundary');
+  assert.deepEqual(filtered.dead, ['mem://input.ndjson@0']);
+});
+
+test('since/until with a job that has no eventTime fail the split as a definition error', async () => {
+  const timeless = defineJob<{ ts: number }>({
+    name: 'timeless', series: { a: { type: 'count', intervals: { m: { step: 60 } } } },
+    process: (r, emit) => emit('a', 'x', 1, r.ts * 1e6),
+  });
+  await assert.rejects(
+    runSplit(task(memoryReader(text)), { job: timeless as never, options: {}, store: memoryStore(), since: 0 }),
+    (e: unknown) => isSluiceError(e) && e.code === ErrorCode.INVALID_DEFINITION,
+  );
+});
+
+test('a split already done returns at once without reading or committing', async () => {
+  const store = memoryStore();
+  await runSplit(task(memoryReader(text)), { job, options: {}, store, chunkRecords: 10 });
   assert.equal((await store.progress('r', 's'))?.resumeAt, SPLIT_DONE);
-  const again = await runSplit(task(memoryReader(text)), { job, options: {}, store });
-  assert.equal(again.records, 0);
-  assert.equal(again.chunks, 0);
+  const commits = store.commits;
+  const reader = memoryReader(text);
+  const again = await runSplit(task(reader), { job, options: {}, store });
+  assert.deepEqual(
+    { records: again.records, chunks: again.chunks, bytes: again.bytes, resumedFrom: again.resumedFrom },
+    { records: 0, chunks: 0, bytes: 0, resumedFrom: SPLIT_DONE },
+  );
+  assert.equal(reader.streams, 0, 'the input was not opened');
+  assert.equal(store.commits, commits, 'nothing was committed');
 });
 
 test('an emit to an undeclared series fails the split instead of becoming a dead letter', async () => {
@@ -107,8 +259,59 @@ test('an emit to an undeclared series fails the split instead of becoming a dead
     name: 'broken', series: { a: { type: 'count', intervals: { m: { step: 60 } } } },
     process: (r, emit) => emit('b', 'x', 1, r.ts * 1e6),
   });
+  const store = memoryStore();
   await assert.rejects(
-    runSplit(task(memoryReader(text)), { job: broken as never, options: {}, store: memoryStore() }),
-    (e: unknown) => isSluiceError(e) && e.code === ErrorCode.INVALID_DEFINITION,
+    runSplit(task(memoryReader(text)), { job: broken as never, options: {}, store }),
+    (e: unknown) => isSluiceError(e) && e.code === ErrorCode.INVALID_DEFINITION && /undeclared|does not declare/.test(e.message),
+  );
+  assert.equal(store.dead.length, 0);
+  assert.notEqual((await store.progress('r', 's'))?.resumeAt, SPLIT_DONE);
+});
+
+const many = `${Array.from({ length: 6000 }, (_, i) => JSON.stringify({ ts: T0 + i, ip: `10.1.0.${i % 5}` })).join('\n')}\n`;
+
+test('an abort with a retryable reason rethrows that reason; a retry resumes after the last commit', async () => {
+  const store = memoryStore();
+  const controller = new AbortController();
+  const reason = new SluiceError(ErrorCode.CANCELLED, 'worker shutting down: split released for retry', { retryable: true });
+  const run = runSplit(task(memoryReader(many, 4096), Buffer.byteLength(many)), {
+    job, options: {}, store, chunkRecords: 100, signal: controller.signal,
+    onChunk: (c) => {
+      if (c.seq === 2) controller.abort(reason);
+    },
+  });
+  await assert.rejects(run, (e: unknown) => e === reason);
+  const committed = await store.progress('r', 's');
+  assert.ok(committed !== undefined && committed.resumeAt < SPLIT_DONE, 'the split stopped before its end');
+  const retry = await runSplit(task(memoryReader(many, 4096), Buffer.byteLength(many)), { job, options: {}, store, chunkRecords: 100 });
+  assert.equal(retry.resumedFrom, committed.resumeAt);
+  assert.equal(total(store.counts), 6000);
+  assert.equal(store.applied.reduce((a, c) => a + c.stats.records, 0), 6000);
+});
+
+test('an abort without a Sluice reason cancels the split for good', async () => {
+  const controller = new AbortController();
+  controller.abort();
+  await assert.rejects(
+    runSplit(task(memoryReader(many, 4096), Buffer.byteLength(many)), { job, options: {}, store: memoryStore(), signal: controller.signal }),
+    (e: unknown) => isSluiceError(e) && e.code === ErrorCode.CANCELLED && !e.retryable,
+  );
+});
+
+test('a commit that fails while the next batch is being read fails the split with that error', async () => {
+  let commits = 0;
+  const failing: CommitTarget = {
+    async commit() {
+      commits += 1;
+      await sleep(1);
+      // Chunks of 100 in batches of 2048: chunk 20 is the last cut before the reader waits for the next batch.
+      if (commits >= 20) throw new SluiceError(ErrorCode.UNAVAILABLE, 'redis went away');
+      return { applied: true, expired: 0, keysWritten: 0 };
+    },
+    progress: async () => undefined,
+  };
+  await assert.rejects(
+    runSplit(task(memoryReader(many, 4096, 5), Buffer.byteLength(many)), { job, options: {}, store: failing, chunkRecords: 100 }),
+    (e: unknown) => isSluiceError(e) && e.code === ErrorCode.UNAVAILABLE,
   );
 });

@@ -1,0 +1,94 @@
+/**
+ * The `sluice` command as a process: what a user sees when something is wrong before any work
+ * starts. Every case must fail at once with a code and the setting or input to fix.
+ */
+import { test } from 'node:test';
+import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+
+const bin = resolve(import.meta.dirname, '..', 'src', 'bin.ts');
+const base = process.env.REDIS_URL ?? `redis://127.0.0.1:${process.env.REDIS_PORT ?? '6379'}`;
+// The coordinator lease lives per database: on one no coordinator uses, none is alive.
+const quietRedis = (() => {
+  const u = new URL(base);
+  u.pathname = '/13';
+  return u.href;
+})();
+// Nothing listens on port 1: a command that fails before connecting never notices.
+const deadRedis = 'redis://127.0.0.1:1';
+
+function sluice(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+function tempDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('backfill with no coordinator alive fails and says how to start one', async (t) => {
+  const redis = new Redis(quietRedis);
+  t.after(() => redis.disconnect());
+  assert.equal(await redis.get('sluice:coordinator:lease'), null, 'precondition: no coordinator on this database');
+  const before = await redis.zcard('sluice:runs');
+  const res = await sluice(['backfill', 'network-metrics', '--input', '/nope', '--redis', quietRedis]);
+  assert.notEqual(res.code, 0);
+  assert.match(res.stderr, /error \[SLUICE_UNAVAILABLE\]: no coordinator is alive: start one with `sluice coordinator`/);
+  assert.equal(await redis.zcard('sluice:runs'), before, 'nothing was submitted');
+});
+
+test('--redis notaurl fails before connecting, naming the flag', async () => {
+  const res = await sluice(['backfill', 'network-metrics', '--input', '/nope', '--redis', 'notaurl']);
+  assert.equal(res.code, 1);
+  assert.match(res.stderr, /error \[SLUICE_INVALID_CONFIG\]: --redis "notaurl" is not a URL/);
+  assert.match(res.stderr, /setting: --redis/);
+  const env = await sluice(['status'], { REDIS_URL: 'http://127.0.0.1:6379' });
+  assert.equal(env.code, 1);
+  assert.match(env.stderr, /error \[SLUICE_INVALID_CONFIG\]: REDIS_URL must start with redis:\/\//);
+});
+
+test('backfill checks the job, its options and the input scheme before touching Redis', async () => {
+  const cases: [string[], RegExp][] = [
+    [['backfill', 'no-such-job', '--input', '/x'], /error \[SLUICE_NOT_FOUND\]: no job named "no-such-job"/],
+    [['backfill', 'network-metrics', '--input', '/x', '--set', 'timeShift=soon'], /error \[SLUICE_INVALID_CONFIG\]: timeShift must be whole seconds or 'auto'/],
+    [['backfill', 'network-metrics', '--input', '/x', '--set', 'recordType=http'], /error \[SLUICE_INVALID_CONFIG\]: network-metrics: recordType must be 'dns' or 'ssl'/],
+    [['backfill', 'network-metrics', '--input', '/x', '--since', 'last week'], /error \[SLUICE_INVALID_CONFIG\]: --since must be an ISO-8601 time/],
+    [['backfill', 'network-metrics', '--input', 's3://bucket/x.ndjson'], /error \[SLUICE_INVALID_CONFIG\]: input "s3:\/\/bucket\/x.ndjson" has scheme s3:\/\//],
+  ];
+  const results = await Promise.all(cases.map(([args]) => sluice([...args, '--redis', deadRedis])));
+  for (const [i, [args, expected]] of cases.entries()) {
+    const res = results[i] as { code: number; stderr: string };
+    assert.equal(res.code, 1, args.join(' '));
+    assert.match(res.stderr, expected, args.join(' '));
+  }
+});
+
+test('run with an input glob that matches nothing says so and names the pattern', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'present.ndjson'), '{}\n');
+  const pattern = join(dir, '*.log.gz');
+  const res = await sluice(['run', 'network-metrics', '--input', join(dir, 'present.ndjson'), pattern, '--redis', deadRedis]);
+  assert.equal(res.code, 1);
+  assert.match(res.stderr, /error \[SLUICE_NOT_FOUND\]: --input ".*\*\.log\.gz" matches no file/);
+  assert.ok(res.stderr.includes(`input: ${pattern}`), res.stderr);
+});
+
+test('an unknown command or a missing required flag is a usage error with help', async () => {
+  const unknown = await sluice(['backfil']);
+  assert.notEqual(unknown.code, 0);
+  assert.match(unknown.stderr, /unknown command 'backfil'/);
+  const missing = await sluice(['backfill', 'network-metrics']);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /required option '-i, --input <url\.\.\.>' not specified/);
+});

@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { ErrorCode, isSluiceError } from '@sluice/core';
+import { collectSet, parseByteSize, resolveRedisUrl } from '../src/config.ts';
+
+function withRedisUrl(t: TestContext, value: string | undefined): void {
+  const before = process.env.REDIS_URL;
+  if (value === undefined) delete process.env.REDIS_URL;
+  else process.env.REDIS_URL = value;
+  t.after(() => {
+    if (before === undefined) delete process.env.REDIS_URL;
+    else process.env.REDIS_URL = before;
+  });
+}
+
+const invalidSetting = (setting: string) => (e: unknown): boolean =>
+  isSluiceError(e) && e.code === ErrorCode.INVALID_CONFIG && e.context.setting === setting && e.message.startsWith(setting);
+
+test('the Redis URL comes from --redis, else REDIS_URL, else the local default', (t) => {
+  withRedisUrl(t, undefined);
+  assert.equal(resolveRedisUrl(), 'redis://127.0.0.1:6379');
+  process.env.REDIS_URL = 'redis://cache:6380/2';
+  assert.equal(resolveRedisUrl(), 'redis://cache:6380/2');
+  assert.equal(resolveRedisUrl('rediss://user:pw@secure:6379/0'), 'rediss://user:pw@secure:6379/0');
+});
+
+test('a Redis URL that is not one, or not redis://, fails naming the setting it came from', (t) => {
+  withRedisUrl(t, 'localhost:6379');
+  assert.throws(() => resolveRedisUrl(), invalidSetting('REDIS_URL'), 'host:port parses as a URL with scheme localhost:');
+  process.env.REDIS_URL = 'not a url';
+  assert.throws(() => resolveRedisUrl(), (e: unknown) => invalidSetting('REDIS_URL')(e) && /is not a URL; use e\.g\. redis:\/\//.test((e as Error).message));
+  process.env.REDIS_URL = 'http://127.0.0.1:6379';
+  assert.throws(() => resolveRedisUrl(), (e: unknown) => invalidSetting('REDIS_URL')(e) && /redis:\/\/ or rediss:\/\//.test((e as Error).message));
+  process.env.REDIS_URL = 'redis://127.0.0.1:6379';
+  assert.throws(() => resolveRedisUrl('notaurl'), invalidSetting('--redis'));
+  assert.throws(() => resolveRedisUrl('tcp://127.0.0.1:6379'), invalidSetting('--redis'));
+});
+
+test('--set pairs: key=value, the value may hold "=", later pairs win; a pair without a key fails', () => {
+  let set = collectSet('timeShift=auto');
+  set = collectSet('filter=a=b', set);
+  set = collectSet('empty=', set);
+  set = collectSet('timeShift=3600', set);
+  assert.deepEqual(set, { timeShift: '3600', filter: 'a=b', empty: '' });
+  for (const bad of ['novalue', '=x', '']) {
+    assert.throws(() => collectSet(bad), (e: unknown) => isSluiceError(e) && e.code === ErrorCode.INVALID_CONFIG && e.context.flag === '--set', bad);
+  }
+  const before = { a: '1' };
+  collectSet('b=2', before);
+  assert.deepEqual(before, { a: '1' }, 'the previous pairs are not mutated');
+});
+
+test('byte sizes: plain bytes or k/m/g (binary), with optional i and b, any case', () => {
+  assert.equal(parseByteSize('134217728'), 134_217_728);
+  assert.equal(parseByteSize('128m'), 128 * 1024 ** 2);
+  assert.equal(parseByteSize('64k'), 64 * 1024);
+  assert.equal(parseByteSize('1g'), 1024 ** 3);
+  assert.equal(parseByteSize('2MiB'), 2 * 1024 ** 2);
+  assert.equal(parseByteSize('3KB'), 3 * 1024);
+  assert.equal(parseByteSize(' 5m '), 5 * 1024 ** 2);
+  fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 20 }), fc.constantFrom(['', 1], ['k', 1024], ['M', 1024 ** 2], ['gib', 1024 ** 3]), (n, [unit, factor]) => {
+    assert.equal(parseByteSize(`${n}${unit as string}`), n * (factor as number));
+  }));
+  for (const bad of ['1.5m', '-1', 'm', '', '10 m', '12t', '1e6', '0x10']) {
+    assert.throws(() => parseByteSize(bad), (e: unknown) => isSluiceError(e) && e.code === ErrorCode.INVALID_CONFIG && e.message.includes('128m'), bad);
+  }
+});

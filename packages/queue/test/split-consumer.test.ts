@@ -1,0 +1,157 @@
+/**
+ * The consumer's retry decisions and its drain, against the real Redis and BullMQ: each test on a
+ * queue namespace of its own, obliterated afterwards.
+ */
+import { test } from 'node:test';
+import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCode, SluiceError } from '@sluice/core';
+import type { SerializedError } from '@sluice/core';
+import { PAYLOAD_VERSION, createSplitConsumer, createSplitQueue, splitJobId } from '../src/index.ts';
+import type { SplitConsumer, SplitConsumerOptions, SplitContext, SplitPayload, SplitQueue } from '../src/index.ts';
+
+const url = process.env.REDIS_URL ?? `redis://127.0.0.1:${process.env.REDIS_PORT ?? '6379'}`;
+const connection = { url, maxRetriesPerRequest: null };
+
+interface Harness {
+  queue: SplitQueue;
+  failures: { splitId: string; error: SerializedError; attempts: number }[];
+  consume(process: SplitConsumerOptions<unknown>['process'], options?: Partial<SplitConsumerOptions<unknown>>): SplitConsumer;
+}
+
+function harness(t: TestContext, attempts: number): Harness {
+  const namespace = `test-${randomUUID()}`;
+  const queue = createSplitQueue({ connection, namespace, attempts });
+  const consumers: SplitConsumer[] = [];
+  const failures: Harness['failures'] = [];
+  t.after(async () => {
+    await Promise.all(consumers.map((c) => c.close(100)));
+    await queue.queue.obliterate({ force: true });
+    await queue.close();
+  });
+  return {
+    queue,
+    failures,
+    consume(process, options = {}) {
+      const consumer = createSplitConsumer({
+        connection, namespace, process, lockDurationMs: 5000, stalledIntervalMs: 5000,
+        onFinalFailure: (payload, error, n) => {
+          failures.push({ splitId: payload.splitId, error, attempts: n });
+        },
+        ...options,
+      });
+      consumers.push(consumer);
+      return consumer;
+    },
+  };
+}
+
+function split(splitId: string): SplitPayload {
+  return { v: PAYLOAD_VERSION, runId: 'run', job: 'j', splitId, ordinal: 0, url: 'file:///x.ndjson', format: 'ndjson', compression: 'none', start: 0, end: 10, options: {} };
+}
+
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
+    await sleep(50);
+  }
+}
+
+const stateOf = (h: Harness, splitId: string) => async (): Promise<string> => (await h.queue.queue.getJobState(splitJobId('run', splitId))) as string;
+
+test('a split that succeeds completes with its result', async (t) => {
+  const h = harness(t, 3);
+  h.consume(async (payload) => ({ records: payload.end - payload.start }));
+  await h.queue.enqueue([split('ok')]);
+  await until(stateOf(h, 'ok'), (s) => s === 'completed', 'completion');
+  assert.deepEqual((await h.queue.queue.getJob(splitJobId('run', 'ok')))?.returnvalue, { records: 10 });
+  assert.deepEqual(h.failures, []);
+});
+
+test('a retryable failure is retried until its attempts are spent, then reported once', async (t) => {
+  const h = harness(t, 3);
+  const seen: Pick<SplitContext, 'attempt' | 'finalAttempt'>[] = [];
+  h.consume(async (_payload, context) => {
+    seen.push({ attempt: context.attempt, finalAttempt: context.finalAttempt });
+    throw new SluiceError(ErrorCode.UNAVAILABLE, 'namenode down');
+  });
+  await h.queue.enqueue([split('flaky')]);
+  await until(stateOf(h, 'flaky'), (s) => s === 'failed', 'the final failure');
+  assert.deepEqual(seen, [{ attempt: 1, finalAttempt: false }, { attempt: 2, finalAttempt: false }, { attempt: 3, finalAttempt: true }]);
+  assert.equal(h.failures.length, 1);
+  assert.deepEqual({ ...h.failures[0], error: h.failures[0]?.error.code }, { splitId: 'flaky', error: ErrorCode.UNAVAILABLE, attempts: 3 });
+});
+
+test('a non-retryable failure fails at once, burning no attempts', async (t) => {
+  const h = harness(t, 5);
+  let calls = 0;
+  h.consume(async () => {
+    calls += 1;
+    throw new SluiceError(ErrorCode.CORRUPT_INPUT, 'truncated gzip');
+  });
+  await h.queue.enqueue([split('corrupt')]);
+  await until(stateOf(h, 'corrupt'), (s) => s === 'failed', 'the failure');
+  assert.equal(calls, 1);
+  assert.deepEqual(h.failures.map((f) => [f.error.code, f.attempts]), [[ErrorCode.CORRUPT_INPUT, 1]]);
+  assert.match((await h.queue.queue.getJob(splitJobId('run', 'corrupt')))?.failedReason ?? '', /^\[SLUICE_CORRUPT_INPUT\] truncated gzip/);
+});
+
+test('a malformed payload is refused without calling the processor', async (t) => {
+  const h = harness(t, 5);
+  let calls = 0;
+  h.consume(async () => {
+    calls += 1;
+  });
+  await h.queue.queue.add('j', { ...split('bad'), v: 99 } as unknown as SplitPayload, { jobId: 'bad', attempts: 5 });
+  await until(async () => (await h.queue.queue.getJobState('bad')) as string, (s) => s === 'failed', 'the refusal');
+  assert.equal(calls, 0);
+  assert.deepEqual(h.failures.map((f) => [f.error.code, f.attempts]), [[ErrorCode.INVALID_CONFIG, 1]]);
+});
+
+test('close waits for a running split that ends within the drain time and takes no new one', async (t) => {
+  const h = harness(t, 3);
+  const started: string[] = [];
+  let release: (() => void) | undefined;
+  const consumer = h.consume(async (payload, { signal }) => {
+    started.push(payload.splitId);
+    await new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    return { aborted: signal.aborted };
+  });
+  await h.queue.enqueue([split('a'), split('b')]);
+  await until(async () => started.length, (n) => n === 1, 'the first split to start');
+  const closing = consumer.close(30_000);
+  await sleep(300);
+  release?.();
+  await closing;
+  assert.deepEqual(started, ['a'], 'the second split was never taken');
+  assert.equal(await stateOf(h, 'a')(), 'completed');
+  assert.deepEqual((await h.queue.queue.getJob(splitJobId('run', 'a')))?.returnvalue, { aborted: false });
+  assert.equal(await stateOf(h, 'b')(), 'waiting');
+});
+
+test('a split that outlasts the drain time is aborted and released to another worker, even on its last attempt', async (t) => {
+  const h = harness(t, 1);
+  const reasons: unknown[] = [];
+  const first = h.consume(async (_payload, { signal }) => {
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    reasons.push(signal.reason);
+    throw signal.reason;
+  });
+  await h.queue.enqueue([split('long')]);
+  await until(stateOf(h, 'long'), (s) => s === 'active', 'the split to start');
+  await first.close(200);
+  assert.equal(reasons.length, 1);
+  const reason = reasons[0] as SluiceError;
+  assert.deepEqual([reason.code, reason.retryable], [ErrorCode.CANCELLED, true]);
+  assert.deepEqual(h.failures, [], 'a shutdown is not the split\'s failure');
+  h.consume(async () => 'done elsewhere');
+  await until(stateOf(h, 'long'), (s) => s === 'completed' || s === 'failed', 'the split to finish elsewhere');
+  assert.equal(await stateOf(h, 'long')(), 'completed');
+});

@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { ErrorCode, defineJob, isSluiceError } from '@sluice/core';
+import { computeAutoShiftSeconds, parseEventTimeBound, parseTimeShift, resolveRunOptions } from '../src/index.ts';
+
+const invalidConfig = (option: string) => (e: unknown): boolean =>
+  isSluiceError(e) && e.code === ErrorCode.INVALID_CONFIG && e.context.option === option && !e.retryable;
+
+test('timeShift: whole seconds of either sign, or auto; anything else fails fast', () => {
+  assert.equal(parseTimeShift(undefined), 0);
+  assert.equal(parseTimeShift(''), 0);
+  assert.equal(parseTimeShift('0'), 0);
+  assert.equal(parseTimeShift('auto'), 'auto');
+  assert.equal(parseTimeShift('86400'), 86_400);
+  assert.equal(parseTimeShift('-3600'), -3600);
+  for (const bad of ['1.5', '1e3', 'Auto', ' 60', '60s', 'yesterday', '--1']) {
+    assert.throws(() => parseTimeShift(bad), invalidConfig('timeShift'), bad);
+  }
+});
+
+test('auto shift: whole days that bring the newest record into the last 24 hours', () => {
+  const day = 86_400;
+  const now = Date.UTC(2026, 10, 28, 6, 0, 0) * 1000;
+  assert.equal(computeAutoShiftSeconds(now, now), 0);
+  assert.equal(computeAutoShiftSeconds(now - 1e6, now), 0, 'one second old: no shift');
+  assert.equal(computeAutoShiftSeconds(now - day * 1e6, now), day, 'exactly a day old: one day');
+  assert.equal(computeAutoShiftSeconds(now - (day * 1e6 - 1), now), 0, 'a microsecond less than a day: none');
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 20 * 365 * day * 1e6 }), fc.integer({ min: 1e15, max: 2e15 }), (age, nowMicros) => {
+      const newest = nowMicros - age;
+      const shift = computeAutoShiftSeconds(newest, nowMicros);
+      assert.equal(shift % day, 0, 'whole days keep every bucket aligned');
+      assert.ok(shift >= 0);
+      const shifted = newest + shift * 1e6;
+      assert.ok(shifted <= nowMicros, 'never in the future');
+      assert.ok(shifted > nowMicros - day * 1e6, 'within the last 24 hours');
+    }),
+  );
+});
+
+test('since/until: ISO-8601 times or epoch microseconds; other strings fail naming the option', () => {
+  assert.equal(parseEventTimeBound('since', undefined), undefined);
+  assert.equal(parseEventTimeBound('since', ''), undefined);
+  assert.equal(parseEventTimeBound('since', '2018-03-24T17:20:00Z'), Date.UTC(2018, 2, 24, 17, 20) * 1000);
+  assert.equal(parseEventTimeBound('since', '2018-03-24T17:20:00.250Z'), (Date.UTC(2018, 2, 24, 17, 20) + 250) * 1000);
+  assert.equal(parseEventTimeBound('since', '2018-03-24T19:20:00+02:00'), Date.UTC(2018, 2, 24, 17, 20) * 1000);
+  assert.equal(parseEventTimeBound('until', '2018-03-24'), Date.UTC(2018, 2, 24) * 1000);
+  assert.equal(parseEventTimeBound('until', '1521912000000000'), 1_521_912_000_000_000, 'digits are microseconds, as they are');
+  for (const bad of ['yesterday', '2018-13-45T00:00:00Z', '-5', '12 May 2018', '1.5e15', '2018/03/24']) {
+    assert.throws(() => parseEventTimeBound('--since', bad), invalidConfig('--since'), bad);
+  }
+});
+
+test('framework options are split from the job\'s own, which its parser alone sees', () => {
+  const seen: Record<string, string>[] = [];
+  const job = defineJob<unknown, { depth: number }>({
+    name: 'opts',
+    series: { a: { type: 'count', intervals: { m: { step: 60 } } } },
+    process: () => undefined,
+    options(raw) {
+      seen.push({ ...raw });
+      return { depth: Number(raw.depth ?? 1) };
+    },
+  });
+  const resolved = resolveRunOptions(job, { depth: '3', timeShift: 'auto', since: '2018-03-24T00:00:00Z', until: '1521936000000000', start: 'earliest' });
+  assert.deepEqual(seen, [{ depth: '3' }], 'timeShift, since, until and start are the framework\'s');
+  assert.deepEqual(resolved, { options: { depth: 3 }, timeShift: 'auto', since: Date.UTC(2018, 2, 24) * 1000, until: 1_521_936_000_000_000 });
+  assert.deepEqual(resolveRunOptions(job, {}), { options: { depth: 1 }, timeShift: 0 }, 'no bounds: no since/until keys at all');
+  assert.throws(() => resolveRunOptions(job, { timeShift: 'soon' }), invalidConfig('timeShift'));
+  assert.throws(() => resolveRunOptions(job, { until: 'later' }), invalidConfig('until'));
+  const plain = defineJob({ name: 'plain', series: { a: { type: 'count', intervals: { m: { step: 60 } } } }, process: () => undefined });
+  assert.deepEqual(resolveRunOptions(plain, { x: '1', timeShift: '60' }).options, { x: '1' }, 'without a parser the job gets its raw pairs');
+});
