@@ -152,7 +152,8 @@ async function main(): Promise<void> {
     let seq = 0;
     let stop = false;
     const poller = (async () => {
-      while (!stop || groups.size > 0) {
+      for (;;) {
+        if (stop && groups.size === 0) break;
         const pending = [...groups.keys()];
         if (pending.length > 0) {
           const values = await redis.mget(...pending.map((g) => `${prefix}lat.${g}:minute:${Math.floor((groups.get(g) as number) / 60_000)}`));
