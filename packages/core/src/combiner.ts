@@ -26,18 +26,41 @@ export interface CombinerOptions {
 export interface Combiner {
   /** The `emit` handed to the processor. */
   readonly emit: Emit;
+  /**
+   * Folds the first `count` of `slots` (one record's emits), all or nothing: every emit is checked
+   * and encoded before any is folded, so a record refused half-way leaves no partial aggregates.
+   */
+  emitAll(slots: readonly EmitSlot[], count: number): void;
   /** Current weight (see `CombinerOptions.maxWeight`). */
   readonly weight: number;
   /** True once the weight reached the threshold: time to cut a chunk. */
   readonly full: boolean;
-  /** Returns the aggregates folded so far and starts empty again. */
+  /** Returns the aggregates folded so far, in first-emit order, and starts empty again. */
   drain(): Aggregate[];
 }
 
+/** One buffered emit, as a processor made it; slots are reused from record to record. */
+export interface EmitSlot {
+  series: string;
+  name: string;
+  value: string | number;
+  tsMicros: number;
+  /** Filled by `emitAll` between checking and folding. */
+  family?: unknown;
+  encoded?: string;
+}
+
 interface Family {
+  series: string;
   type: SeriesType;
   kind: ValueKind | undefined;
-  intervals: { name: string; calc: IntervalCalc }[];
+  intervals: { name: string; calc: IntervalCalc; coarse: boolean }[];
+  /**
+   * Metric name to its entries, one bucket map per interval. Keying by name first hashes the
+   * processor's name string once per emit rather than a composite key once per interval, which
+   * was the worker's hottest path; coarse intervals (most) key buckets by number.
+   */
+  names: Map<string, Map<number | string, Aggregate>[]>;
 }
 
 /** Creates a combiner for a job's series; emits to an undeclared series throw INVALID_DEFINITION. */
@@ -47,15 +70,21 @@ export function createCombiner(job: Pick<JobDefinition<never, never>, 'name' | '
   const families = new Map<string, Family>();
   for (const [family, decl] of Object.entries(job.series)) {
     families.set(family, {
+      series: family,
       type: decl.type,
       kind: decl.value,
-      intervals: Object.entries(decl.intervals).map(([name, config]) => ({ name, calc: createIntervalCalc(config) })),
+      intervals: Object.entries(decl.intervals).map(([name, config]) => {
+        const calc = createIntervalCalc(config);
+        return { name, calc, coarse: calc.coarse };
+      }),
+      names: new Map(),
     });
   }
-  let entries = new Map<string, Aggregate>();
+  let order: Aggregate[] = [];
   let weight = 0;
 
-  const emit: Emit = (series, name, value, tsMicros) => {
+  /** Checks one emit as the fold would and returns its encoded value; throws what the fold would refuse. */
+  const check = (series: string, name: string, value: string | number, tsMicros: number): Family => {
     const family = families.get(series);
     if (family === undefined) {
       throw new SluiceError(
@@ -69,32 +98,69 @@ export function createCombiner(job: Pick<JobDefinition<never, never>, 'name' | '
         context: { job: job.name, series, name },
       });
     }
-    if (family.type === 'count') {
-      if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
-        throw new SluiceError(ErrorCode.BAD_RECORD, `count ${JSON.stringify(series)} takes an integer increment, got ${JSON.stringify(value)}`, {
-          context: { job: job.name, series, name },
-        });
-      }
-      // kairos sends no command for a zero increment, so no key appears.
-      if (value === 0) return;
+    if (family.type === 'count' && (typeof value !== 'number' || !Number.isSafeInteger(value))) {
+      throw new SluiceError(ErrorCode.BAD_RECORD, `count ${JSON.stringify(series)} takes an integer increment, got ${JSON.stringify(value)}`, {
+        context: { job: job.name, series, name },
+      });
     }
-    const encoded = family.type === 'count' ? '' : encodeValue(value, family.kind ?? inferKind(value));
-    for (const { name: interval, calc } of family.intervals) {
+    return family;
+  };
+
+  const encode = (family: Family, value: string | number): string =>
+    family.type === 'count' ? '' : encodeValue(value, family.kind ?? inferKind(value));
+
+  const foldInto = (family: Family, name: string, value: string | number, encoded: string, tsMicros: number): void => {
+    // kairos sends no command for a zero increment, so no key appears.
+    if (family.type === 'count' && value === 0) return;
+    const intervals = family.intervals;
+    let perInterval = family.names.get(name);
+    if (perInterval === undefined) {
+      perInterval = intervals.map(() => new Map());
+      family.names.set(name, perInterval);
+    }
+    for (let i = 0; i < intervals.length; i += 1) {
+      const { name: interval, calc, coarse } = intervals[i] as Family['intervals'][number];
       const iBucket = calc.iCalc.toBucket(tsMicros);
-      const rBucket = calc.coarse ? undefined : calc.rCalc.toBucket(tsMicros);
-      const id = `${series}\u0000${name}\u0000${interval}\u0000${iBucket}\u0000${rBucket ?? ''}`;
-      let entry = entries.get(id);
+      const rBucket = coarse ? undefined : calc.rCalc.toBucket(tsMicros);
+      const key = rBucket === undefined ? iBucket : `${iBucket}:${rBucket}`;
+      const buckets = perInterval[i] as Map<number | string, Aggregate>;
+      let entry = buckets.get(key);
       if (entry === undefined) {
-        entry = createEntry(family.type, series, name, interval, iBucket, rBucket, encoded, tsMicros);
-        entries.set(id, entry);
+        entry = createEntry(family.type, family.series, name, interval, iBucket, rBucket, encoded, tsMicros);
+        buckets.set(key, entry);
+        order.push(entry);
         weight += 1;
       }
       weight += fold(entry, value, encoded, tsMicros);
     }
   };
 
+  const emit: Emit = (series, name, value, tsMicros) => {
+    const family = check(series, name, value, tsMicros);
+    foldInto(family, name, value, encode(family, value), tsMicros);
+  };
+
+  const emitAll = (slots: readonly EmitSlot[], count: number): void => {
+    if (count === 1) {
+      const s = slots[0] as EmitSlot;
+      emit(s.series, s.name, s.value, s.tsMicros);
+      return;
+    }
+    for (let k = 0; k < count; k += 1) {
+      const s = slots[k] as EmitSlot;
+      const family = check(s.series, s.name, s.value, s.tsMicros);
+      s.family = family;
+      s.encoded = encode(family, s.value);
+    }
+    for (let k = 0; k < count; k += 1) {
+      const s = slots[k] as EmitSlot;
+      foldInto(s.family as Family, s.name, s.value, s.encoded as string, s.tsMicros);
+    }
+  };
+
   return {
     emit,
+    emitAll,
     get weight() {
       return weight;
     },
@@ -102,8 +168,9 @@ export function createCombiner(job: Pick<JobDefinition<never, never>, 'name' | '
       return weight >= maxWeight;
     },
     drain() {
-      const out = [...entries.values()];
-      entries = new Map();
+      const out = order;
+      order = [];
+      for (const family of families.values()) family.names = new Map();
       weight = 0;
       return out;
     },

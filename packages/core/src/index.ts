@@ -18,7 +18,7 @@ export type { RangeReader } from './source.ts';
 export { defineJob } from './job.ts';
 export type { Emit, JobDefinition, ProcessContext } from './job.ts';
 export { createCombiner } from './combiner.ts';
-export type { Combiner, CombinerOptions } from './combiner.ts';
+export type { Combiner, CombinerOptions, EmitSlot } from './combiner.ts';
 export { GregorianStep, createBucketCalc, createIntervalCalc, resolveStep } from './intervals.ts';
 export type { BucketCalc, IntervalCalc, ResolvedStep } from './intervals.ts';
 export { encodePythonFloat, encodeValue } from './encode.ts';

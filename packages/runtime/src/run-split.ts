@@ -5,8 +5,8 @@
  * committed chunk (or a zombie that starts over) cuts exactly the same chunks: that is what lets
  * the fence turn at-least-once execution into exactly-once results.
  */
-import { ErrorCode, SluiceError, coerceError, createCombiner, encodeValue, isSluiceError } from '@sluice/core';
-import type { Aggregate, Chunk, DeadLetter, Emit, JobDefinition, RangeReader, SeriesDecl } from '@sluice/core';
+import { ErrorCode, SluiceError, coerceError, createCombiner, isSluiceError } from '@sluice/core';
+import type { Aggregate, Chunk, DeadLetter, Emit, EmitSlot, JobDefinition, RangeReader } from '@sluice/core';
 import { readSplit } from '@sluice/formats';
 import type { RecordBatch, SplitCompression, SplitFormat } from '@sluice/formats';
 
@@ -106,14 +106,14 @@ export async function runSplit<Rec, Options>(task: SplitTask, run: RunSplitOptio
 
   // Emits of one record are buffered and folded only when the processor returns, so a record
   // that throws half-way leaves no partial aggregates behind.
-  const pending: { series: string; name: string; value: string | number; ts: number }[] = [];
+  const pending: EmitSlot[] = [];
   let used = 0;
   const bufferedEmit: Emit = (series, name, value, tsMicros) => {
     const slot = pending[used];
     const ts = tsMicros + shift;
-    if (slot === undefined) pending.push({ series, name, value, ts });
+    if (slot === undefined) pending.push({ series, name, value, tsMicros: ts });
     else {
-      slot.series = series; slot.name = name; slot.value = value; slot.ts = ts;
+      slot.series = series; slot.name = name; slot.value = value; slot.tsMicros = ts;
     }
     used += 1;
   };
@@ -211,13 +211,7 @@ export async function runSplit<Rec, Options>(task: SplitTask, run: RunSplitOptio
           if (ts < since || ts >= until) continue;
         }
         job.process(record, bufferedEmit, context);
-        // The combiner checks an emit as it folds it: check every emit of the record first, so one
-        // refused after another was accepted does not leave that other behind.
-        if (used > 1) for (let k = 0; k < used; k += 1) checkEmit(job.series, pending[k] as PendingEmit);
-        for (let k = 0; k < used; k += 1) {
-          const e = pending[k] as { series: string; name: string; value: string | number; ts: number };
-          combiner.emit(e.series, e.name, e.value, e.ts);
-        }
+        if (used > 0) combiner.emitAll(pending, used);
       } catch (error) {
         const failure = coerceError(error, ErrorCode.BAD_RECORD);
         if (failure.code === ErrorCode.INVALID_DEFINITION) throw failure;
@@ -239,23 +233,6 @@ export async function runSplit<Rec, Options>(task: SplitTask, run: RunSplitOptio
   await cut(SPLIT_DONE, Math.max(lastEnd, chunkStart));
   if (inFlight !== undefined) await inFlight;
   return result;
-}
-
-interface PendingEmit { series: string; value: string | number; ts: number }
-
-/** Throws BAD_RECORD where the combiner would refuse the emit, by the same rules, before anything is folded. */
-function checkEmit(series: JobDefinition<unknown, unknown>['series'], e: PendingEmit): void {
-  // An undeclared series fails the whole split in the combiner.
-  if (!Object.hasOwn(series, e.series)) return;
-  const decl = series[e.series] as SeriesDecl;
-  if (!Number.isSafeInteger(e.ts)) throw new SluiceError(ErrorCode.BAD_RECORD, `event time must be whole epoch microseconds, got ${String(e.ts)}`);
-  if (decl.type === 'count') {
-    if (typeof e.value !== 'number' || !Number.isSafeInteger(e.value)) {
-      throw new SluiceError(ErrorCode.BAD_RECORD, `count ${JSON.stringify(e.series)} takes an integer increment, got ${JSON.stringify(e.value)}`);
-    }
-    return;
-  }
-  encodeValue(e.value, decl.value ?? (typeof e.value === 'string' ? 'string' : Number.isInteger(e.value) ? 'integer' : 'float'));
 }
 
 function collectInto(collect: RunSplitOptions<unknown, unknown>['collect'], aggregates: Aggregate[]): Aggregate[] {
