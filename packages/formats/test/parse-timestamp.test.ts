@@ -68,4 +68,26 @@ describe('parseTimestampMicros', () => {
     );
     assert.equal(parseTimestampMicros('1500-01-01T00:00:00Z'), undefined);
   });
+  test('property: the Z layout (read by hand) and the same instant at +00:00 (read by the general pattern) agree', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 4102444800 }),
+        fc.integer({ min: 0, max: 9 }),
+        fc.integer({ min: 0, max: 999_999_999 }),
+        fc.constantFrom('T', 't', ' '),
+        fc.constantFrom('.', ','),
+        (seconds, digits, nanos, t, sep) => {
+          const base = new Date(seconds * 1000).toISOString().slice(0, 19).replace('T', t);
+          const fraction = digits === 0 ? '' : `${sep}${String(nanos).padStart(9, '0').slice(0, digits)}`;
+          const zulu = parseTimestampMicros(`${base}${fraction}Z`);
+          assert.equal(zulu, parseTimestampMicros(`${base}${fraction}+00:00`));
+          assert.equal(zulu, seconds * 1e6 + (digits === 0 ? 0 : Math.floor(Number(String(nanos).padStart(9, '0').slice(0, digits).padEnd(9, '0')) / 1000)));
+        },
+      ),
+      { numRuns: 5000 },
+    );
+    for (const bad of ['2018-03-24T17:15:2xZ', '2018-03-24T17:15:20.Z', '2018-03-24T17:15:20.12a4Z', '2018-04-31T00:00:00Z', '2018-03-24T17:15:20.1234567890Z', '2018/03/24T17:15:20Z']) {
+      assert.equal(parseTimestampMicros(bad), undefined, bad);
+    }
+  });
 });
