@@ -30,7 +30,7 @@ import { redisUrl, webhdfsUrl } from '../support/env.ts';
 import { deleteKeys } from '../support/network-metrics-reference.ts';
 import { startChild, startSluice } from './backfill/child-processes.ts';
 import type { Child } from './backfill/child-processes.ts';
-import { readPeakRssKiB } from './backfill/decode-splits.ts';
+import { readCpuSeconds, readPeakRssKiB } from './backfill/decode-splits.ts';
 import type { DecodeSplit, FromDecoder, ToDecoder } from './backfill/decode-splits.ts';
 import { alignedShiftSeconds, prepareBenchData } from './backfill/generate-data.ts';
 import type { BenchData, BenchFile } from './backfill/generate-data.ts';
@@ -109,8 +109,17 @@ interface SluiceResult {
   /** Spawn of `sluice backfill --wait` to its exit. */
   cliSeconds: number;
   peakRssMiB: number[];
+  /** CPU seconds of the workers and of Redis between submit and completion. */
+  workerCpuSeconds: number;
+  redisCpuSeconds: number;
   summary: SeriesSummary;
   load: string;
+}
+
+async function readRedisCpuSeconds(): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return field('used_cpu_user') + field('used_cpu_sys');
 }
 
 /** Coordinator + 2 workers, one backfill, its series summarized from Redis, every key removed. */
@@ -132,11 +141,16 @@ async function runSluice(format: Format, shift: number): Promise<SluiceResult> {
     const workers = Array.from({ length: WORKERS }, (_, i) => track(startSluice(`worker-${i + 1}`, ['worker', ...common, '--key-prefix', prefix], profile)));
     await Promise.all(workers.map((w) => w.waitFor('ready')));
     log(`  ${format}: coordinator and ${WORKERS} workers up (namespace ${ns}); load ${load()}`);
+    const pids = workers.map((w) => w.child.pid as number);
+    const workerCpu0 = pids.reduce((n, pid) => n + readCpuSeconds(pid), 0);
+    const redisCpu0 = await readRedisCpuSeconds();
     const t0 = performance.now();
     const backfill = track(startSluice('backfill', ['backfill', 'network-metrics', '--input', inputOf(format), '--set', `timeShift=${shift}`, '--split-size', SPLIT_SIZE,
       '--redis', redisUrl(), '--namespace', ns, '--wait', '--json', '--run-id', runId]));
     const code = await backfill.exited;
     const cliSeconds = (performance.now() - t0) / 1000;
+    const workerCpuSeconds = pids.reduce((n, pid) => n + readCpuSeconds(pid), 0) - workerCpu0;
+    const redisCpuSeconds = (await readRedisCpuSeconds()) - redisCpu0;
     const peakRssMiB = workers.map((w) => Math.round(readPeakRssKiB(w.child.pid as number) / 1024));
     const endLoad = load();
     if (code !== 0) throw new Error(`backfill exited ${code}:\n${backfill.output()}\n${workers.map((w) => w.output().slice(-3000)).join('\n')}`);
@@ -153,7 +167,7 @@ async function runSluice(format: Format, shift: number): Promise<SluiceResult> {
     const seconds = (progress.run.finishedAt - progress.run.submittedAt) / 1000;
     log(`  ${format}: ${RECORDS.toLocaleString('en-US')} records, ${progress.run.splitsTotal} splits in ${seconds.toFixed(1)} s; reading the series back from Redis`);
     const summary = await readRedisSummary(redis, prefix, networkMetrics.series);
-    return { records: progress.records, splits: progress.run.splitsTotal, seconds, recordsPerSecond: RECORDS / seconds, cliSeconds, peakRssMiB, summary, load: endLoad };
+    return { records: progress.records, splits: progress.run.splitsTotal, seconds, recordsPerSecond: RECORDS / seconds, cliSeconds, peakRssMiB, workerCpuSeconds, redisCpuSeconds, summary, load: endLoad };
   } finally {
     for (const c of started) {
       await c.stop();
@@ -179,6 +193,7 @@ interface DecodeResult {
   seconds: number;
   recordsPerSecond: number;
   peakRssMiB: number[];
+  cpuSeconds: number;
   load: string;
 }
 
@@ -199,6 +214,7 @@ async function runDecodeAlone(format: Format): Promise<DecodeResult> {
     let records = 0;
     let t0 = 0;
     const peaks: number[] = [];
+    let cpuSeconds = 0;
     await new Promise<void>((resolveAll, reject) => {
       let ready = 0;
       let finished = 0;
@@ -221,6 +237,7 @@ async function runDecodeAlone(format: Format): Promise<DecodeResult> {
           } else if (m.type === 'exit') {
             said = true;
             peaks.push(Math.round(m.peakRssKiB / 1024));
+            cpuSeconds += m.cpuSeconds;
             finished += 1;
             if (finished === procs.length) resolveAll();
           } else reject(new Error(`decode process failed: ${m.message}`));
@@ -229,7 +246,7 @@ async function runDecodeAlone(format: Format): Promise<DecodeResult> {
     });
     const seconds = (performance.now() - t0) / 1000;
     if (records !== RECORDS) throw new Error(`decode alone read ${records} records, expected ${RECORDS}`);
-    return { records, splits: plan.splits.length, seconds, recordsPerSecond: records / seconds, peakRssMiB: peaks, load: load() };
+    return { records, splits: plan.splits.length, seconds, recordsPerSecond: records / seconds, peakRssMiB: peaks, cpuSeconds, load: load() };
   } finally {
     for (const s of stoppers) {
       await s.stop();
@@ -249,6 +266,8 @@ interface SparkResult {
   jobSeconds: number;
   /** Process start to exit, JVM start included. */
   wallSeconds: number;
+  /** CPU seconds of the driver, the JVM and the Python workers during the job (start excluded). */
+  cpuSeconds: number;
   recordsPerSecond: number;
   recordsPerSecondWithStartup: number;
   summary: SeriesSummary;
@@ -265,12 +284,13 @@ async function runSpark(mode: 'rdd' | 'df', data: BenchData, shift: number): Pro
   const wallSeconds = (performance.now() - t0) / 1000;
   writeFileSync(join(benchDir, `backfill-spark-${mode}.log`), spark.output());
   if (code !== 0) throw new Error(`spark ${mode} exited ${code}:\n${spark.output().slice(-4000)}`);
-  const out = JSON.parse(spark.stdout().trim().split('\n').at(-1) as string) as { sessionSeconds: number; jobSeconds: number; records: number | null; summary: SeriesSummary };
+  const out = JSON.parse(spark.stdout().trim().split('\n').at(-1) as string) as { sessionSeconds: number; jobSeconds: number; jobCpuSeconds: number; records: number | null; summary: SeriesSummary };
   if (out.records !== null && out.records !== RECORDS) throw new Error(`spark ${mode} read ${out.records} records, expected ${RECORDS}`);
   return {
     sessionSeconds: out.sessionSeconds,
     jobSeconds: out.jobSeconds,
     wallSeconds,
+    cpuSeconds: out.jobCpuSeconds,
     recordsPerSecond: RECORDS / out.jobSeconds,
     recordsPerSecondWithStartup: RECORDS / wallSeconds,
     summary: out.summary,
@@ -359,9 +379,9 @@ async function main(): Promise<void> {
     node: process.version,
     dataset: { ndjsonFiles: data.ndjson.length, ndjsonBytes, parquetFiles: data.parquet.length, parquetBytes, copies: data.copies, copySpacingSeconds: data.spacingSeconds, timeShiftSeconds: shift },
     keys: countKeys(reference.summary),
-    sluice: Object.fromEntries([...sluice].map(([f, s]) => [f, { recordsPerSecond: Math.round(s.recordsPerSecond), seconds: s.seconds, cliSeconds: s.cliSeconds, splits: s.splits, workerPeakRssMiB: s.peakRssMiB, loadAfter: s.load }])),
-    decodeAlone: Object.fromEntries([...decode].map(([f, d]) => [f, { recordsPerSecond: Math.round(d.recordsPerSecond), seconds: d.seconds, splits: d.splits, peakRssMiB: d.peakRssMiB, loadAfter: d.load }])),
-    spark: Object.fromEntries([...spark].map(([m, s]) => [m, { recordsPerSecond: Math.round(s.recordsPerSecond), recordsPerSecondWithStartup: Math.round(s.recordsPerSecondWithStartup), jobSeconds: s.jobSeconds, sessionSeconds: s.sessionSeconds, wallSeconds: s.wallSeconds, loadAfter: s.load }])),
+    sluice: Object.fromEntries([...sluice].map(([f, s]) => [f, { recordsPerSecond: Math.round(s.recordsPerSecond), seconds: s.seconds, cliSeconds: s.cliSeconds, splits: s.splits, workerPeakRssMiB: s.peakRssMiB, workerCpuSeconds: s.workerCpuSeconds, redisCpuSeconds: s.redisCpuSeconds, loadAfter: s.load }])),
+    decodeAlone: Object.fromEntries([...decode].map(([f, d]) => [f, { recordsPerSecond: Math.round(d.recordsPerSecond), seconds: d.seconds, splits: d.splits, peakRssMiB: d.peakRssMiB, cpuSeconds: d.cpuSeconds, loadAfter: d.load }])),
+    spark: Object.fromEntries([...spark].map(([m, s]) => [m, { recordsPerSecond: Math.round(s.recordsPerSecond), recordsPerSecondWithStartup: Math.round(s.recordsPerSecondWithStartup), jobSeconds: s.jobSeconds, sessionSeconds: s.sessionSeconds, wallSeconds: s.wallSeconds, jobCpuSeconds: s.cpuSeconds, loadAfter: s.load }])),
     ratios: {
       endToEndOverDecodeNdjson: ratio(sl, decode.get('ndjson')?.recordsPerSecond),
       endToEndOverDecodeParquet: sluice.has('parquet') ? ratio((sluice.get('parquet') as SluiceResult).recordsPerSecond, decode.get('parquet')?.recordsPerSecond) : null,
@@ -378,10 +398,15 @@ async function main(): Promise<void> {
   writeFileSync(join(benchDir, 'backfill-result.json'), `${JSON.stringify(result, null, 2)}\n`);
 
   process.stdout.write('\n');
-  const rows: string[][] = [['path', 'records/s', 'seconds', 'splits', 'peak RSS MiB']];
-  for (const [f, s] of sluice) rows.push([`Sluice end to end, ${f}`, rate(s.recordsPerSecond), s.seconds.toFixed(1), String(s.splits), s.peakRssMiB.join(' / ')]);
-  for (const [f, d] of decode) rows.push([`decode alone, ${f}`, rate(d.recordsPerSecond), d.seconds.toFixed(1), String(d.splits), d.peakRssMiB.join(' / ')]);
-  for (const [m, s] of spark) rows.push([`PySpark ${m === 'rdd' ? 'RDD' : 'DataFrame'} (job; +${s.sessionSeconds.toFixed(0)} s start)`, rate(s.recordsPerSecond), s.jobSeconds.toFixed(1), '', '']);
+  const rows: string[][] = [['path', 'records/s', 'seconds', 'CPU µs/record', 'splits', 'peak RSS MiB']];
+  const perRecord = (cpu: number | undefined): string => (cpu === undefined ? '-' : (cpu / RECORDS * 1e6).toFixed(1));
+  for (const [f, s] of sluice) {
+    rows.push([`Sluice end to end, ${f}`, rate(s.recordsPerSecond), s.seconds.toFixed(1), `${perRecord(s.workerCpuSeconds)} + Redis ${perRecord(s.redisCpuSeconds)}`, String(s.splits), s.peakRssMiB.join(' / ')]);
+  }
+  for (const [f, d] of decode) rows.push([`decode alone, ${f}`, rate(d.recordsPerSecond), d.seconds.toFixed(1), perRecord(d.cpuSeconds), String(d.splits), d.peakRssMiB.join(' / ')]);
+  for (const [m, s] of spark) {
+    rows.push([`PySpark ${m === 'rdd' ? 'RDD' : 'DataFrame'} (job; +${s.sessionSeconds.toFixed(0)} s start)`, rate(s.recordsPerSecond), s.jobSeconds.toFixed(1), perRecord(s.cpuSeconds), '', '']);
+  }
   printTable(rows);
   process.stdout.write(`\n${RECORDS.toLocaleString('en-US')} records, split size ${SPLIT_SIZE}, ${WORKERS} workers, ${result.keys.toLocaleString('en-US')} kairos keys; load average now ${load()}\n`);
   const r = result.ratios;

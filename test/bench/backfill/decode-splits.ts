@@ -6,7 +6,7 @@
  *
  * Messages: parent → child `{ type: 'split', split }` or `{ type: 'stop' }`; child → parent
  * `{ type: 'ready' }`, `{ type: 'done', records, badRecords }` after each split, and
- * `{ type: 'exit', peakRssKiB }` before exiting.
+ * `{ type: 'exit', peakRssKiB, cpuSeconds }` (CPU since it said ready) before exiting.
  */
 import { readFileSync } from 'node:fs';
 import { createFileSystem } from '@sluice/hdfs';
@@ -31,7 +31,7 @@ export type ToDecoder = { type: 'split'; split: DecodeSplit } | { type: 'stop' }
 export type FromDecoder =
   | { type: 'ready' }
   | { type: 'done'; records: number; badRecords: number }
-  | { type: 'exit'; peakRssKiB: number }
+  | { type: 'exit'; peakRssKiB: number; cpuSeconds: number }
   | { type: 'error'; message: string };
 
 /** Peak resident set size of a process in KiB (VmHWM), from /proc. */
@@ -71,10 +71,20 @@ function send(message: FromDecoder): void {
   process.send?.(message);
 }
 
+/** User plus system CPU seconds a process used so far, from /proc (clock ticks of 10 ms). */
+export function readCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which may hold spaces: state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 if (process.send !== undefined) {
+  const cpuAtReady = process.cpuUsage();
   process.on('message', (message: ToDecoder) => {
     if (message.type === 'stop') {
-      send({ type: 'exit', peakRssKiB: readPeakRssKiB('self') });
+      const cpu = process.cpuUsage(cpuAtReady);
+      send({ type: 'exit', peakRssKiB: readPeakRssKiB('self'), cpuSeconds: (cpu.user + cpu.system) / 1e6 });
       process.disconnect();
       return;
     }

@@ -13,8 +13,9 @@ Both end with the same summary Sluice's Redis contents are reduced to (see serie
 "family:interval", the number of keys, of entries (hash fields, set members, 1 for counts and
 gauges) and the total (counts summed, histogram counts summed, set sizes; 1 per gauge), and for
 gauges how many keys hold each value. Prints one JSON line:
-  {"mode", "sessionSeconds", "jobSeconds", "records", "summary"}
-sessionSeconds is the JVM and SparkSession start; jobSeconds is everything after it.
+  {"mode", "sessionSeconds", "jobSeconds", "jobCpuSeconds", "records", "summary"}
+sessionSeconds is the JVM and SparkSession start; jobSeconds is everything after it, and
+jobCpuSeconds the CPU the driver, the JVM and its Python workers used in that time.
 
 Usage: python spark_network_metrics.py --mode rdd|df --input 'file:///…/*.ndjson' --shift SECONDS
 """
@@ -35,6 +36,36 @@ ONE_MICRO = timedelta(microseconds=1)
 def to_micros(ts):
     """Epoch microseconds of an ISO-8601 `ts` ("2018-03-24T17:15:20.865716Z"), exactly."""
     return (datetime.fromisoformat(ts) - EPOCH) // ONE_MICRO
+
+
+def process_tree_cpu_seconds(root_pid):
+    """User + system CPU of a process and every live descendant, with the children each has reaped."""
+    parents, times = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command: state, ppid, ... utime (14), stime, cutime, cstime (17) counting from 1.
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = sum(int(v) for v in fields[11:15])
+    tree, grew = {root_pid}, True
+    while grew:
+        grew = False
+        for pid, ppid in parents.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    return sum(times.get(pid, 0) for pid in tree) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(spark):
+    """CPU of this driver and of the JVM with its Python workers so far."""
+    own = os.times()
+    return own.user + own.system + process_tree_cpu_seconds(spark.sparkContext._gateway.proc.pid)
 
 
 def make_process(shift_micros):
@@ -224,11 +255,14 @@ def main():
     spark.sparkContext.setLogLevel("ERROR")
     session_seconds = time.perf_counter() - started
     job_started = time.perf_counter()
+    cpu_started = cpu_seconds(spark)
     run = run_rdd if args.mode == "rdd" else run_df
     rows, records = run(spark, args.input, args.shift * 1_000_000)
     job_seconds = time.perf_counter() - job_started
+    job_cpu_seconds = cpu_seconds(spark) - cpu_started
     spark.stop()
-    print(json.dumps({"mode": args.mode, "sessionSeconds": session_seconds, "jobSeconds": job_seconds, "records": records, "summary": summarize(rows)}))
+    result = {"mode": args.mode, "sessionSeconds": session_seconds, "jobSeconds": job_seconds, "jobCpuSeconds": job_cpu_seconds, "records": records}
+    print(json.dumps({**result, "summary": summarize(rows)}))
 
 
 if __name__ == "__main__":
