@@ -61,8 +61,8 @@ async function handOff(t: TestContext, archiveOf: (events: readonly Ev[]) => Ev[
   const archiveUrl = `${webhdfsUrl().replace(/^http/, 'webhdfs')}${dir}/*.ndjson`;
   const res = await runSluice(t, ['run', 'network-metrics', '--backfill', archiveUrl, '--stream', topic, '--set', `timeShift=${shift}`, ...boundaryFlag, '--run-id', namespace, '--namespace', namespace, '--redis', redisUrl(), '--json']);
   assert.equal(res.code, 0, res.output);
-  const handOff = JSON.parse(res.stdout) as { boundary: string; backfillRun: string; streamRun: string };
-  const boundary = Date.parse(handOff.boundary) * 1000;
+  const submitted = JSON.parse(res.stdout) as { boundary: string; backfillRun: string; streamRun: string };
+  const boundary = Date.parse(submitted.boundary) * 1000;
   assert.equal(boundary % (1800 * 1e6), 0, 'the boundary is aligned to the largest step (30 min)');
   // The hand-off's one assumption: the archive holds every event before the boundary.
   assert.equal(older.filter((e) => e.ts < boundary).length, events.filter((e) => e.ts < boundary).length, 'the archive holds every event before the boundary');
@@ -70,18 +70,18 @@ async function handOff(t: TestContext, archiveOf: (events: readonly Ev[]) => Ev[
   const deadline = Date.now() + 180_000;
   let backfillRecords = 0;
   for (;;) {
-    const b = JSON.parse((await runSluice(t, ['status', handOff.backfillRun, '--json', '--redis', redisUrl()])).stdout) as { run: { state: string } };
-    const s = JSON.parse((await runSluice(t, ['status', handOff.streamRun, '--json', '--redis', redisUrl()])).stdout) as { stream: { lagRecords: number }[] };
+    const b = JSON.parse((await runSluice(t, ['status', submitted.backfillRun, '--json', '--redis', redisUrl()])).stdout) as { run: { state: string } };
+    const s = JSON.parse((await runSluice(t, ['status', submitted.streamRun, '--json', '--redis', redisUrl()])).stdout) as { stream: { lagRecords: number }[] };
     if (b.run.state === 'completed' && s.stream.length === 3 && s.stream.every((p) => p.lagRecords === 0)) break;
     assert.ok(b.run.state !== 'failed', 'the backfill must not fail');
     if (Date.now() > deadline) assert.fail('the hand-off did not finish in time');
     await new Promise((r) => setTimeout(r, 500));
   }
   backfillRecords = older.filter((e) => e.ts < boundary).length;
-  t.diagnostic(`boundary ${handOff.boundary}: ${backfillRecords} events from the archive, ${events.length - backfillRecords} from the stream`);
+  t.diagnostic(`boundary ${submitted.boundary}: ${backfillRecords} events from the archive, ${events.length - backfillRecords} from the stream`);
   const got = await dumpKeys(redis, `${prefix}*`);
   assert.deepEqual(new Map([...got].map(([k, v]) => [k.slice(prefix.length), v])), computeReference(shift));
-  for (const run of [handOff.streamRun]) await runSluice(t, ['stream', 'stop', run, '--redis', redisUrl()]);
+  for (const run of [submitted.streamRun]) await runSluice(t, ['stream', 'stop', run, '--redis', redisUrl()]);
   return { boundary, fromArchive: backfillRecords, total: events.length };
 }
 
