@@ -4,12 +4,12 @@
  * the hot fetch path.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Admin } from '@platformatic/kafka';
+import { Admin, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import { parseBrokers } from './brokers.ts';
 import type { BrokerList } from './brokers.ts';
 import { convertKafkaError } from './kafka-error.ts';
-import { requireClientId, requireInteger, requireOffset, requireTopic } from './options.ts';
+import { invalidOption, requireClientId, requireInteger, requireOffset, requireTopic } from './options.ts';
 
 /** Options of `createKafkaAdmin`. */
 export interface KafkaAdminOptions {
@@ -25,6 +25,15 @@ export interface CreateTopicOptions {
   configs?: Readonly<Record<string, string>>;
 }
 
+/** The record of a partition with the greatest timestamp, as ListOffsets MAX_TIMESTAMP reports it. */
+export interface PartitionMaxTimestamp {
+  partition: number;
+  /** Offset of that record; null when the partition holds no record. */
+  offset: number | null;
+  /** Its Kafka timestamp (ms since the epoch); null when the partition holds no record. */
+  timestamp: number | null;
+}
+
 /** Topic administration; `close()` it when done. */
 export interface KafkaAdmin {
   /** Creates a topic and waits until every partition has a leader, so it can be written at once. */
@@ -36,6 +45,12 @@ export interface KafkaAdmin {
   listPartitions(topic: string): Promise<number[]>;
   /** Deletes the records of a partition below `before`; returns the new log start offset. */
   deleteRecords(topic: string, partition: number, before: number): Promise<number>;
+  /**
+   * Per partition, the record with the greatest timestamp up to the high watermark (ListOffsets
+   * MAX_TIMESTAMP, Kafka 3.0 and later): the newest event time a partition holds, for lag in
+   * seconds. All of the topic's partitions when `partitions` is omitted.
+   */
+  listMaxTimestamps(topic: string, partitions?: readonly number[]): Promise<PartitionMaxTimestamp[]>;
   /** Ids of the consumer groups the cluster knows. */
   listGroups(): Promise<string[]>;
   close(): Promise<void>;
@@ -69,7 +84,7 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
     }
   }
 
-  return {
+  const api: KafkaAdmin = {
     async createTopic(name, partitions, topicOptions = {}) {
       const topic = requireTopic(name, 'name');
       const count = requireInteger(partitions, 'partitions', 1, 1_000_000);
@@ -133,6 +148,27 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
       return Number(lowWatermark);
     },
 
+    async listMaxTimestamps(name, partitions) {
+      const topic = requireTopic(name, 'topic');
+      if (partitions !== undefined && !Array.isArray(partitions)) throw invalidOption('partitions', partitions, 'an array');
+      const ids = partitions?.map((p, i) => requireInteger(p, `partitions[${i}]`, 0, 2 ** 31 - 1)) ?? (await api.listPartitions(topic));
+      if (ids.length === 0) return [];
+      const listed = await call(`cannot list the newest timestamps of topic ${topic}`, { topic, partitions: ids }, () =>
+        admin.listOffsets({
+          topics: [{ name: topic, partitions: ids.map((partitionIndex) => ({ partitionIndex, timestamp: ListOffsetTimestamps.MAX })) }],
+          // Up to the high watermark: a record in an open transaction already is the newest event.
+          isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED,
+        }),
+      );
+      const found = new Map(listed.flatMap((t) => t.partitions).map((p) => [p.partitionIndex, p]));
+      return ids.map((partition) => {
+        const p = found.get(partition);
+        // Kafka answers -1 for an empty partition (and for records written without a timestamp).
+        if (p === undefined || p.offset < 0n || p.timestamp < 0n) return { partition, offset: null, timestamp: null };
+        return { partition, offset: Number(p.offset), timestamp: Number(p.timestamp) };
+      });
+    },
+
     async listGroups() {
       const groups = await call('cannot list consumer groups', {}, () => admin.listGroups());
       return [...groups.keys()].toSorted();
@@ -142,4 +178,5 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
       await admin.close();
     },
   };
+  return api;
 }
