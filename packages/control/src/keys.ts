@@ -45,7 +45,7 @@ export function runDoneKey(runId: string): string {
   return `sluice:run:${runId}:done`;
 }
 
-/** Hash of a stream run's partitions: `${topic}/${partition}` → JSON { planned, committed }. */
+/** Hash of a stream run's partitions: `${topic}/${partition}` → JSON { planned, committed, start, startedAt, committedTimestamp? }. */
 export function streamPositionsKey(runId: string): string {
   return `sluice:stream:${runId}:positions`;
 }
@@ -60,7 +60,16 @@ export function streamDoneKey(runId: string): string {
   return `sluice:stream:${runId}:done`;
 }
 
-/** Hash of the latest end offsets seen per partition: `${topic}/${partition}` → JSON { endOffset, at }. */
+/**
+ * Hash of the greatest Kafka record timestamp (ms) of each range completed above the committed
+ * position: `${topic}/${partition}@${from}` → ms. Folded into the partition's `committedTimestamp`
+ * when `committed` passes the range, so that timestamp only ever covers committed records.
+ */
+export function streamTimesKey(runId: string): string {
+  return `sluice:stream:${runId}:times`;
+}
+
+/** Hash of the latest end offsets seen per partition: `${topic}/${partition}` → JSON { endOffset, at, newestTimestamp? }. */
 export function streamEndsKey(runId: string): string {
   return `sluice:stream:${runId}:ends`;
 }

@@ -3,38 +3,50 @@
  * and `committed` (every offset below it is committed). A range is reserved by compare-and-set on
  * `planned`, so two coordinators never plan the same offsets with different bounds, and is kept
  * until completed, so a new leader re-enqueues exactly what the old one planned. `committed` only
- * advances over contiguous completed ranges, whatever order ranges finish in. Each operation is one
- * Lua script, so a crash between two of them never leaves a partition half-updated.
+ * advances over contiguous completed ranges, whatever order ranges finish in, and carries with it
+ * the greatest Kafka timestamp of the records it passed (`committedTimestamp`, for lag in seconds of
+ * event time). Each operation is one Lua script, so a crash between two of them never leaves a
+ * partition half-updated.
  */
 import type { Redis } from 'ioredis';
 import { ErrorCode, SluiceError } from '@sluice/core';
-import { streamDoneKey, streamEndsKey, streamGapsKey, streamPlannedKey, streamPositionsKey } from './keys.ts';
+import { streamDoneKey, streamEndsKey, streamGapsKey, streamPlannedKey, streamPositionsKey, streamTimesKey } from './keys.ts';
 
 // Positions are written with %d, not cjson.encode, which keeps only 14 significant digits; cjson
-// decodes with strtod, exact for every offset below 2^53.
+// decodes with strtod, exact for every offset and millisecond timestamp below 2^53.
 const LIB = `
 local function encode(p)
-  return '{"planned":' .. string.format('%d', p.planned) .. ',"committed":' .. string.format('%d', p.committed) .. '}'
+  local out = '{"planned":' .. string.format('%d', p.planned) .. ',"committed":' .. string.format('%d', p.committed)
+  if p.start then out = out .. ',"start":' .. string.format('%d', p.start) end
+  if p.startedAt then out = out .. ',"startedAt":' .. string.format('%d', p.startedAt) end
+  if p.committedTimestamp then out = out .. ',"committedTimestamp":' .. string.format('%d', p.committedTimestamp) end
+  return out .. '}'
 end
-local function advance(p, done, prefix)
+local function advance(p, done, times, prefix)
   while true do
     local field = prefix .. string.format('%d', p.committed)
     local nextUntil = redis.call('HGET', done, field)
     if not nextUntil then return end
     redis.call('HDEL', done, field)
+    local ts = redis.call('HGET', times, field)
+    if ts then
+      redis.call('HDEL', times, field)
+      ts = tonumber(ts)
+      if not p.committedTimestamp or ts > p.committedTimestamp then p.committedTimestamp = ts end
+    end
     p.committed = tonumber(nextUntil)
   end
 end
 `;
 
-// KEYS[1] positions; ARGV[1] field, ARGV[2] start.
+// KEYS[1] positions; ARGV[1] field, ARGV[2] start, ARGV[3] now (ms).
 const INIT = `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], '{"planned":' .. ARGV[2] .. ',"committed":' .. ARGV[2] .. '}')
+redis.call('HSET', KEYS[1], ARGV[1], '{"planned":' .. ARGV[2] .. ',"committed":' .. ARGV[2] .. ',"start":' .. ARGV[2] .. ',"startedAt":' .. ARGV[3] .. '}')
 return 1
 `;
 
-// KEYS[1] positions, KEYS[2] planned, KEYS[3] done, KEYS[4] gaps;
+// KEYS[1] positions, KEYS[2] planned, KEYS[3] done, KEYS[4] gaps, KEYS[5] times;
 // ARGV[1] field, ARGV[2] expected planned, ARGV[3] until, ARGV[4] gap JSON ('' for a range).
 // A range goes to the planned hash; a gap (offsets deleted by retention) is recorded and counts as
 // completed at once, so no job is ever enqueued for it, before or after a crash.
@@ -50,14 +62,14 @@ if ARGV[4] == '' then
 else
   redis.call('RPUSH', KEYS[4], ARGV[4])
   redis.call('HSET', KEYS[3], rangeField, ARGV[3])
-  advance(p, KEYS[3], ARGV[1] .. '@')
+  advance(p, KEYS[3], KEYS[5], ARGV[1] .. '@')
 end
 redis.call('HSET', KEYS[1], ARGV[1], encode(p))
 return 1
 `;
 
-// KEYS[1] positions, KEYS[2] planned, KEYS[3] done; ARGV[1] field, ARGV[2] from, ARGV[3] until.
-// Returns {status, committed, until known}: 1 applied, 0 already completed, -1 no such partition,
+// KEYS[1] positions, KEYS[2] planned, KEYS[3] done, KEYS[4] times; ARGV[1] field, ARGV[2] from,
+// ARGV[3] until, ARGV[4] the range's greatest record timestamp ('' when it has none). Returns {status, committed, until known}: 1 applied, 0 already completed, -1 no such partition,
 // -2 the range is known with other bounds, -3 the range was never planned.
 const COMPLETE = LIB + `
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
@@ -75,13 +87,14 @@ if planned then
   if planned ~= ARGV[3] then return {-2, committed, planned} end
   redis.call('HDEL', KEYS[2], rangeField)
   redis.call('HSET', KEYS[3], rangeField, ARGV[3])
+  if ARGV[4] ~= '' then redis.call('HSET', KEYS[4], rangeField, ARGV[4]) end
 else
   local done = redis.call('HGET', KEYS[3], rangeField)
   if not done then return {-3, committed, ''} end
   if done ~= ARGV[3] then return {-2, committed, done} end
   return {0, committed, ''}
 end
-advance(p, KEYS[3], ARGV[1] .. '@')
+advance(p, KEYS[3], KEYS[4], ARGV[1] .. '@')
 redis.call('HSET', KEYS[1], ARGV[1], encode(p))
 return {1, string.format('%d', p.committed), ''}
 `;
@@ -96,9 +109,24 @@ export interface PartitionPositions {
   committed: number;
   /** Ranges planned and not yet completed. */
   inFlight: number;
+  /** The offset the run started this partition at, and when (ms); absent on positions older than both. */
+  startOffset?: number;
+  startedAt?: number;
+  /** Greatest Kafka timestamp (ms) of the records below `committed`; absent until a range with records completes. */
+  committedTimestamp?: number;
   /** Latest end offset the coordinator saw, and when (ms). */
   endOffset?: number;
   endSeenAt?: number;
+  /** Greatest Kafka timestamp (ms) in the partition when the end offset was seen; absent for an empty partition. */
+  newestTimestamp?: number;
+}
+
+/** End offset of one partition as the coordinator saw it, with the newest record timestamp when known. */
+export interface PartitionEnd {
+  partition: number;
+  endOffset: number;
+  /** Greatest Kafka timestamp (ms) in the partition; null or absent when unknown or empty. */
+  newestTimestamp?: number | null;
 }
 
 /** A planned range, or a gap. */
@@ -123,14 +151,18 @@ export interface StreamPositions {
    * planned, records the gap and counts it completed, in one step. False as for `reservePlan`.
    */
   skipGap(runId: string, topic: string, partition: number, expectedPlanned: number, until: number): Promise<boolean>;
-  /** Marks a planned range completed (idempotent); returns the partition's committed offset after it. */
-  complete(runId: string, topic: string, partition: number, from: number, until: number): Promise<number>;
+  /**
+   * Marks a planned range completed (idempotent); returns the partition's committed offset after it.
+   * `maxTimestamp` is the greatest Kafka timestamp of its records: it becomes the partition's
+   * `committedTimestamp` once `committed` passes the range, never before.
+   */
+  complete(runId: string, topic: string, partition: number, from: number, until: number, maxTimestamp?: number): Promise<number>;
   /** Ranges planned and not yet completed, by topic, partition and offset: what to re-enqueue after a restart. */
   pendingRanges(runId: string): Promise<PlannedRange[]>;
   /** Every partition of a run, by topic and partition. */
   list(runId: string): Promise<PartitionPositions[]>;
-  /** Remembers the end offsets the coordinator last saw, for lag in `sluice status`. */
-  recordEnds(runId: string, topic: string, ends: readonly { partition: number; endOffset: number }[]): Promise<void>;
+  /** Remembers the end offsets (and newest timestamps) the coordinator last saw, for lag in `sluice status`. */
+  recordEnds(runId: string, topic: string, ends: readonly PartitionEnd[]): Promise<void>;
   /** Appends a gap to the run's list; `skipGap` does this itself. */
   recordGap(runId: string, topic: string, partition: number, from: number, until: number): Promise<void>;
   /** The run's gaps, oldest first. */
@@ -164,8 +196,8 @@ export function createStreamPositions(redis: Redis): StreamPositions {
     if (until <= expectedPlanned) {
       throw new SluiceError(ErrorCode.INTERNAL, `${what}: [${expectedPlanned}, ${until}) of ${topic}/${partition} is empty`, { retryable: false, context });
     }
-    const keys = [streamPositionsKey(runId), streamPlannedKey(runId), streamDoneKey(runId), streamGapsKey(runId)];
-    const status = Number(await redis.eval(RESERVE, 4, ...keys, field(topic, partition), String(expectedPlanned), String(until), gap));
+    const keys = [streamPositionsKey(runId), streamPlannedKey(runId), streamDoneKey(runId), streamGapsKey(runId), streamTimesKey(runId)];
+    const status = Number(await redis.eval(RESERVE, 5, ...keys, field(topic, partition), String(expectedPlanned), String(until), gap));
     if (status === -1) {
       throw new SluiceError(ErrorCode.NOT_FOUND, `${what}: ${topic}/${partition} of stream run ${runId} has no positions (init it first)`, { retryable: false, context });
     }
@@ -175,7 +207,7 @@ export function createStreamPositions(redis: Redis): StreamPositions {
   return {
     async init(runId, topic, partition, start) {
       requireOffsets('init', { partition, start }, { runId, topic, partition, start });
-      await redis.eval(INIT, 1, streamPositionsKey(runId), field(topic, partition), String(start));
+      await redis.eval(INIT, 1, streamPositionsKey(runId), field(topic, partition), String(start), String(Date.now()));
     },
     reservePlan(runId, topic, partition, expectedPlanned, until) {
       return reserve('reservePlan', runId, topic, partition, expectedPlanned, until, '');
@@ -183,11 +215,12 @@ export function createStreamPositions(redis: Redis): StreamPositions {
     skipGap(runId, topic, partition, expectedPlanned, until) {
       return reserve('skipGap', runId, topic, partition, expectedPlanned, until, JSON.stringify({ topic, partition, from: expectedPlanned, until }));
     },
-    async complete(runId, topic, partition, from, until) {
-      const context = { runId, topic, partition, from, until };
-      requireOffsets('complete', { partition, from, until }, context);
-      const keys = [streamPositionsKey(runId), streamPlannedKey(runId), streamDoneKey(runId)];
-      const [status, committed, known] = (await redis.eval(COMPLETE, 3, ...keys, field(topic, partition), String(from), String(until))) as [number, string, string];
+    async complete(runId, topic, partition, from, until, maxTimestamp) {
+      const context = { runId, topic, partition, from, until, ...(maxTimestamp === undefined ? {} : { maxTimestamp }) };
+      requireOffsets('complete', { partition, from, until, ...(maxTimestamp === undefined ? {} : { maxTimestamp }) }, context);
+      const keys = [streamPositionsKey(runId), streamPlannedKey(runId), streamDoneKey(runId), streamTimesKey(runId)];
+      const args = [field(topic, partition), String(from), String(until), maxTimestamp === undefined ? '' : String(maxTimestamp)];
+      const [status, committed, known] = (await redis.eval(COMPLETE, 4, ...keys, ...args)) as [number, string, string];
       const range = `[${from}, ${until}) of ${topic}/${partition} in stream run ${runId}`;
       if (status === -1) throw new SluiceError(ErrorCode.NOT_FOUND, `cannot complete ${range}: the partition has no positions`, { retryable: false, context });
       if (status === -2) {
@@ -218,23 +251,28 @@ export function createStreamPositions(redis: Redis): StreamPositions {
       }
       return Object.entries(positions).map(([key, value]): PartitionPositions => {
         const slash = key.lastIndexOf('/');
-        const p = JSON.parse(value) as { planned: number; committed: number };
+        const p = JSON.parse(value) as { planned: number; committed: number; start?: number; startedAt?: number; committedTimestamp?: number };
         const endRaw = ends[key];
-        const end = endRaw === undefined ? undefined : (JSON.parse(endRaw) as { endOffset: number; at: number });
+        const end = endRaw === undefined ? undefined : (JSON.parse(endRaw) as { endOffset: number; at: number; newestTimestamp?: number });
         return {
           topic: key.slice(0, slash),
           partition: Number(key.slice(slash + 1)),
           planned: p.planned,
           committed: p.committed,
           inFlight: inFlight.get(key) ?? 0,
+          ...(p.start === undefined ? {} : { startOffset: p.start }),
+          ...(p.startedAt === undefined ? {} : { startedAt: p.startedAt }),
+          ...(p.committedTimestamp === undefined ? {} : { committedTimestamp: p.committedTimestamp }),
           ...(end === undefined ? {} : { endOffset: end.endOffset, endSeenAt: end.at }),
+          ...(end?.newestTimestamp === undefined ? {} : { newestTimestamp: end.newestTimestamp }),
         };
       }).sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
     },
     async recordEnds(runId, topic, ends) {
       if (ends.length === 0) return;
       const now = Date.now();
-      await redis.hset(streamEndsKey(runId), Object.fromEntries(ends.map((e) => [field(topic, e.partition), JSON.stringify({ endOffset: e.endOffset, at: now })])));
+      const entry = (e: PartitionEnd): string => JSON.stringify({ endOffset: e.endOffset, at: now, ...(e.newestTimestamp === undefined || e.newestTimestamp === null ? {} : { newestTimestamp: e.newestTimestamp }) });
+      await redis.hset(streamEndsKey(runId), Object.fromEntries(ends.map((e) => [field(topic, e.partition), entry(e)])));
     },
     async recordGap(runId, topic, partition, from, until) {
       await redis.rpush(streamGapsKey(runId), JSON.stringify({ topic, partition, from, until }));

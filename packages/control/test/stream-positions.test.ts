@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import fc from 'fast-check';
 import { ErrorCode, isSluiceError } from '@sluice/core';
-import { createStreamPositions, streamDoneKey, streamEndsKey, streamGapsKey, streamPlannedKey, streamPositionsKey } from '../src/index.ts';
+import { createStreamPositions, streamDoneKey, streamEndsKey, streamGapsKey, streamPlannedKey, streamPositionsKey, streamTimesKey } from '../src/index.ts';
 import type { StreamPositions } from '../src/index.ts';
 
 const url = process.env.REDIS_URL ?? `redis://127.0.0.1:${process.env.REDIS_PORT ?? '6379'}`;
@@ -18,7 +18,7 @@ function withPositions(t: TestContext): { redis: Redis; positions: StreamPositio
   const redis = new Redis(url);
   const runIds: string[] = [];
   t.after(async () => {
-    const keys = runIds.flatMap((id) => [streamPositionsKey(id), streamPlannedKey(id), streamDoneKey(id), streamEndsKey(id), streamGapsKey(id)]);
+    const keys = runIds.flatMap((id) => [streamPositionsKey(id), streamPlannedKey(id), streamDoneKey(id), streamEndsKey(id), streamGapsKey(id), streamTimesKey(id)]);
     if (keys.length > 0) await redis.del(...keys);
     redis.disconnect();
   });
@@ -153,23 +153,48 @@ test('a gap is skipped in one step: recorded once, never pending, committed once
   assert.deepEqual(await positionOf(positions, run, 'tp', 1), { planned: 40, committed: 40, inFlight: 0 }, 'nothing below it: committed at once');
 });
 
-test('list reports every partition with planned, committed, in flight and the last end offset seen', async (t) => {
+test('list reports every partition with planned, committed, in flight, where it started and the last end offset seen', async (t) => {
   const { positions, newRun } = withPositions(t);
   const run = newRun();
+  const before = Date.now();
   await positions.init(run, 'b', 0, 5);
   await positions.init(run, 'a', 1, 0);
   await positions.init(run, 'a', 0, 0);
   await positions.reservePlan(run, 'a', 1, 0, 10);
   await positions.reservePlan(run, 'a', 1, 10, 20);
-  await positions.recordEnds(run, 'a', [{ partition: 1, endOffset: 25 }]);
+  await positions.recordEnds(run, 'a', [{ partition: 1, endOffset: 25, newestTimestamp: 1_700_000_000_123 }, { partition: 0, endOffset: 0, newestTimestamp: null }]);
   const listed = await positions.list(run);
-  assert.deepEqual(listed.map(({ endSeenAt: _at, ...p }) => p), [
-    { topic: 'a', partition: 0, planned: 0, committed: 0, inFlight: 0 },
-    { topic: 'a', partition: 1, planned: 20, committed: 0, inFlight: 2, endOffset: 25 },
-    { topic: 'b', partition: 0, planned: 5, committed: 5, inFlight: 0 },
+  assert.deepEqual(listed.map(({ endSeenAt: _at, startedAt: _started, ...p }) => p), [
+    { topic: 'a', partition: 0, planned: 0, committed: 0, inFlight: 0, startOffset: 0, endOffset: 0 },
+    { topic: 'a', partition: 1, planned: 20, committed: 0, inFlight: 2, startOffset: 0, endOffset: 25, newestTimestamp: 1_700_000_000_123 },
+    { topic: 'b', partition: 0, planned: 5, committed: 5, inFlight: 0, startOffset: 5 },
   ]);
   assert.equal(typeof listed[1]?.endSeenAt, 'number');
+  for (const p of listed) assert.ok(p.startedAt !== undefined && p.startedAt >= before && p.startedAt <= Date.now(), `startedAt ${p.startedAt} is when init ran`);
   assert.deepEqual(await positions.list(newRun()), [], 'an unknown run has no partitions');
+});
+
+test('the committed timestamp is the greatest of the ranges committed passed, never of a range above it', async (t) => {
+  const { redis, positions, newRun } = withPositions(t);
+  const run = newRun();
+  const committedTimestamp = async (): Promise<number | undefined> => (await positions.list(run)).find((p) => p.partition === 0)?.committedTimestamp;
+  await positions.init(run, 'tp', 0, 0);
+  for (const [from, until] of [[0, 10], [10, 20], [20, 30], [30, 40]] as const) assert.ok(await positions.reservePlan(run, 'tp', 0, from, until));
+  assert.equal(await positions.complete(run, 'tp', 0, 10, 20, 5_000), 0);
+  assert.equal(await committedTimestamp(), undefined, 'a range above committed does not count yet');
+  assert.equal(await positions.complete(run, 'tp', 0, 10, 20, 9_999), 0, 'completed again');
+  assert.equal(await positions.complete(run, 'tp', 0, 0, 10, 3_000), 20);
+  assert.equal(await committedTimestamp(), 5_000, 'the later range holds the newer record; a repeated completion changes nothing');
+  assert.equal(await positions.complete(run, 'tp', 0, 20, 30), 30);
+  assert.equal(await committedTimestamp(), 5_000, 'a range without records keeps it');
+  assert.equal(await positions.complete(run, 'tp', 0, 30, 40, 1_000), 40);
+  assert.equal(await committedTimestamp(), 5_000, 'an older record (out of order) never moves it back');
+  assert.equal(await redis.hlen(streamTimesKey(run)), 0, 'nothing is left behind once committed passes');
+  await positions.init(run, 'tp', 1, 0);
+  await positions.reservePlan(run, 'tp', 1, 0, 10);
+  await assert.rejects(positions.complete(run, 'tp', 1, 0, 10, -1), rejectsWith(ErrorCode.INTERNAL), 'a negative timestamp');
+  await assert.rejects(positions.complete(run, 'tp', 1, 0, 10, 1.5), rejectsWith(ErrorCode.INTERNAL), 'not a whole millisecond');
+  assert.deepEqual(await positionOf(positions, run, 'tp', 1), { planned: 10, committed: 0, inFlight: 1 }, 'a refused completion changes nothing');
 });
 
 test('offsets up to 2^53 - 1 are stored exactly', async (t) => {
@@ -194,7 +219,7 @@ test('property: any interleaving of planning and (repeated, concurrent) completi
     fc.record({ kind: fc.constant('complete' as const), pick: fc.nat(), twice: fc.boolean() }),
   );
   await fc.assert(
-    fc.asyncProperty(fc.nat({ max: 1_000_000 }), fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 12 }), fc.array(stepArb, { maxLength: 30 }), async (start, sizes, steps) => {
+    fc.asyncProperty(fc.nat({ max: 1_000_000 }), fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 12 }), fc.array(stepArb, { maxLength: 30 }), fc.array(fc.option(fc.nat({ max: 2 ** 41 }), { nil: undefined }), { minLength: 12, maxLength: 12 }), async (start, sizes, steps, stamps) => {
       const run = newRun();
       await positions.init(run, 't', 0, start);
       const ranges: [number, number][] = [];
@@ -210,8 +235,13 @@ test('property: any interleaving of planning and (repeated, concurrent) completi
         planned += size;
       };
       const expectedCommitted = (): number => ranges.find(([from]) => !done.has(from))?.[0] ?? planned;
+      const expectedTimestamp = (): number | undefined => {
+        const below = ranges.map((r, i) => (r[1] <= expectedCommitted() ? stamps[i] : undefined)).filter((s): s is number => s !== undefined);
+        return below.length === 0 ? undefined : Math.max(...below);
+      };
       const complete = async (range: [number, number], twice: boolean): Promise<void> => {
-        const results = await Promise.all((twice ? [range, range] : [range]).map(([from, until]) => positions.complete(run, 't', 0, from, until)));
+        const stamp = stamps[ranges.findIndex(([from]) => from === range[0])];
+        const results = await Promise.all((twice ? [range, range] : [range]).map(([from, until]) => positions.complete(run, 't', 0, from, until, stamp)));
         done.add(range[0]);
         const now = expectedCommitted();
         for (const committed of results) assert.ok(committed <= now, `committed ${committed} never passes the first incomplete range at ${now}`);
@@ -222,6 +252,7 @@ test('property: any interleaving of planning and (repeated, concurrent) completi
         else if (pending.length > 0) await complete(pending.splice(step.pick % pending.length, 1)[0] as [number, number], step.twice);
         else if (ranges.length > 0) await complete(ranges[step.pick % ranges.length] as [number, number], step.twice);
         assert.deepEqual(await positionOf(positions, run, 't', 0), { planned, committed: expectedCommitted(), inFlight: pending.length });
+        assert.equal((await positions.list(run))[0]?.committedTimestamp, expectedTimestamp(), 'the newest timestamp of the ranges below committed');
       }
       while (ranges.length < sizes.length) await plan();
       for (const range of pending.splice(0).reverse()) await complete(range, false);

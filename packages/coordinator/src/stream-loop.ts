@@ -17,6 +17,8 @@ export interface PartitionOffsetsView {
   endOffset: number;
   /** Offset of the first record at or after a requested timestamp, when one was asked for. */
   offsetForTimestamp?: number | null;
+  /** Greatest Kafka record timestamp (ms) in the partition, for lag in seconds; null when empty or unknown. */
+  newestTimestamp?: number | null;
 }
 
 /** What the stream loop needs from Kafka. */
@@ -38,8 +40,8 @@ export interface StreamPositionsView {
   init(runId: string, topic: string, partition: number, start: number): Promise<void>;
   reservePlan(runId: string, topic: string, partition: number, expectedPlanned: number, until: number): Promise<boolean>;
   list(runId: string): Promise<PartitionPosition[]>;
-  recordEnds(runId: string, topic: string, ends: readonly { partition: number; endOffset: number }[]): Promise<void>;
-  complete(runId: string, topic: string, partition: number, from: number, until: number): Promise<number>;
+  recordEnds(runId: string, topic: string, ends: readonly { partition: number; endOffset: number; newestTimestamp?: number | null }[]): Promise<void>;
+  complete(runId: string, topic: string, partition: number, from: number, until: number, maxTimestamp?: number): Promise<number>;
   recordGap(runId: string, topic: string, partition: number, from: number, until: number): Promise<void>;
   /** Ranges planned and not yet completed. */
   pendingRanges(runId: string): Promise<{ topic: string; partition: number; from: number; until: number }[]>;
