@@ -49,6 +49,16 @@ async function produceTopic(t: TestContext, partitions: number, lines: readonly 
   return topic;
 }
 
+/** Writes records with the Kafka timestamps given (they must lie within the topic's retention). */
+async function produceTimed(topic: string, records: readonly { partition: number; value: string; timestamp: number }[]): Promise<void> {
+  const producer = createKafkaProducer({ brokers: kafkaBrokers() });
+  try {
+    for (let i = 0; i < records.length; i += 2000) await producer.send(topic, records.slice(i, i + 2000));
+  } finally {
+    await producer.close();
+  }
+}
+
 interface Stack { namespace: string; prefix: string; redis: Redis; workers: SluiceProcess[]; coordinator: SluiceProcess; startWorker(): SluiceProcess; startCoordinator(): SluiceProcess }
 
 async function startStack(t: TestContext, workers: number): Promise<Stack> {
@@ -78,7 +88,19 @@ async function startStack(t: TestContext, workers: number): Promise<Stack> {
   return stack;
 }
 
-interface StreamStatus { state: string; partitions: { topic: string; partition: number; endOffset: number; committed: number; lagRecords: number }[]; records: number; badRecords: number }
+interface PartitionStatus {
+  topic: string;
+  partition: number;
+  endOffset: number;
+  committed: number;
+  lagRecords: number;
+  lagSeconds: number | null;
+  newestTimestamp: number | null;
+  committedTimestamp: number | null;
+  recordsPerSecond: number | null;
+}
+
+interface StreamStatus { state: string; partitions: PartitionStatus[]; records: number; badRecords: number }
 
 async function status(t: TestContext, runId: string): Promise<StreamStatus> {
   const res = await runSluice(t, ['status', runId, '--json', '--redis', redisUrl()]);
@@ -178,4 +200,70 @@ test('a bad message is a dead letter with topic, partition and offset; a new par
   const grown = await waitCaughtUp(t, runId, 3);
   assert.equal(grown.records, 2001 + 100);
   for (const id of [runId, latestRun]) await runSluice(t, ['stream', 'stop', id, '--redis', redisUrl()]);
+});
+
+test('lag in seconds of event time: the newest Kafka timestamp of each partition minus the newest committed one', async (t) => {
+  const lines = datasetLines();
+  // Within the topic's retention (7 days) and the broker's bound on future timestamps (1 hour).
+  const first = Date.now() - 3 * 3_600_000;
+  const second = Date.now() - 3_600_000;
+  const topic = await produceTopic(t, 2, []);
+  await produceTimed(topic, lines.slice(0, 400).map((value, i) => ({ partition: i % 2, value, timestamp: first + i * 1_000 })));
+  const stack = await startStack(t, 1);
+  const runId = await startStream(t, stack, topic);
+  const caughtUp = await waitCaughtUp(t, runId, 2);
+  // The newest record of partition 0 is record 398, of partition 1 record 399.
+  assert.deepEqual(caughtUp.partitions.map((p) => [p.partition, p.lagSeconds, p.newestTimestamp, p.committedTimestamp]), [
+    [0, 0, first + 398_000, first + 398_000],
+    [1, 0, first + 399_000, first + 399_000],
+  ]);
+  for (const p of caughtUp.partitions) assert.ok(p.recordsPerSecond !== null && p.recordsPerSecond > 0, `records/s of ${p.partition}: ${p.recordsPerSecond}`);
+
+  // With no worker, the run falls behind by exactly the event time of what arrives meanwhile.
+  const worker = stack.workers[0] as SluiceProcess;
+  worker.kill('SIGTERM');
+  await worker.exited;
+  await produceTimed(topic, lines.slice(400, 600).map((value, k) => ({ partition: k % 2, value, timestamp: second + k * 1_000 })));
+  const deadline = Date.now() + 60_000;
+  let behind = await status(t, runId);
+  while (!behind.partitions.every((p) => p.lagRecords === 100)) {
+    assert.ok(Date.now() < deadline, `the coordinator never saw the new end offsets: ${JSON.stringify(behind)}`);
+    await new Promise((r) => setTimeout(r, 300));
+    behind = await status(t, runId);
+  }
+  const expected = [(second + 198_000 - (first + 398_000)) / 1000, (second + 199_000 - (first + 399_000)) / 1000];
+  assert.deepEqual(behind.partitions.map((p) => p.lagSeconds), expected);
+  const text = await runSluice(t, ['status', runId, '--redis', redisUrl()]);
+  assert.match(text.stdout, new RegExp(`${topic}/0\\s+end 300  committed 200  lag 100 records, ${expected[0]?.toFixed(1)} s of event time`));
+
+  await stack.startWorker().waitFor('ready');
+  const again = await waitCaughtUp(t, runId, 2);
+  assert.deepEqual(again.partitions.map((p) => [p.lagSeconds, p.committedTimestamp]), [[0, second + 198_000], [0, second + 199_000]]);
+  await runSluice(t, ['stream', 'stop', runId, '--redis', redisUrl()]);
+});
+
+test('a stream started at a time starts at the offsets for it: older records are skipped, newer ones counted', async (t) => {
+  const lines = datasetLines();
+  const older = Date.now() - 2 * 3_600_000;
+  const newer = Date.now() - 3_600_000;
+  const topic = await produceTopic(t, 3, []);
+  // Partition 0 has both, older first; partition 1 only older records; partition 2 only newer ones.
+  await produceTimed(topic, [
+    ...lines.slice(0, 50).map((value, i) => ({ partition: 0, value, timestamp: older + i })),
+    ...lines.slice(50, 120).map((value, i) => ({ partition: 0, value, timestamp: newer + i })),
+    ...lines.slice(120, 160).map((value, i) => ({ partition: 1, value, timestamp: older + i })),
+    ...lines.slice(160, 190).map((value, i) => ({ partition: 2, value, timestamp: newer + i })),
+  ]);
+  const stack = await startStack(t, 1);
+  const runId = await startStream(t, stack, topic, new Date(older + 1_800_000).toISOString());
+  const s = await waitCaughtUp(t, runId, 3);
+  assert.equal(s.records, 70 + 30, 'the 100 newer records, none of the 90 older ones');
+  assert.deepEqual(s.partitions.map((p) => [p.partition, p.endOffset, p.committed, p.committedTimestamp]), [
+    [0, 120, 120, newer + 69],
+    [1, 40, 40, null],
+    [2, 30, 30, newer + 29],
+  ], 'partition 1 started at its end: nothing of it was committed');
+  const positions = await stack.redis.hgetall(`sluice:stream:${runId}:positions`);
+  assert.deepEqual(Object.keys(positions).toSorted().map((k) => (JSON.parse(positions[k] as string) as { start: number }).start), [50, 40, 0], 'where each partition started');
+  await runSluice(t, ['stream', 'stop', runId, '--redis', redisUrl()]);
 });

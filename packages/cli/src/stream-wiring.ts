@@ -3,12 +3,13 @@
  * stream positions in Redis, and the adapters the coordinator and worker take as functions.
  */
 import type { Redis } from 'ioredis';
+import { ErrorCode, SluiceError, isSluiceError } from '@sluice/core';
 import { createStreamPositions } from '@sluice/control';
 import type { StreamPositions } from '@sluice/control';
 import type { StreamKafka } from '@sluice/coordinator';
-import { createKafkaClient, listOffsets, parseBrokers, readRangeRecords } from '@sluice/kafka';
-import type { KafkaClient } from '@sluice/kafka';
-import type { SourceOpener } from '@sluice/worker';
+import { createKafkaAdmin, createKafkaClient, listOffsets, parseBrokers, readRange, readRangeRecords } from '@sluice/kafka';
+import type { KafkaAdmin, KafkaClient } from '@sluice/kafka';
+import type { RangeRead, SourceOpener } from '@sluice/worker';
 import type { SplitPayload } from '@sluice/queue';
 
 /** The brokers: `--brokers`, else `KAFKA_BROKERS`, else undefined (no streams). */
@@ -25,30 +26,58 @@ export interface StreamWiring {
   kafka: StreamKafka;
   positions: StreamPositions;
   openSource: SourceOpener;
-  onRangeDone: (payload: SplitPayload) => Promise<void>;
+  onRangeDone: (payload: SplitPayload, read: RangeRead) => Promise<void>;
   close(): Promise<void>;
 }
 
 /** Parses a range payload's `kafka://topic/partition` URL. */
 export function parseRangeUrl(url: string): { topic: string; partition: number } {
   const m = /^kafka:\/\/(.+)\/(\d+)$/.exec(url);
-  if (m === null) throw new Error(`not a Kafka range URL: ${url}`);
+  if (m === null) throw new SluiceError(ErrorCode.INTERNAL, `not a Kafka range URL: ${url}`, { retryable: false, context: { url } });
   return { topic: m[1] as string, partition: Number(m[2]) };
 }
 
-/** Opens the wiring (one Kafka client, not connected until first use). */
+/**
+ * The greatest Kafka timestamp of the records in `[from, until)` of a partition: what an earlier
+ * attempt of a range read before this one resumed. Records retention deleted since are skipped.
+ */
+export async function readMaxTimestamp(client: KafkaClient, topic: string, partition: number, from: number, until: number, signal?: AbortSignal): Promise<number | undefined> {
+  let start = from;
+  for (;;) {
+    let max: number | undefined;
+    try {
+      for await (const batch of readRange({ client, topic, partition, from: start, until, ...(signal === undefined ? {} : { signal }) })) {
+        for (const r of batch.records) if (r.timestamp >= 0 && (max === undefined || r.timestamp > max)) max = r.timestamp;
+      }
+      return max;
+    } catch (error) {
+      // Deleted records have no timestamp left to read; the ones after the new log start still count.
+      const logStart = isSluiceError(error) && error.code === ErrorCode.OFFSET_GAP ? Number(error.context.logStartOffset) : Number.NaN;
+      if (!(logStart > start)) throw error;
+      if (logStart >= until) return undefined;
+      start = logStart;
+    }
+  }
+}
+
+/** Opens the wiring (one Kafka client and one admin client, neither connected until first use). */
 export function createStreamWiring(brokers: string[], redis: Redis): StreamWiring {
   const client: KafkaClient = createKafkaClient({ brokers, clientId: `sluice-${process.pid}` });
+  const admin: KafkaAdmin = createKafkaAdmin({ brokers, clientId: `sluice-admin-${process.pid}` });
   const positions = createStreamPositions(redis);
   return {
     positions,
     kafka: {
       async listOffsets(topic, timestampMs) {
         const offsets = await listOffsets({ client, topic, ...(timestampMs === undefined ? {} : { timestamp: Math.max(0, timestampMs) }) });
+        // Asked for the partitions just listed, so a partition added in between is never half-known.
+        const newest = await admin.listMaxTimestamps(topic, offsets.map((o) => o.partition));
+        const newestByPartition = new Map(newest.map((n) => [n.partition, n.timestamp]));
         return offsets.map((o) => ({
           partition: o.partition,
           logStartOffset: o.logStartOffset,
           endOffset: o.lastStableOffset,
+          newestTimestamp: newestByPartition.get(o.partition) ?? null,
           ...(o.offsetForTimestamp === undefined ? {} : { offsetForTimestamp: o.offsetForTimestamp }),
         }));
       },
@@ -57,10 +86,19 @@ export function createStreamWiring(brokers: string[], redis: Redis): StreamWirin
       const { topic, partition } = parseRangeUrl(payload.url);
       return readRangeRecords({ client }, { topic, partition, from: payload.start, until: payload.end, signal, ...(resumeFrom === undefined ? {} : { resumeFrom }) });
     },
-    async onRangeDone(payload) {
+    async onRangeDone(payload, read) {
       const { topic, partition } = parseRangeUrl(payload.url);
-      await positions.complete(payload.runId, topic, partition, payload.start, payload.end);
+      let maxTimestamp = read.maxTimestamp;
+      // The part an earlier attempt read (all of it when the range was committed before this attempt).
+      const readFrom = read.readFrom ?? payload.end;
+      if (readFrom > payload.start) {
+        const earlier = await readMaxTimestamp(client, topic, partition, payload.start, readFrom);
+        if (earlier !== undefined && (maxTimestamp === undefined || earlier > maxTimestamp)) maxTimestamp = earlier;
+      }
+      await positions.complete(payload.runId, topic, partition, payload.start, payload.end, maxTimestamp);
     },
-    close: () => client.close(),
+    async close() {
+      await Promise.all([client.close(), admin.close()]);
+    },
   };
 }

@@ -1,2 +1,2 @@
 export { createWorker } from './worker.ts';
-export type { SluiceWorker, SourceOpener, WorkerOptions } from './worker.ts';
+export type { RangeRead, SluiceWorker, SourceBatch, SourceOpener, WorkerOptions } from './worker.ts';

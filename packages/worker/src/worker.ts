@@ -25,8 +25,11 @@ export interface WorkerOptions {
   openReader: (url: string) => RangeReader;
   /** Opens the record batches of a Kafka range; with it, the worker also consumes the ranges queue. */
   openSource?: SourceOpener;
-  /** Called once a range's last chunk is committed (advances the stream's committed position). */
-  onRangeDone?: (payload: SplitPayload) => Promise<void>;
+  /**
+   * Called once a range's last chunk is committed (advances the stream's committed position), with
+   * what this attempt read of it: the newest committed event time per partition comes from there.
+   */
+  onRangeDone?: (payload: SplitPayload, read: RangeRead) => Promise<void>;
   /** Ranges run at once by this process. */
   rangeConcurrency?: number;
   namespace?: string;
@@ -38,8 +41,23 @@ export interface WorkerOptions {
   onSplitDone?: (payload: SplitPayload, result: SplitResult | 'skipped') => void;
 }
 
+/** A batch of a Kafka range: with each record's Kafka timestamp (ms), parallel to `offsets`, when known. */
+export type SourceBatch = RecordBatch & { timestamps?: readonly number[] };
+
 /** Opens a Kafka range's batches from `resumeFrom` (or the range start). */
-export type SourceOpener = (payload: SplitPayload, resumeFrom: number | undefined, signal: AbortSignal) => AsyncIterable<RecordBatch>;
+export type SourceOpener = (payload: SplitPayload, resumeFrom: number | undefined, signal: AbortSignal) => AsyncIterable<SourceBatch>;
+
+/**
+ * What one attempt read of a range. A retry resumes after the chunks an earlier attempt committed,
+ * and an attempt that finds the range committed reads nothing, so `readFrom` says which part of
+ * `[start, end)` the timestamp covers: the offsets below it were read by earlier attempts.
+ */
+export interface RangeRead {
+  /** First offset this attempt read; undefined when it read nothing. */
+  readFrom: number | undefined;
+  /** Greatest Kafka timestamp (ms) of the records this attempt read; undefined when none had one. */
+  maxTimestamp: number | undefined;
+}
 
 /** A running worker. */
 export interface SluiceWorker {
@@ -94,13 +112,14 @@ export function createWorker(options: WorkerOptions): SluiceWorker {
           context: { runId: payload.runId },
         });
       }
+      const read: RangeRead = { readFrom: undefined, maxTimestamp: undefined };
       const result = await runSplit(
         {
           runId: payload.runId,
           splitId: payload.splitId,
           ordinal: payload.ordinal,
           ...(kind === QueueKind.RANGES
-            ? { source: (resumeFrom: number | undefined) => (options.openSource as SourceOpener)(payload, resumeFrom, signal), url: payload.url }
+            ? { source: (resumeFrom: number | undefined) => trackTimestamps((options.openSource as SourceOpener)(payload, resumeFrom, signal), read, resumeFrom ?? payload.start), url: payload.url }
             : { reader: options.openReader(payload.url) }),
           format: payload.format as SplitFormat,
           compression: payload.compression as SplitCompression,
@@ -119,7 +138,7 @@ export function createWorker(options: WorkerOptions): SluiceWorker {
         },
       );
       await runs.recordSplitDone(payload.runId, payload.splitId);
-      if (kind === QueueKind.RANGES) await options.onRangeDone?.(payload);
+      if (kind === QueueKind.RANGES) await options.onRangeDone?.(payload, read);
       options.onSplitDone?.(payload, result);
       return result;
     },
@@ -136,4 +155,16 @@ export function createWorker(options: WorkerOptions): SluiceWorker {
       await Promise.all(consumers.map((c) => c.close(drainMs)));
     },
   };
+}
+
+/** Passes a range's batches through, noting where the read started and the greatest record timestamp. */
+async function* trackTimestamps(batches: AsyncIterable<SourceBatch>, read: RangeRead, from: number): AsyncGenerator<RecordBatch, void, undefined> {
+  read.readFrom = from;
+  for await (const batch of batches) {
+    for (const ts of batch.timestamps ?? []) {
+      // Kafka reports -1 for a record written without a timestamp: it says nothing about event time.
+      if (ts >= 0 && (read.maxTimestamp === undefined || ts > read.maxTimestamp)) read.maxTimestamp = ts;
+    }
+    yield batch;
+  }
 }

@@ -5,8 +5,8 @@
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { ErrorCode, SluiceError } from '@sluice/core';
-import { createRunStore, createStreamPositions } from '@sluice/control';
-import type { RunProgress } from '@sluice/control';
+import { computePartitionLag, createRunStore, createStreamPositions } from '@sluice/control';
+import type { PartitionLag, RunProgress } from '@sluice/control';
 import { resolveRedisUrl } from '../config.ts';
 import { formatTable } from '../table.ts';
 
@@ -50,33 +50,19 @@ export function registerStatusCommand(program: Command): void {
     });
 }
 
-/** Lag of one partition of a stream run. */
-export interface PartitionLag {
-  topic: string;
-  partition: number;
-  endOffset: number;
-  committed: number;
-  lagRecords: number;
-  /** Estimated from the run's rate per partition; undefined before the rate is known. */
-  lagSecondsEstimate: number | undefined;
-}
-
-/** Per-partition end offset, committed offset and lag, from what the coordinator last saw. */
-export async function streamLag(redis: Redis, progress: RunProgress): Promise<PartitionLag[]> {
+/** Per-partition end offset, committed offset, lag in records and in seconds of event time, and records/s. */
+export async function streamLag(redis: Redis, progress: RunProgress, now: number = Date.now()): Promise<PartitionLag[]> {
   const partitions = await createStreamPositions(redis).list(progress.run.runId);
-  const perPartitionRate = partitions.length === 0 ? 0 : progress.recordsPerSecond / partitions.length;
-  return partitions.map((p) => {
-    const endOffset = p.endOffset ?? p.committed;
-    const lagRecords = Math.max(0, endOffset - p.committed);
-    return {
-      topic: p.topic, partition: p.partition, endOffset, committed: p.committed, lagRecords,
-      lagSecondsEstimate: lagRecords === 0 ? 0 : perPartitionRate > 0 ? lagRecords / perPartitionRate : undefined,
-    };
-  });
+  return partitions.map((p) => computePartitionLag(p, now));
 }
 
-function formatLag(lag: readonly PartitionLag[]): string {
-  return formatTable(lag.map((p) => [`${p.topic}/${p.partition}`, `end ${p.endOffset}  committed ${p.committed}  lag ${p.lagRecords} records${p.lagSecondsEstimate === undefined ? '' : ` (~${p.lagSecondsEstimate.toFixed(1)} s)`}`]));
+/** Formats the lag table of a stream run. */
+export function formatLag(lag: readonly PartitionLag[]): string {
+  return formatTable(lag.map((p) => {
+    const seconds = p.lagSeconds === null ? 'unknown' : `${p.lagSeconds.toFixed(1)} s`;
+    const rate = p.recordsPerSecond === null ? '-' : Math.round(p.recordsPerSecond).toLocaleString('en-US');
+    return [`${p.topic}/${p.partition}`, `end ${p.endOffset}  committed ${p.committed}  lag ${p.lagRecords} records, ${seconds} of event time  ${rate} records/s`];
+  }));
 }
 
 /** Formats one run's progress as a table. */
