@@ -4,10 +4,9 @@
  *  - against the raw read rate of the same Kafka client over the same topic (no processing),
  *  - against Kafka's own Java consumer (org.apache.kafka.tools.ConsumerPerformance),
  *  - and the latency from produce to visible in Redis, p50 and p99, at a fixed 5,000 events/s.
- * Run: node test/bench/stream.ts [--events 1000000] [--latency-seconds 20]
+ * Run: node test/bench/stream.ts [--events 1000000] [--latency-seconds 20] [--cpu-prof]
  */
-import { execFileSync, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -18,23 +17,29 @@ import { createKafkaAdmin, createKafkaClient, createKafkaProducer, listOffsets, 
 import { createStreamPositions } from '@sluice/control';
 import { kafkaBrokers, redisUrl } from '../support/env.ts';
 import { datasetFiles, deleteKeys } from '../support/network-metrics-reference.ts';
+import { startChild } from './backfill/child-processes.ts';
+import type { Child } from './backfill/child-processes.ts';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const cli = join(root, 'packages', 'cli', 'src', 'bin.ts');
-const { values: args } = parseArgs({ options: { events: { type: 'string', default: '1000000' }, 'latency-seconds': { type: 'string', default: '20' } } });
+const { values: args } = parseArgs({
+  options: { events: { type: 'string', default: '1000000' }, 'latency-seconds': { type: 'string', default: '20' }, 'cpu-prof': { type: 'boolean', default: false } },
+});
 const EVENTS = Number(args.events);
 const LATENCY_SECONDS = Number(args['latency-seconds']);
 const PARTITIONS = 6;
 const brokers = kafkaBrokers();
 const redis = new Redis(redisUrl());
-const children: ChildProcess[] = [];
+const children: Child[] = [];
 
 function log(line: string): void {
   process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 }
 
-function startSluice(argv: string[], env: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, [cli, ...argv], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } });
+/** Starts a Sluice process; with --cpu-prof its CPU profile lands in .local/bench/profiles. */
+function startSluice(name: string, argv: string[], env: Record<string, string> = {}): Child {
+  const profile = args['cpu-prof'] === true ? ['--cpu-prof', '--cpu-prof-dir', join(root, '.local', 'bench', 'profiles')] : [];
+  const child = startChild(name, process.execPath, [...profile, cli, ...argv], env);
   children.push(child);
   return child;
 }
@@ -106,6 +111,44 @@ async function lagZero(runId: string, partitions: number, timeoutMs: number): Pr
   }
 }
 
+/** User + system CPU seconds of a process so far, from /proc; 0 when it is gone. */
+function processCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** The Kafka broker's pid, from the local stack's pid file. */
+function kafkaPid(): number | undefined {
+  const file = join(process.env.SLUICE_LOCAL_DIR ?? join(root, '.local'), 'run', 'kafka.pid');
+  return existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : undefined;
+}
+
+interface CpuSnapshot { workers: number; coordinator: number; kafka: number; redis: number }
+
+/** CPU seconds so far of the Sluice workers and coordinator, the Kafka broker and Redis. */
+async function cpuSnapshot(): Promise<CpuSnapshot> {
+  const info = await redis.info('cpu');
+  const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  const [coordinator, ...workers] = children;
+  return {
+    workers: workers.reduce((n, c) => n + processCpuSeconds(c.child.pid), 0),
+    coordinator: processCpuSeconds(coordinator?.child.pid),
+    kafka: processCpuSeconds(kafkaPid()),
+    redis: field('used_cpu_user') + field('used_cpu_sys'),
+  };
+}
+
+function cpuPerEvent(before: CpuSnapshot, after: CpuSnapshot): Record<keyof CpuSnapshot, number> {
+  const per = (k: keyof CpuSnapshot): number => Number((((after[k] - before[k]) / EVENTS) * 1e6).toFixed(2));
+  return { workers: per('workers'), coordinator: per('coordinator'), kafka: per('kafka'), redis: per('redis') };
+}
+
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
@@ -132,14 +175,17 @@ async function main(): Promise<void> {
     log(`  ${Math.round(java).toLocaleString('en-US')} events/s`);
 
     log('Sluice: coordinator + 2 workers, network-metrics from earliest');
-    startSluice(['coordinator', ...common, '--tick', '200', '--max-range-records', '20000', '--max-in-flight', '2'], env);
-    for (let i = 0; i < 2; i += 1) startSluice(['worker', ...common, '--key-prefix', prefix, '--range-concurrency', '2'], env);
-    await new Promise((r) => setTimeout(r, 3000));
+    const coordinator = startSluice('coordinator', ['coordinator', ...common, '--tick', '200', '--max-range-records', '20000', '--max-in-flight', '2'], env);
+    const workers = [1, 2].map((i) => startSluice(`worker-${i}`, ['worker', ...common, '--key-prefix', prefix, '--range-concurrency', '2'], env));
+    // Measure from processes that finished starting: module loading is not streaming work.
+    await Promise.all([coordinator.waitFor('is the leader'), ...workers.map((w) => w.waitFor('ready'))]);
+    const cpu0 = await cpuSnapshot();
     const started = performance.now();
     const runId = execFileSync(process.execPath, [cli, 'stream', 'network-metrics', '--topic', topic, '--start', 'earliest', '--redis', redisUrl(), '--namespace', ns], { encoding: 'utf8', env: { ...process.env, ...env } }).trim();
     await lagZero(runId, PARTITIONS, 30 * 60_000);
     const sluice = EVENTS / ((performance.now() - started) / 1000);
-    log(`  ${Math.round(sluice).toLocaleString('en-US')} events/s`);
+    const cpu = cpuPerEvent(cpu0, await cpuSnapshot());
+    log(`  ${Math.round(sluice).toLocaleString('en-US')} events/s; CPU µs/event: ${Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     execFileSync(process.execPath, [cli, 'stream', 'stop', runId, '--redis', redisUrl()]);
 
     log(`latency at 5,000 events/s for ${LATENCY_SECONDS} s (bench-latency job)`);
@@ -196,13 +242,14 @@ async function main(): Promise<void> {
       latencyGroupsMeasured: latencies.length,
       latencyP50Ms: percentile(latencies, 50),
       latencyP99Ms: percentile(latencies, 99),
+      cpuMicrosPerEvent: cpu,
     };
     mkdirSync(join(root, '.local', 'bench'), { recursive: true });
     writeFileSync(join(root, '.local', 'bench', 'stream-result.json'), `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(`\n${Object.entries(result).map(([k, v]) => `${k.padEnd(36)} ${String(v)}`).join('\n')}\n`);
     process.stdout.write('targets: ratioToRawClient >= 0.5; latencyP99Ms < 500\n');
   } finally {
-    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => c.stop()));
     await admin.deleteTopic(topic).catch(() => undefined);
     await admin.deleteTopic(latTopic).catch(() => undefined);
     await admin.close();
