@@ -9,7 +9,9 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { ACTIVE_RUNS_INDEX, RUNS_INDEX, RunState, SUBMIT_WAKEUP, createRunStore } from '@sluice/control';
 
 const bin = resolve(import.meta.dirname, '..', 'src', 'bin.ts');
 const base = process.env.REDIS_URL ?? `redis://127.0.0.1:${process.env.REDIS_PORT ?? '6379'}`;
@@ -91,4 +93,27 @@ test('an unknown command or a missing required flag is a usage error with help',
   const missing = await sluice(['backfill', 'network-metrics']);
   assert.notEqual(missing.code, 0);
   assert.match(missing.stderr, /required option '-i, --input <url\.\.\.>' not specified/);
+});
+
+test('status lists every active run, however old, besides the newest --limit runs', async (t) => {
+  const redis = new Redis(quietRedis);
+  const prefix = `cli-status-${randomUUID().slice(0, 8)}`;
+  const ids = [`${prefix}-old-running`, `${prefix}-done-1`, `${prefix}-done-2`];
+  t.after(async () => {
+    const keys = (await Promise.all(ids.map((id) => redis.keys(`sluice:run:${id}*`)))).flat();
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.zrem(RUNS_INDEX, ...ids);
+    await redis.zrem(ACTIVE_RUNS_INDEX, ...ids);
+    for (const id of ids) await redis.lrem(SUBMIT_WAKEUP, 0, id);
+    redis.disconnect();
+  });
+  const runs = createRunStore(redis);
+  // Far in the future, so the finished ones are the newest runs on this database.
+  for (const [i, id] of ids.entries()) await runs.submit({ runId: id, kind: 'backfill', job: 'network-metrics', inputs: ['file:///x'], options: {}, splitSize: 1024 }, 5_000_000_000_000 + i);
+  await runs.transition(ids[0] as string, [RunState.SUBMITTED], RunState.RUNNING);
+  for (const id of ids.slice(1)) await runs.transition(id, [RunState.SUBMITTED], RunState.COMPLETED);
+  const res = await sluice(['status', '--json', '--limit', '1', '--redis', quietRedis]);
+  assert.equal(res.code, 0, res.stderr);
+  const listed = (JSON.parse(res.stdout) as { run: { runId: string } }[]).map((p) => p.run.runId).filter((id) => id.startsWith(prefix));
+  assert.deepEqual(listed, [ids[2], ids[0]], 'the newest run, then the older one still running; not the other finished one');
 });

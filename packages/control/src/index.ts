@@ -1,4 +1,4 @@
-export { COORDINATOR_EPOCH, COORDINATOR_LEASE, coordinatorLeaseKey, RUNS_INDEX, SUBMIT_WAKEUP, runDeadLettersKey, runDoneKey, runFailedKey, runKey, runStatsKey } from './keys.ts';
+export { ACTIVE_RUNS_INDEX, ACTIVE_RUNS_INDEXED, COORDINATOR_EPOCH, COORDINATOR_LEASE, coordinatorLeaseKey, RUNS_INDEX, SUBMIT_WAKEUP, runDeadLettersKey, runDoneKey, runFailedKey, runKey, runStatsKey } from './keys.ts';
 export { RunState, isFinalState } from './run-state.ts';
 export { createRunStore } from './run-store.ts';
 export type { FailedSplit, RunProgress, RunRecord, RunSpec, RunStore } from './run-store.ts';

@@ -5,6 +5,14 @@
 
 /** Sorted set of run ids, scored by submission time (ms). */
 export const RUNS_INDEX = 'sluice:runs';
+/**
+ * Sorted set of the ids of runs not in a final state, scored by submission time (ms): what the
+ * coordinator works through on every tick, however many finished runs `RUNS_INDEX` holds. Kept in
+ * the same atomic step as every state change.
+ */
+export const ACTIVE_RUNS_INDEX = 'sluice:runs:active';
+/** Set once `ACTIVE_RUNS_INDEX` holds every active run of a Redis written before the index existed. */
+export const ACTIVE_RUNS_INDEXED = 'sluice:runs:active:indexed';
 /** List the CLI pushes run ids to, to wake the coordinator at once. */
 export const SUBMIT_WAKEUP = 'sluice:runs:wakeup';
 /** The coordinator lease (value: `${holder}:${token}`). */

@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { ErrorCode, SluiceError } from '@sluice/core';
-import { RUNS_INDEX, SUBMIT_WAKEUP, runDeadLettersKey, runDoneKey, runFailedKey, runKey, runStatsKey } from './keys.ts';
+import { ACTIVE_RUNS_INDEX, ACTIVE_RUNS_INDEXED, RUNS_INDEX, SUBMIT_WAKEUP, runDeadLettersKey, runDoneKey, runFailedKey, runKey, runStatsKey } from './keys.ts';
 import { RunState, isFinalState } from './run-state.ts';
 
 /** What a user submits. */
@@ -66,18 +66,43 @@ export interface RunProgress {
   failed: FailedSplit[];
 }
 
-// KEYS[1] run hash; ARGV[1] new state; ARGV[2] now; ARGV[3..] allowed current states.
+// KEYS[1] run hash, KEYS[2] active runs; ARGV[1] new state, ARGV[2] '1' when it is final, ARGV[3..]
+// allowed current states. The active index changes with the state, so it never misses a live run.
 const TRANSITION = `
 local current = redis.call('HGET', KEYS[1], 'state')
 if not current then return {0, ''} end
 for i = 3, #ARGV do
   if ARGV[i] == current then
     redis.call('HSET', KEYS[1], 'state', ARGV[1])
+    local runId = redis.call('HGET', KEYS[1], 'runId')
+    if ARGV[2] == '1' then
+      redis.call('ZREM', KEYS[2], runId)
+    else
+      redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[1], 'submittedAt') or '0'), runId)
+    end
     return {1, current}
   end
 end
 return {0, current}
 `;
+
+// KEYS[1] run hash, KEYS[2] active runs; ARGV[1] run id, ARGV[2..] final states. Puts a run in the
+// active index if it exists and is not final, and takes it out otherwise (deleted or finished).
+const REINDEX = `
+local state = redis.call('HGET', KEYS[1], 'state')
+local final = not state
+for i = 2, #ARGV do
+  if ARGV[i] == state then final = true end
+end
+if final then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 0
+end
+redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[1], 'submittedAt') or '0'), ARGV[1])
+return 1
+`;
+
+const FINAL_STATES: readonly RunState[] = Object.values(RunState).filter(isFinalState);
 
 /** The run store over one Redis connection (not owned: the caller closes it). */
 export interface RunStore {
@@ -86,6 +111,13 @@ export interface RunStore {
   get(runId: string): Promise<RunRecord | undefined>;
   /** Runs, newest first. */
   list(limit?: number): Promise<RunRecord[]>;
+  /** Every run not in a final state, oldest first, whatever the number of finished runs. */
+  listActive(): Promise<RunRecord[]>;
+  /**
+   * Fills the active index from every run once per Redis (runs submitted before the index existed);
+   * a no-op afterwards. Returns the number of active runs found.
+   */
+  indexActiveRuns(): Promise<number>;
   /** Moves a run to `to` if its state is one of `from`; returns whether it moved. */
   transition(runId: string, from: readonly RunState[], to: RunState, fields?: Partial<RunRecord>): Promise<boolean>;
   /** Updates descriptive fields (not the state). */
@@ -103,6 +135,7 @@ export interface RunStore {
 
 /** Creates a run store on a connection owned by the caller. */
 export function createRunStore(redis: Redis): RunStore {
+  const reindex = async (runId: string): Promise<number> => Number(await redis.eval(REINDEX, 2, runKey(runId), ACTIVE_RUNS_INDEX, runId, ...FINAL_STATES));
   const store: RunStore = {
     async submit(spec, now = Date.now()) {
       validateSpec(spec);
@@ -121,7 +154,12 @@ export function createRunStore(redis: Redis): RunStore {
         return (await store.get(spec.runId)) as RunRecord;
       }
       const record: RunRecord = { ...spec, state: RunState.SUBMITTED, submittedAt: now };
-      await redis.multi().hset(runKey(spec.runId), encode(record)).zadd(RUNS_INDEX, now, spec.runId).lpush(SUBMIT_WAKEUP, spec.runId).exec();
+      await redis.multi()
+        .hset(runKey(spec.runId), encode(record))
+        .zadd(RUNS_INDEX, now, spec.runId)
+        .zadd(ACTIVE_RUNS_INDEX, now, spec.runId)
+        .lpush(SUBMIT_WAKEUP, spec.runId)
+        .exec();
       return record;
     },
     async get(runId) {
@@ -133,8 +171,31 @@ export function createRunStore(redis: Redis): RunStore {
       const runs = await Promise.all(ids.map((id) => store.get(id)));
       return runs.filter((r): r is RunRecord => r !== undefined);
     },
+    async listActive() {
+      const ids = await redis.zrange(ACTIVE_RUNS_INDEX, 0, -1);
+      const runs = await Promise.all(ids.map((id) => store.get(id)));
+      const active: RunRecord[] = [];
+      for (const [i, run] of runs.entries()) {
+        if (run !== undefined && !isFinalState(run.state)) active.push(run);
+        // A run deleted, or whose state was written around the store: the index follows the record.
+        else await reindex(ids[i] as string);
+      }
+      return active;
+    },
+    async indexActiveRuns() {
+      if ((await redis.exists(ACTIVE_RUNS_INDEXED)) === 1) return 0;
+      let active = 0;
+      const page = 500;
+      for (let start = 0; ; start += page) {
+        const ids = await redis.zrange(RUNS_INDEX, start, start + page - 1);
+        for (const id of ids) active += await reindex(id);
+        if (ids.length < page) break;
+      }
+      await redis.set(ACTIVE_RUNS_INDEXED, String(Date.now()));
+      return active;
+    },
     async transition(runId, from, to, fields = {}) {
-      const [moved] = (await redis.eval(TRANSITION, 1, runKey(runId), to, String(Date.now()), ...from)) as [number, string];
+      const [moved] = (await redis.eval(TRANSITION, 2, runKey(runId), ACTIVE_RUNS_INDEX, to, isFinalState(to) ? '1' : '0', ...from)) as [number, string];
       if (moved === 1 && Object.keys(fields).length > 0) await store.update(runId, fields);
       return moved === 1;
     },

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ErrorCode, isSluiceError } from '@sluice/core';
-import { RUNS_INDEX, RunState, SUBMIT_WAKEUP, createRunStore, runDeadLettersKey, runKey, runStatsKey } from '../src/index.ts';
+import { ACTIVE_RUNS_INDEX, ACTIVE_RUNS_INDEXED, RUNS_INDEX, RunState, SUBMIT_WAKEUP, createRunStore, runDeadLettersKey, runKey, runStatsKey } from '../src/index.ts';
 import type { RunSpec, RunStore } from '../src/index.ts';
 
 const base = process.env.REDIS_URL ?? `redis://127.0.0.1:${process.env.REDIS_PORT ?? '6379'}`;
@@ -28,6 +28,7 @@ function withStore(t: TestContext): { redis: Redis; runs: RunStore; newRun(): st
       const keys = await redis.keys(`sluice:run:${id}*`);
       if (keys.length > 0) await redis.del(...keys);
       await redis.zrem(RUNS_INDEX, id);
+      await redis.zrem(ACTIVE_RUNS_INDEX, id);
       await redis.lrem(SUBMIT_WAKEUP, 0, id);
     }
     redis.disconnect();
@@ -167,4 +168,66 @@ test('dead letters are read oldest first, up to a limit', async (t) => {
   assert.deepEqual(await runs.deadLetters(runId), letters);
   assert.deepEqual(await runs.deadLetters(runId, 2), letters.slice(0, 2));
   assert.deepEqual(await runs.deadLetters(newRun()), []);
+});
+
+test('every active run is listed however many finished runs are newer; the index follows every transition', async (t) => {
+  const { redis, runs, newRun } = withStore(t);
+  const mine = (list: readonly { runId: string }[], ids: ReadonlySet<string>): string[] => list.map((r) => r.runId).filter((id) => ids.has(id));
+  const old = newRun();
+  await runs.submit(spec(old), 1_000);
+  await runs.transition(old, [RunState.SUBMITTED], RunState.RUNNING);
+  const finished: string[] = [];
+  for (let i = 0; i < 250; i += 1) {
+    const id = newRun();
+    finished.push(id);
+    await runs.submit(spec(id), 4_100_000_000_000 + i);
+    await runs.transition(id, [RunState.SUBMITTED], RunState.COMPLETED);
+  }
+  const ids = new Set([old, ...finished]);
+  assert.ok(!(await runs.list(200)).some((r) => r.runId === old), 'precondition: the newest 200 runs do not include it');
+  assert.deepEqual(mine(await runs.listActive(), ids), [old]);
+
+  const cancelled = finished[0] as string;
+  await runs.submit(spec(cancelled));
+  assert.deepEqual(mine(await runs.listActive(), ids), [old], 'a completed run resubmitted is not run again');
+  await redis.hset(runKey(cancelled), 'state', RunState.CANCELLED);
+  await runs.submit(spec(cancelled));
+  assert.deepEqual(mine(await runs.listActive(), ids), [old, cancelled], 'a cancelled run resubmitted is active again, in submission order');
+  await runs.transition(cancelled, [RunState.SUBMITTED], RunState.CANCELLING);
+  assert.deepEqual(mine(await runs.listActive(), ids), [old, cancelled], 'cancelling is not final');
+  await runs.transition(cancelled, [RunState.CANCELLING], RunState.CANCELLED);
+  await runs.transition(old, [RunState.RUNNING], RunState.FAILED);
+  assert.deepEqual(mine(await runs.listActive(), ids), []);
+  assert.equal(await redis.zscore(ACTIVE_RUNS_INDEX, old), null, 'a final transition takes it out of the index');
+});
+
+test('the active index drops runs deleted or finished around the store, and is built once from older data', async (t) => {
+  const { redis, runs, newRun } = withStore(t);
+  const [deleted, written, legacy, legacyDone] = [newRun(), newRun(), newRun(), newRun()];
+  for (const id of [deleted, written]) await runs.submit(spec(id));
+  await redis.del(runKey(deleted));
+  await redis.hset(runKey(written), 'state', RunState.COMPLETED);
+  const ids = new Set([deleted, written, legacy, legacyDone]);
+  assert.deepEqual((await runs.listActive()).filter((r) => ids.has(r.runId)), []);
+  assert.equal(await redis.zscore(ACTIVE_RUNS_INDEX, deleted), null);
+  assert.equal(await redis.zscore(ACTIVE_RUNS_INDEX, written), null);
+
+  // Runs written before the index existed: in the run index only.
+  for (const id of [legacy, legacyDone]) {
+    await runs.submit(spec(id), 2_000);
+    await redis.zrem(ACTIVE_RUNS_INDEX, id);
+  }
+  await redis.hset(runKey(legacyDone), 'state', RunState.COMPLETED);
+  const marker = await redis.get(ACTIVE_RUNS_INDEXED);
+  await redis.del(ACTIVE_RUNS_INDEXED);
+  try {
+    assert.ok((await runs.indexActiveRuns()) >= 1);
+    assert.equal(await redis.zscore(ACTIVE_RUNS_INDEX, legacy), '2000', 'found, scored by its submission time');
+    assert.equal(await redis.zscore(ACTIVE_RUNS_INDEX, legacyDone), null);
+    await redis.zrem(ACTIVE_RUNS_INDEX, legacy);
+    assert.equal(await runs.indexActiveRuns(), 0, 'once per Redis');
+    assert.equal(await redis.zscore(ACTIVE_RUNS_INDEX, legacy), null);
+  } finally {
+    if (marker !== null) await redis.set(ACTIVE_RUNS_INDEXED, marker);
+  }
 });

@@ -239,8 +239,17 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     }
   };
 
+  let activeIndexed = false;
   const tick = async (): Promise<void> => {
-    for (const run of await runs.list(200)) {
+    if (!activeIndexed) {
+      // Runs submitted before the active index existed are found once, by a scan of every run.
+      const found = await runs.indexActiveRuns();
+      if (found > 0) log(`indexed ${found} active runs`);
+      activeIndexed = true;
+    }
+    // Every active run, not the newest N: an old run still running must not drop out of sight
+    // behind finished ones.
+    for (const run of await runs.listActive()) {
       if (!leader || stopped) return;
       if (isFinalState(run.state)) continue;
       // Another namespace's runs belong to its own coordinators and queues.

@@ -17,7 +17,7 @@ export function registerStatusCommand(program: Command): void {
     .description('show runs and their progress')
     .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
     .option('--json', 'print JSON')
-    .option('--limit <n>', 'runs to list', '20')
+    .option('--limit <n>', 'newest runs to list, besides every active one', '20')
     .action(async (runId: string | undefined, flags: { redis?: string; json?: boolean; limit: string }) => {
       const redis = new Redis(resolveRedisUrl(flags.redis), { maxRetriesPerRequest: 2 });
       try {
@@ -30,7 +30,10 @@ export function registerStatusCommand(program: Command): void {
           else process.stdout.write(`${formatProgress(progress)}\n${stream === undefined ? '' : `${formatLag(stream)}\n`}`);
           return;
         }
-        const list = await runs.list(Number(flags.limit));
+        // Active runs are listed however old: they are what someone is waiting for.
+        const [active, newest] = await Promise.all([runs.listActive(), runs.list(Number(flags.limit))]);
+        const byId = new Map([...newest, ...active].map((r) => [r.runId, r]));
+        const list = [...byId.values()].sort((a, b) => b.submittedAt - a.submittedAt);
         const all = (await Promise.all(list.map((r) => runs.progress(r.runId)))).filter((p): p is RunProgress => p !== undefined);
         if (flags.json === true) {
           process.stdout.write(`${JSON.stringify(all)}\n`);

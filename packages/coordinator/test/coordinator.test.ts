@@ -1,0 +1,113 @@
+/**
+ * The coordinator against the real Redis (`infra/local/up`), on a database of its own so that its
+ * run indexes hold only what the test writes, and in a namespace of its own.
+ */
+import { test } from 'node:test';
+import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { ErrorCode, SluiceError } from '@sluice/core';
+import { ACTIVE_RUNS_INDEX, RUNS_INDEX, RunState, SUBMIT_WAKEUP, coordinatorLeaseKey, createRunStore } from '@sluice/control';
+import type { RunSpec, RunStore } from '@sluice/control';
+import { createCoordinator } from '../src/index.ts';
+
+const base = process.env.REDIS_URL ?? `redis://127.0.0.1:${process.env.REDIS_PORT ?? '6379'}`;
+const url = (() => {
+  const u = new URL(base);
+  u.pathname = '/10';
+  return u.href;
+})();
+
+async function deleteMatching(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}
+
+/** What a test holds, and `defer` for cleanups that run last-in first-out, before Redis is closed. */
+interface Setup { redis: Redis; runs: RunStore; namespace: string; spec(runId: string): RunSpec; defer(cleanup: () => Promise<void>): void }
+
+function setup(t: TestContext): Setup {
+  const redis = new Redis(url);
+  const namespace = `coord-${randomUUID().slice(0, 8)}`;
+  const cleanups: (() => Promise<void>)[] = [];
+  t.after(async () => {
+    for (const cleanup of cleanups.toReversed()) await cleanup();
+    const ids = (await redis.zrange(RUNS_INDEX, 0, -1)).filter((id) => id.startsWith(namespace));
+    if (ids.length > 0) {
+      await redis.zrem(RUNS_INDEX, ...ids);
+      await redis.zrem(ACTIVE_RUNS_INDEX, ...ids);
+      for (const id of ids) await redis.lrem(SUBMIT_WAKEUP, 0, id);
+    }
+    await deleteMatching(redis, `sluice:run:${namespace}*`);
+    await deleteMatching(redis, `*${namespace}*`);
+    redis.disconnect();
+  });
+  return {
+    redis,
+    runs: createRunStore(redis),
+    namespace,
+    defer: (cleanup) => {
+      cleanups.push(cleanup);
+    },
+    spec: (runId) => ({ runId, kind: 'backfill', job: 'network-metrics', inputs: ['file:///nothing-here/*.ndjson'], options: {}, splitSize: 1024, namespace }),
+  };
+}
+
+test('the coordinator sees an active run behind 250 newer finished ones', async (t) => {
+  const { redis, runs, namespace, spec, defer } = setup(t);
+  const cancelling = `${namespace}-old-cancelling`;
+  const submitted = `${namespace}-old-submitted`;
+  await runs.submit(spec(cancelling), 1_000);
+  await runs.transition(cancelling, [RunState.SUBMITTED], RunState.CANCELLING);
+  await runs.submit(spec(submitted), 2_000);
+  for (let i = 0; i < 250; i += 1) {
+    const id = `${namespace}-done-${i}`;
+    await runs.submit(spec(id), 3_000 + i);
+    await runs.transition(id, [RunState.SUBMITTED], RunState.COMPLETED);
+  }
+  assert.ok(!(await runs.list(200)).some((r) => r.runId === cancelling || r.runId === submitted), 'precondition: both are older than the newest 200');
+
+  const listed: string[] = [];
+  const blocking = new Redis(url);
+  const coordinator = createCoordinator({
+    redisUrl: url,
+    redis,
+    blockingRedis: blocking,
+    namespace,
+    tickMs: 100,
+    leaseTtlMs: 2_000,
+    planningRetries: 1,
+    log: () => undefined,
+    async listInputs(input) {
+      listed.push(input);
+      return [];
+    },
+    openReader(readerUrl) {
+      throw new SluiceError(ErrorCode.INTERNAL, `nothing to read at ${readerUrl}`, { retryable: false });
+    },
+  });
+  const running = coordinator.run();
+  defer(async () => {
+    await coordinator.stop();
+    await running;
+    blocking.disconnect();
+    await redis.del(coordinatorLeaseKey(namespace));
+  });
+
+  const deadline = Date.now() + 20_000;
+  let states: (string | undefined)[] = [];
+  while (Date.now() < deadline) {
+    states = [(await runs.get(cancelling))?.state, (await runs.get(submitted))?.state];
+    if (states[0] === RunState.CANCELLED && states[1] === RunState.FAILED) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.deepEqual(states, [RunState.CANCELLED, RunState.FAILED], 'the old cancelling run was cancelled and the old submitted one planned');
+  assert.match((await runs.get(submitted))?.error ?? '', /matched no file/, 'planning failed for its input, as it must with no file');
+  assert.deepEqual(listed, ['file:///nothing-here/*.ndjson']);
+  assert.deepEqual((await runs.listActive()).filter((r) => r.runId.startsWith(namespace)), [], 'nothing left active');
+});
