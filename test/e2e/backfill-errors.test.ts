@@ -32,7 +32,7 @@ const redisDb = (() => {
 const SHIFT = 86_400 * Math.floor((Date.now() / 1000 - Date.parse('2018-03-24T17:40:00Z') / 1000) / 86_400);
 
 interface Progress {
-  run: { state: string; error?: string; runId: string; splitsTotal?: number };
+  run: { state: string; error?: string; runId: string; splitsTotal?: number; inputs: string[] };
   records: number;
   badRecords: number;
   failed: { splitId: string; code: string; message: string; attempts: number }[];
@@ -147,6 +147,30 @@ test('bad input end to end', async (t) => {
     assert.match(p.run.error ?? '', /^\[SLUICE_UNAVAILABLE\] .*cannot reach the NameNode at http:\/\/127\.0\.0\.1:1/);
     assert.match(coordinator.output(), new RegExp(`run ${p.run.runId}: planning attempt 1 of \\d+ failed, will retry`));
     assert.match(coordinator.output(), new RegExp(`run ${p.run.runId} failed at planning`));
+  });
+
+  await t.test('a failed run resubmitted under its id: refused with other inputs, naming them; resumed with the same', async () => {
+    const runId = `${ns}-resubmitted`;
+    const input = `${base}/arrives-later/*.ndjson`;
+    const submit = (inputs: string): Promise<{ code: number | string; stdout: string; output: string }> => runSluice(t, [
+      'backfill', 'network-metrics', '--input', inputs, '--set', `timeShift=${SHIFT}`, '--run-id', runId, '--redis', redisDb, '--namespace', ns, '--wait', '--json',
+    ]);
+    const first = await submit(input);
+    assert.equal(first.code, 1, first.output);
+    assert.match(first.stdout, /"state":"failed"/, 'nothing there yet: it fails at planning');
+
+    const other = await submit(`${base}/*.ndjson*`);
+    assert.equal(other.code, 1);
+    assert.match(other.output, new RegExp(`error \\[SLUICE_INVALID_CONFIG\\]: run ${runId} \\(failed\\) was submitted with other inputs; .*choose another --run-id`));
+    assert.ok(other.output.includes(`inputs: {"first":["${input}"],"now":["${base}/*.ndjson*"]}`), other.output);
+    assert.equal((await createRunStore(redis).get(runId))?.state, 'failed', 'the refused resubmission changed nothing');
+
+    const lines = gunzipSync(readFileSync(datasetFiles('ndjson')[0] as string)).toString('utf8').split('\n').filter((l) => l !== '').slice(0, 500);
+    await fs.create(`${dir}/arrives-later/dns.ndjson`, `${lines.join('\n')}\n`);
+    const resumed = await submit(input);
+    assert.equal(resumed.code, 0, `${resumed.output}${diagnose()}`);
+    const p = JSON.parse(resumed.stdout.trim().split('\n').at(-1) as string) as Progress;
+    assert.deepEqual([p.run.runId, p.run.state, p.records, p.run.inputs], [runId, 'completed', 500, [input]]);
   });
 
   await stop(coordinator);

@@ -3,7 +3,8 @@
  *
  *   SUBMITTED → PLANNING → RUNNING → COMPLETED | FAILED
  *        any non-final state → CANCELLING → CANCELLED
- *   a FAILED or CANCELLED run resubmitted with the same id → SUBMITTED (only what is missing runs)
+ *   a FAILED or CANCELLED run resubmitted with the same id and the same inputs and options →
+ *   SUBMITTED (only what is missing runs); with other inputs or options it is refused
  */
 export const RunState = {
   /** Recorded by the CLI; waiting for a coordinator to plan it. */

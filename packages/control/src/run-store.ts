@@ -27,10 +27,28 @@ export interface RunSpec {
   namespace?: string;
 }
 
+/**
+ * What a run was first submitted with, in a canonical form. The coordinator rewrites a run's
+ * `options` when it plans it (bounds, a resolved `timeShift=auto`), so a resubmission is compared
+ * with this instead: only the very same inputs, options, bounds and split size resume a run, since
+ * its committed splits and fences belong to those.
+ */
+export interface SubmittedSpec {
+  inputs: string[];
+  /** Keys sorted. */
+  options: Record<string, string>;
+  since?: number;
+  until?: number;
+  splitSize: number;
+  namespace?: string;
+}
+
 /** A run as stored. */
 export interface RunRecord extends RunSpec {
   state: RunState;
   submittedAt: number;
+  /** As first submitted; absent on runs stored before it was recorded. */
+  submitted?: SubmittedSpec;
   startedAt?: number;
   finishedAt?: number;
   splitsTotal?: number;
@@ -102,6 +120,17 @@ redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[1], 'submittedAt') 
 return 1
 `;
 
+// KEYS[1] run hash, KEYS[2] runs, KEYS[3] active runs, KEYS[4] wake-up list; ARGV[1] run id,
+// ARGV[2] submission time, ARGV[3..] field/value pairs of the record. Returns 0 if the run exists.
+const CREATE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+redis.call('LPUSH', KEYS[4], ARGV[1])
+return 1
+`;
+
 const FINAL_STATES: readonly RunState[] = Object.values(RunState).filter(isFinalState);
 
 /** The run store over one Redis connection (not owned: the caller closes it). */
@@ -139,28 +168,36 @@ export function createRunStore(redis: Redis): RunStore {
   const store: RunStore = {
     async submit(spec, now = Date.now()) {
       validateSpec(spec);
+      const submitted = canonicalSpec(spec);
+      const record: RunRecord = { ...spec, state: RunState.SUBMITTED, submittedAt: now, submitted };
+      // Created only if absent, in one step: of two submissions of a new id, one creates the run
+      // and the other finds it and is checked against it like any resubmission.
+      const created = Number(await redis.eval(CREATE, 4, runKey(spec.runId), RUNS_INDEX, ACTIVE_RUNS_INDEX, SUBMIT_WAKEUP, spec.runId, String(now), ...Object.entries(encode(record)).flat()));
+      if (created === 1) return record;
       const existing = await store.get(spec.runId);
-      if (existing !== undefined) {
-        if (existing.job !== spec.job || existing.kind !== spec.kind) {
-          throw new SluiceError(ErrorCode.INVALID_CONFIG, `run ${spec.runId} already exists for ${existing.kind} ${existing.job}; choose another --run-id`, {
-            context: { runId: spec.runId, job: existing.job },
-          });
-        }
-        if (!isFinalState(existing.state) || existing.state === RunState.COMPLETED) return existing;
-        // A failed or cancelled run resumes: splits already committed are skipped by their fences.
-        await store.clearFailedSplits(spec.runId);
-        await store.transition(spec.runId, [existing.state], RunState.SUBMITTED, { error: '' } as Partial<RunRecord>);
-        await redis.lpush(SUBMIT_WAKEUP, spec.runId);
-        return (await store.get(spec.runId)) as RunRecord;
+      if (existing === undefined) {
+        throw new SluiceError(ErrorCode.UNAVAILABLE, `run ${spec.runId} was deleted while being submitted; submit it again`, { context: { runId: spec.runId } });
       }
-      const record: RunRecord = { ...spec, state: RunState.SUBMITTED, submittedAt: now };
-      await redis.multi()
-        .hset(runKey(spec.runId), encode(record))
-        .zadd(RUNS_INDEX, now, spec.runId)
-        .zadd(ACTIVE_RUNS_INDEX, now, spec.runId)
-        .lpush(SUBMIT_WAKEUP, spec.runId)
-        .exec();
-      return record;
+      if (existing.job !== spec.job || existing.kind !== spec.kind) {
+        throw new SluiceError(ErrorCode.INVALID_CONFIG, `run ${spec.runId} already exists for ${existing.kind} ${existing.job}; choose another --run-id`, {
+          context: { runId: spec.runId, job: existing.job },
+        });
+      }
+      const differences = diffSpecs(existing, submitted);
+      if (differences.length > 0) {
+        const fields = differences.map((d) => d.field).join(', ');
+        throw new SluiceError(
+          ErrorCode.INVALID_CONFIG,
+          `run ${spec.runId} (${existing.state}) was submitted with other ${fields}; a run id resumes only the run as first submitted, whose committed splits belong to its inputs and options. Submit it with the same flags to resume it, or choose another --run-id for a new run`,
+          { context: { runId: spec.runId, state: existing.state, ...Object.fromEntries(differences.map((d) => [d.field, { first: d.first, now: d.now }])) } },
+        );
+      }
+      if (!isFinalState(existing.state) || existing.state === RunState.COMPLETED) return existing;
+      // A failed or cancelled run resumes: splits already committed are skipped by their fences.
+      await store.clearFailedSplits(spec.runId);
+      await store.transition(spec.runId, [existing.state], RunState.SUBMITTED, { error: '' } as Partial<RunRecord>);
+      await redis.lpush(SUBMIT_WAKEUP, spec.runId);
+      return (await store.get(spec.runId)) as RunRecord;
     },
     async get(runId) {
       const raw = await redis.hgetall(runKey(runId));
@@ -263,7 +300,31 @@ function validateSpec(spec: RunSpec): void {
   if (spec.inputs.length === 0) throw new SluiceError(ErrorCode.INVALID_CONFIG, 'a run needs at least one --input', { context: { runId: spec.runId } });
 }
 
-const JSON_FIELDS = new Set(['inputs', 'options']);
+/** The canonical form of what a run is submitted with. */
+function canonicalSpec(spec: RunSpec): SubmittedSpec {
+  const options = Object.fromEntries(Object.entries(spec.options).toSorted(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return {
+    inputs: [...spec.inputs],
+    options,
+    ...(spec.since === undefined ? {} : { since: spec.since }),
+    ...(spec.until === undefined ? {} : { until: spec.until }),
+    splitSize: spec.splitSize,
+    ...(spec.namespace === undefined || spec.namespace === '' ? {} : { namespace: spec.namespace }),
+  };
+}
+
+/** Where a resubmission differs from the run as first submitted. */
+function diffSpecs(existing: RunRecord, now: SubmittedSpec): { field: string; first: unknown; now: unknown }[] {
+  // A run stored before `submitted` was recorded: its options were rewritten at planning, so only
+  // the fields the coordinator never rewrites can be compared.
+  const first = existing.submitted ?? { ...canonicalSpec(existing), options: now.options };
+  const fields = ['inputs', 'options', 'since', 'until', 'splitSize', 'namespace'] as const;
+  return fields
+    .filter((field) => JSON.stringify(first[field]) !== JSON.stringify(now[field]))
+    .map((field) => ({ field, first: first[field] ?? null, now: now[field] ?? null }));
+}
+
+const JSON_FIELDS = new Set(['inputs', 'options', 'submitted']);
 const NUMBER_FIELDS = new Set(['since', 'until', 'splitSize', 'submittedAt', 'startedAt', 'finishedAt', 'splitsTotal', 'bytesTotal', 'plannedBy']);
 
 function encode(record: Partial<RunRecord>): Record<string, string> {

@@ -52,6 +52,7 @@ test('submit records a run, indexes it and wakes the coordinator; get reads it b
   assert.deepEqual(await runs.get(runId), {
     runId, kind: 'backfill', job: 'j', inputs: ['file:///x'], options: { a: '1' }, splitSize: 1024,
     since: 1_000_000, until: 2_000_000, state: RunState.SUBMITTED, submittedAt: 1_700_000_000_000,
+    submitted: { inputs: ['file:///x'], options: { a: '1' }, since: 1_000_000, until: 2_000_000, splitSize: 1024 },
   });
   assert.equal(await runs.get(newRun()), undefined);
   assert.equal(await runs.waitForSubmission(1), runId, 'the submission is on the wake-up list');
@@ -230,4 +231,69 @@ test('the active index drops runs deleted or finished around the store, and is b
   } finally {
     if (marker !== null) await redis.set(ACTIVE_RUNS_INDEXED, marker);
   }
+});
+
+test('a run id resumes only the run as first submitted: other inputs, options, bounds or split size fail fast, naming what differs', async (t) => {
+  const { redis, runs, newRun } = withStore(t);
+  const runId = newRun();
+  const first: RunSpec = { ...spec(runId), options: { a: '1', timeShift: 'auto' }, since: 1_000_000 };
+  await runs.submit(first);
+  assert.equal(await runs.waitForSubmission(1), runId);
+  // What the coordinator does at planning: bounds and a resolved time shift go into the options.
+  await runs.transition(runId, [RunState.SUBMITTED], RunState.RUNNING);
+  await runs.update(runId, { options: { a: '1', timeShift: '86400', since: '1000000' } });
+  await runs.transition(runId, [RunState.RUNNING], RunState.FAILED, { error: '1 of 2 splits failed' });
+
+  const changes: [Partial<RunSpec>, string][] = [
+    [{ inputs: ['file:///y'] }, 'inputs'],
+    [{ inputs: ['file:///x', 'file:///y'] }, 'inputs'],
+    [{ options: { a: '2', timeShift: 'auto' } }, 'options'],
+    [{ options: { a: '1' } }, 'options'],
+    [{ since: 1_000_001 }, 'since'],
+    [{ until: 5_000_000 }, 'until'],
+    [{ splitSize: 2048 }, 'splitSize'],
+    [{ namespace: 'other' }, 'namespace'],
+  ];
+  for (const [change, field] of changes) {
+    await assert.rejects(runs.submit({ ...first, ...change }), (e: unknown) => {
+      assert.ok(isSluiceError(e) && e.code === ErrorCode.INVALID_CONFIG, String(e));
+      assert.match(e.message, new RegExp(`run ${runId} \\(failed\\) was submitted with other ${field}; .*choose another --run-id`));
+      assert.ok(field in e.context, `context names ${field}: ${JSON.stringify(e.context)}`);
+      return true;
+    }, JSON.stringify(change));
+  }
+  const refused = await runs.get(runId);
+  assert.deepEqual([refused?.state, refused?.inputs, refused?.error], [RunState.FAILED, ['file:///x'], '1 of 2 splits failed'], 'a refused resubmission changes nothing');
+  assert.ok(!(await redis.lrange(SUBMIT_WAKEUP, 0, -1)).includes(runId), 'and wakes no coordinator');
+
+  // The same flags, options in another order: the run resumes, with the options planning resolved.
+  const resumed = await runs.submit({ ...first, options: { timeShift: 'auto', a: '1' } });
+  assert.equal(resumed.state, RunState.SUBMITTED);
+  assert.deepEqual(resumed.options, { a: '1', timeShift: '86400', since: '1000000' }, 'the time shift of the first planning is kept');
+  assert.equal(await runs.waitForSubmission(1), runId);
+  await assert.rejects(runs.submit({ ...first, inputs: ['file:///y'] }), /was submitted with other inputs/, 'also while it is active');
+});
+
+test('a run stored before its submission was recorded is compared on what planning never rewrites', async (t) => {
+  const { redis, runs, newRun } = withStore(t);
+  const runId = newRun();
+  await runs.submit(spec(runId));
+  await redis.hdel(runKey(runId), 'submitted');
+  await runs.update(runId, { options: { a: '1', timeShift: '0' } });
+  await runs.transition(runId, [RunState.SUBMITTED], RunState.CANCELLED);
+  await assert.rejects(runs.submit({ ...spec(runId), inputs: ['file:///z'] }), /was submitted with other inputs/);
+  assert.equal((await runs.submit(spec(runId))).state, RunState.SUBMITTED, 'same inputs: it resumes');
+});
+
+test('of concurrent submissions of a new id one creates the run; the others resume it or are refused', async (t) => {
+  const { runs, newRun } = withStore(t);
+  const same = newRun();
+  const outcomes = await Promise.all([runs.submit(spec(same), 1), runs.submit(spec(same), 2), runs.submit(spec(same), 3)]);
+  assert.deepEqual(new Set(outcomes.map((r) => r.submittedAt)).size, 1, `one record: ${outcomes.map((r) => r.submittedAt).join(', ')}`);
+  const other = newRun();
+  const settled = await Promise.allSettled([runs.submit(spec(other)), runs.submit({ ...spec(other), inputs: ['file:///other'] })]);
+  assert.equal(settled.filter((s) => s.status === 'rejected').length, 1, 'exactly one of two different submissions is refused');
+  const kept = await runs.get(other);
+  const winner = settled.findIndex((s) => s.status === 'fulfilled');
+  assert.deepEqual(kept?.inputs, winner === 0 ? ['file:///x'] : ['file:///other'], 'the run is the one that was created, not a mix');
 });

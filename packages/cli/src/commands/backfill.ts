@@ -38,7 +38,7 @@ export function registerBackfillCommand(program: Command): void {
     .option('--since <iso>', 'only records with event time at or after this')
     .option('--until <iso>', 'only records with event time before this')
     .option('--set <key=value>', 'job option (repeatable), e.g. --set timeShift=auto', collectSet, {})
-    .option('--run-id <id>', 'run id; resubmitting an id resumes it, doing only what is missing')
+    .option('--run-id <id>', 'run id; resubmitting an id with the same inputs and options resumes it, doing only what is missing')
     .option('--split-size <bytes>', 'target split size for splittable text files', '128m')
     .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
     .option('--namespace <name>', 'the coordinators and workers to run it (their --namespace)')

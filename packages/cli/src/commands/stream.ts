@@ -25,7 +25,7 @@ export function registerStreamCommand(program: Command): void {
     .requiredOption('-t, --topic <topics>', 'topic, or comma-separated topics')
     .option('--start <where>', 'earliest, latest or an ISO time, for partitions the run has not read yet', 'latest')
     .option('--set <key=value>', 'job option (repeatable)', collectSet, {})
-    .option('--run-id <id>', 'run id')
+    .option('--run-id <id>', 'run id; resubmitting a stopped run\'s id with the same topics and options resumes it')
     .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
     .option('--namespace <name>', 'the coordinators and workers to run it (their --namespace)')
     .action(async (jobName: string, flags: StreamFlags) => {
