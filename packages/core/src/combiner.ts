@@ -56,11 +56,22 @@ interface Family {
   kind: ValueKind | undefined;
   intervals: { name: string; calc: IntervalCalc; coarse: boolean }[];
   /**
-   * Metric name to its entries, one bucket map per interval. Keying by name first hashes the
+   * Metric name to its entries, one slot per interval. Keying by name first hashes the
    * processor's name string once per emit rather than a composite key once per interval, which
    * was the worker's hottest path; coarse intervals (most) key buckets by number.
    */
-  names: Map<string, Map<number | string, Aggregate>[]>;
+  names: Map<string, BucketSlot[]>;
+}
+
+/**
+ * The entries of one name and interval: the last bucket used, and a map only once a second
+ * bucket shows up. Within a chunk most names see one bucket per interval, and a map per name
+ * and interval was most of the combiner's allocation.
+ */
+interface BucketSlot {
+  key: number | string;
+  entry: Aggregate;
+  more: Map<number | string, Aggregate> | undefined;
 }
 
 /** Creates a combiner for a job's series; emits to an undeclared series throw INVALID_DEFINITION. */
@@ -113,23 +124,36 @@ export function createCombiner(job: Pick<JobDefinition<never, never>, 'name' | '
     // kairos sends no command for a zero increment, so no key appears.
     if (family.type === 'count' && value === 0) return;
     const intervals = family.intervals;
-    let perInterval = family.names.get(name);
-    if (perInterval === undefined) {
-      perInterval = intervals.map(() => new Map());
-      family.names.set(name, perInterval);
+    let slots = family.names.get(name);
+    if (slots === undefined) {
+      slots = [];
+      family.names.set(name, slots);
     }
     for (let i = 0; i < intervals.length; i += 1) {
       const { name: interval, calc, coarse } = intervals[i] as Family['intervals'][number];
       const iBucket = calc.iCalc.toBucket(tsMicros);
       const rBucket = coarse ? undefined : calc.rCalc.toBucket(tsMicros);
       const key = rBucket === undefined ? iBucket : `${iBucket}:${rBucket}`;
-      const buckets = perInterval[i] as Map<number | string, Aggregate>;
-      let entry = buckets.get(key);
-      if (entry === undefined) {
-        entry = createEntry(family.type, family.series, name, interval, iBucket, rBucket, encoded, tsMicros);
-        buckets.set(key, entry);
-        order.push(entry);
-        weight += 1;
+      const slot = slots[i];
+      let entry: Aggregate | undefined;
+      if (slot !== undefined && slot.key === key) {
+        entry = slot.entry;
+      } else {
+        if (slot !== undefined) {
+          slot.more ??= new Map([[slot.key, slot.entry]]);
+          entry = slot.more.get(key);
+        }
+        if (entry === undefined) {
+          entry = createEntry(family.type, family.series, name, interval, iBucket, rBucket, encoded, tsMicros);
+          slot?.more?.set(key, entry);
+          order.push(entry);
+          weight += 1;
+        }
+        if (slot === undefined) slots[i] = { key, entry, more: undefined };
+        else {
+          slot.key = key;
+          slot.entry = entry;
+        }
       }
       weight += fold(entry, value, encoded, tsMicros);
     }
@@ -187,18 +211,32 @@ function createEntry(
   encoded: string,
   tsMicros: number,
 ): Aggregate {
-  const target = { series, name, interval, iBucket, emits: 0, ...(rBucket === undefined ? {} : { rBucket }) };
+  // Literal objects rather than spreads: one shape per type (and rBucket presence), cheap to build.
+  if (rBucket !== undefined) {
+    switch (type) {
+      case 'count':
+        return { series, name, interval, iBucket, rBucket, emits: 0, type, increment: 0 };
+      case 'histogram':
+        return { series, name, interval, iBucket, rBucket, emits: 0, type, fields: new Map() };
+      case 'set':
+        return { series, name, interval, iBucket, rBucket, emits: 0, type, members: new Set() };
+      case 'series':
+        return { series, name, interval, iBucket, rBucket, emits: 0, type, values: [] };
+      case 'gauge':
+        return { series, name, interval, iBucket, rBucket, emits: 0, type, value: encoded, tsMicros };
+    }
+  }
   switch (type) {
     case 'count':
-      return { ...target, type, increment: 0 };
+      return { series, name, interval, iBucket, emits: 0, type, increment: 0 };
     case 'histogram':
-      return { ...target, type, fields: new Map() };
+      return { series, name, interval, iBucket, emits: 0, type, fields: new Map() };
     case 'set':
-      return { ...target, type, members: new Set() };
+      return { series, name, interval, iBucket, emits: 0, type, members: new Set() };
     case 'series':
-      return { ...target, type, values: [] };
+      return { series, name, interval, iBucket, emits: 0, type, values: [] };
     case 'gauge':
-      return { ...target, type, value: encoded, tsMicros };
+      return { series, name, interval, iBucket, emits: 0, type, value: encoded, tsMicros };
   }
 }
 
