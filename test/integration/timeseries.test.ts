@@ -310,6 +310,19 @@ test('a key of the wrong type aborts the whole commit before anything is written
   await fixture.redis.set(`${fixture.prefix}h:m:23333333`, '1.5');
   await assert.rejects(fixture.store.commit(fixture.runId, chunkOf(series, [['hits', 'h', 1, NOW]])), (error: unknown) => isSluiceError(error) && error.code === ErrorCode.INVALID_DEFINITION);
   await assert.rejects(fixture.store.get('hits', 'h', 'm', { timestamp: NOW }), (error: unknown) => isSluiceError(error) && error.code === ErrorCode.CORRUPT_INPUT);
+
+  // A counter key holding another type is refused by its GET, and names that type.
+  await fixture.redis.del(`${fixture.prefix}h:m:23333333`, `${fixture.prefix}x:m:23333333`);
+  await fixture.redis.hset(`${fixture.prefix}h:m:23333333`, 'f', '1');
+  const beforeHash = await fixture.dump();
+  await assert.rejects(fixture.store.commit(fixture.runId, chunkOf(series, [['resp', 'x', 3, NOW], ['hits', 'h', 1, NOW]])), (error: unknown) => {
+    assert.ok(isSluiceError(error));
+    assert.equal(error.code, ErrorCode.INVALID_DEFINITION);
+    assert.equal(error.context.key, `${fixture.prefix}h:m:23333333`);
+    assert.equal(error.context.actual, 'hash');
+    return true;
+  });
+  assert.deepEqual(await fixture.dump(), beforeHash, 'the histogram in the same chunk was not written');
 });
 
 test('series lists keep source order across splits, whatever the commit order', async (t) => {
