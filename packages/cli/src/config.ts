@@ -45,3 +45,62 @@ export function parseByteSize(value: string): number {
   const factor = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1;
   return Number(match[1]) * factor;
 }
+
+/** Bounds and unit of a numeric flag, for its check and its error message. */
+export interface NumericFlagOptions {
+  min: number;
+  /** Inclusive; unbounded (up to 2^53 - 1) when omitted. */
+  max?: number;
+  /** What the number counts, said in the error: `milliseconds`, `seconds`, `records`. */
+  unit?: string;
+}
+
+function invalidFlag(flag: string, value: string, expected: string, cause?: unknown): SluiceError {
+  return new SluiceError(ErrorCode.INVALID_CONFIG, `${flag} must be ${expected}, got ${JSON.stringify(value)}`, {
+    ...(cause === undefined ? {} : { cause }),
+    context: { flag, value, expected },
+  });
+}
+
+function describeRange(kind: string, { min, max, unit }: NumericFlagOptions): string {
+  const range = max === undefined ? `of at least ${min}` : `from ${min} to ${max}`;
+  return `${kind} ${range}${unit === undefined ? '' : ` (${unit})`}`;
+}
+
+/**
+ * A commander argument parser for an integer flag: a decimal integer within the bounds, else
+ * INVALID_CONFIG naming the flag and what it takes, before anything connects.
+ */
+export function integerFlag(flag: string, options: NumericFlagOptions): (value: string) => number {
+  const max = Math.min(options.max ?? Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  return (value) => {
+    const n = /^\+?\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < options.min || n > max) throw invalidFlag(flag, value, describeRange('an integer', options));
+    return n;
+  };
+}
+
+/** A commander argument parser for a decimal number flag (`2.5` seconds) within the bounds. */
+export function numberFlag(flag: string, options: NumericFlagOptions): (value: string) => number {
+  const max = options.max ?? Number.MAX_SAFE_INTEGER;
+  return (value) => {
+    const n = /^\+?(\d+(\.\d*)?|\.\d+)$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+    if (!Number.isFinite(n) || n < options.min || n > max) throw invalidFlag(flag, value, describeRange('a number', options));
+    return n;
+  };
+}
+
+/** A commander argument parser for a byte size flag (`128m`, `64k`, bytes) of at least `min` bytes. */
+export function byteSizeFlag(flag: string, min = 1): (value: string) => number {
+  const expected = `a byte size of at least ${min} bytes, e.g. 134217728, 128m or 64k`;
+  return (value) => {
+    let bytes: number;
+    try {
+      bytes = parseByteSize(value);
+    } catch (error) {
+      throw invalidFlag(flag, value, expected, error);
+    }
+    if (!Number.isSafeInteger(bytes) || bytes < min) throw invalidFlag(flag, value, expected);
+    return bytes;
+  };
+}

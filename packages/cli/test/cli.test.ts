@@ -117,3 +117,16 @@ test('status lists every active run, however old, besides the newest --limit run
   const listed = (JSON.parse(res.stdout) as { run: { runId: string } }[]).map((p) => p.run.runId).filter((id) => id.startsWith(prefix));
   assert.deepEqual(listed, [ids[2], ids[0]], 'the newest run, then the older one still running; not the other finished one');
 });
+
+test('a numeric option out of range fails before anything connects, printed with the option to fix', async () => {
+  const cases: [string[], string][] = [
+    [['worker', '--concurrency', 'two'], 'error [SLUICE_INVALID_CONFIG]: --concurrency must be an integer from 1 to 1024, got "two"\n  flag: --concurrency\n'],
+    [['coordinator', '--tick', '1.5'], 'error [SLUICE_INVALID_CONFIG]: --tick must be an integer from 10 to 2147483647 (milliseconds), got "1.5"\n  flag: --tick\n'],
+  ];
+  const results = await Promise.all(cases.map(([args]) => sluice([...args, '--redis', deadRedis])));
+  for (const [i, [args, expected]] of cases.entries()) {
+    const res = results[i] as { code: number; stderr: string };
+    assert.equal(res.code, 1, args.join(' '));
+    assert.ok(res.stderr.startsWith(expected), `${args.join(' ')}:\n${res.stderr}`);
+  }
+});

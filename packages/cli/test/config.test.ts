@@ -3,7 +3,7 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ErrorCode, isSluiceError } from '@sluice/core';
-import { collectSet, parseByteSize, resolveRedisUrl } from '../src/config.ts';
+import { byteSizeFlag, collectSet, integerFlag, numberFlag, parseByteSize, resolveRedisUrl } from '../src/config.ts';
 
 function withRedisUrl(t: TestContext, value: string | undefined): void {
   const before = process.env.REDIS_URL;
@@ -66,4 +66,46 @@ test('byte sizes: plain bytes or k/m/g (binary), with optional i and b, any case
   for (const bad of ['1.5m', '-1', 'm', '', '10 m', '12t', '1e6', '0x10']) {
     assert.throws(() => parseByteSize(bad), (e: unknown) => isSluiceError(e) && e.code === ErrorCode.INVALID_CONFIG && e.message.includes('128m'), bad);
   }
+});
+
+const invalidFlag = (flag: string, expected: RegExp) => (e: unknown): boolean => {
+  assert.ok(isSluiceError(e), `a SluiceError, got ${String(e)}`);
+  assert.equal(e.code, ErrorCode.INVALID_CONFIG);
+  assert.equal(e.context.flag, flag);
+  assert.match(e.message, new RegExp(`^${flag} must be `));
+  assert.match(e.message, expected);
+  return true;
+};
+
+test('integer flags: decimal integers within the bounds; anything else names the flag, the bounds and the value', () => {
+  const parse = integerFlag('--concurrency', { min: 1, max: 1024 });
+  assert.equal(parse('1'), 1);
+  assert.equal(parse('1024'), 1024);
+  assert.equal(parse(' 16 '), 16);
+  assert.equal(parse('+8'), 8);
+  for (const bad of ['0', '1025', '-1', 'abc', '', '2.5', '1e3', '0x10', '4 workers', 'Infinity', 'NaN', '99999999999999999999']) {
+    assert.throws(() => parse(bad), (e: unknown) => invalidFlag('--concurrency', /an integer from 1 to 1024, got /)(e) && (e as Error).message.endsWith(`got ${JSON.stringify(bad)}`), bad);
+  }
+  const unbounded = integerFlag('--lock-duration', { min: 1000, unit: 'milliseconds' });
+  assert.equal(unbounded(String(Number.MAX_SAFE_INTEGER)), Number.MAX_SAFE_INTEGER);
+  assert.throws(() => unbounded('999'), invalidFlag('--lock-duration', /an integer of at least 1000 \(milliseconds\), got "999"/));
+  fc.assert(fc.property(fc.integer({ min: 1, max: 1024 }), (n) => parse(String(n)) === n));
+});
+
+test('number flags take decimals within the bounds', () => {
+  const parse = numberFlag('--drain', { min: 0, max: 86_400, unit: 'seconds' });
+  assert.deepEqual(['0', '2.5', '.5', '30', '86400'].map(parse), [0, 2.5, 0.5, 30, 86_400]);
+  for (const bad of ['-1', '86401', 'soon', '', '1e2', '1,5', 'Infinity']) {
+    assert.throws(() => parse(bad), invalidFlag('--drain', /a number from 0 to 86400 \(seconds\), got /), bad);
+  }
+});
+
+test('byte size flags: a byte size of at least the minimum, the size error kept as the cause', () => {
+  const parse = byteSizeFlag('--split-size', 1024);
+  assert.equal(parse('128m'), 128 * 1024 ** 2);
+  assert.equal(parse('1024'), 1024);
+  for (const bad of ['1023', '0', '12t', 'big', '']) {
+    assert.throws(() => parse(bad), invalidFlag('--split-size', /a byte size of at least 1024 bytes, e\.g\. 134217728, 128m or 64k/), bad);
+  }
+  assert.throws(() => parse('12t'), (e: unknown) => isSluiceError(e) && isSluiceError(e.cause) && e.cause.message.includes('is not a byte size'));
 });

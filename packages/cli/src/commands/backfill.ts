@@ -6,13 +6,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import { Redis } from 'ioredis';
 import cliProgress from 'cli-progress';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import { coordinatorLeaseKey, createRunStore, isFinalState, readLeaseHolder, RunState } from '@sluice/control';
 import type { RunProgress, RunStore } from '@sluice/control';
 import { loadJob, parseEventTimeBound, resolveRunOptions } from '@sluice/runtime';
-import { collectSet, parseByteSize, resolveRedisUrl } from '../config.ts';
+import { byteSizeFlag, collectSet, resolveRedisUrl } from '../config.ts';
 import { normalizeInput } from '../inputs.ts';
 import { formatProgress } from './status.ts';
 
@@ -22,7 +23,7 @@ interface BackfillFlags {
   until?: string;
   set: Record<string, string>;
   runId?: string;
-  splitSize: string;
+  splitSize: number;
   redis?: string;
   wait?: boolean;
   json?: boolean;
@@ -39,7 +40,7 @@ export function registerBackfillCommand(program: Command): void {
     .option('--until <iso>', 'only records with event time before this')
     .option('--set <key=value>', 'job option (repeatable), e.g. --set timeShift=auto', collectSet, {})
     .option('--run-id <id>', 'run id; resubmitting an id with the same inputs and options resumes it, doing only what is missing')
-    .option('--split-size <bytes>', 'target split size for splittable text files', '128m')
+    .addOption(new Option('--split-size <bytes>', 'target split size for splittable text files').argParser(byteSizeFlag('--split-size', 1024)).default(128 * 1024 ** 2, '128m'))
     .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
     .option('--namespace <name>', 'the coordinators and workers to run it (their --namespace)')
     .option('--wait', 'follow the run with a progress bar until it ends')
@@ -67,7 +68,7 @@ export function registerBackfillCommand(program: Command): void {
           job: job.name,
           inputs,
           options,
-          splitSize: parseByteSize(flags.splitSize),
+          splitSize: flags.splitSize,
           ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
           ...(since === undefined ? {} : { since }),
           ...(until === undefined ? {} : { until }),

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { createCoordinator } from '@sluice/coordinator';
-import { resolveRedisUrl } from '../config.ts';
+import { integerFlag, resolveRedisUrl } from '../config.ts';
 import { listInputFiles, openInputReader } from '../inputs.ts';
 import { createStreamWiring, resolveBrokers } from '../stream-wiring.ts';
 
@@ -16,13 +16,13 @@ export function registerCoordinatorCommand(program: Command): void {
     .description('plan submitted runs into splits and track them (one leader at a time)')
     .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
     .option('--namespace <name>', 'queue namespace (isolates installations sharing a Redis)')
-    .option('--lease-ttl <ms>', 'leader lease lifetime; a standby takes over this long after the leader dies', '10000')
-    .option('--tick <ms>', 'progress check period', '1000')
+    .option('--lease-ttl <ms>', 'leader lease lifetime; a standby takes over this long after the leader dies', integerFlag('--lease-ttl', { min: 300, max: 2 ** 31 - 1, unit: 'milliseconds' }), 10_000)
+    .option('--tick <ms>', 'progress check period', integerFlag('--tick', { min: 10, max: 2 ** 31 - 1, unit: 'milliseconds' }), 1000)
     .option('--brokers <list>', 'Kafka bootstrap brokers for stream runs (default: KAFKA_BROKERS)')
-    .option('--max-range-records <n>', 'most records in one planned Kafka range', '20000')
-    .option('--max-in-flight <n>', 'planned but unfinished ranges per partition', '2')
-    .option('--attempts <n>', 'attempts per split before it counts as failed', '5')
-    .action(async (flags: { redis?: string; namespace?: string; leaseTtl: string; tick: string; brokers?: string; maxRangeRecords: string; maxInFlight: string; attempts: string }) => {
+    .option('--max-range-records <n>', 'most records in one planned Kafka range', integerFlag('--max-range-records', { min: 1, unit: 'records' }), 20_000)
+    .option('--max-in-flight <n>', 'planned but unfinished ranges per partition', integerFlag('--max-in-flight', { min: 1, max: 1000 }), 2)
+    .option('--attempts <n>', 'attempts per split before it counts as failed', integerFlag('--attempts', { min: 1, max: 1000 }), 5)
+    .action(async (flags: { redis?: string; namespace?: string; leaseTtl: number; tick: number; brokers?: string; maxRangeRecords: number; maxInFlight: number; attempts: number }) => {
       const url = resolveRedisUrl(flags.redis);
       const brokers = resolveBrokers(flags.brokers);
       const redis = new Redis(url, { maxRetriesPerRequest: null });
@@ -30,15 +30,15 @@ export function registerCoordinatorCommand(program: Command): void {
       const wiring = brokers === undefined ? undefined : createStreamWiring(brokers, redis);
       const coordinator = createCoordinator({
         ...(wiring === undefined ? {} : { kafka: wiring.kafka, positions: wiring.positions }),
-        attempts: Number(flags.attempts),
-        rangeLimits: { maxRecords: Number(flags.maxRangeRecords), maxInFlightPerPartition: Number(flags.maxInFlight) },
+        attempts: flags.attempts,
+        rangeLimits: { maxRecords: flags.maxRangeRecords, maxInFlightPerPartition: flags.maxInFlight },
         redisUrl: url,
         redis,
         blockingRedis: blocking,
         listInputs: listInputFiles,
         openReader: openInputReader,
-        leaseTtlMs: Number(flags.leaseTtl),
-        tickMs: Number(flags.tick),
+        leaseTtlMs: flags.leaseTtl,
+        tickMs: flags.tick,
         ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
       });
       const stop = (): void => {

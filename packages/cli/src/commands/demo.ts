@@ -25,13 +25,13 @@ import { follow } from './backfill.ts';
 import { submitHandOff } from './hand-off.ts';
 import { formatLag, formatProgress, streamLag } from './status.ts';
 import type { PartitionLag, RunProgress } from '@sluice/control';
-import { resolveRedisUrl } from '../config.ts';
+import { integerFlag, resolveRedisUrl } from '../config.ts';
 import { findRepoRoot } from '../repo.ts';
 import { formatTable } from '../table.ts';
 
 const bin = fileURLToPath(new URL('../bin.ts', import.meta.url));
 
-interface DemoFlags { redis?: string; webhdfs: string; dataset?: string; workers: string; brokers?: string }
+interface DemoFlags { redis?: string; webhdfs: string; dataset?: string; workers: number; brokers?: string }
 
 /** Registers `sluice demo`. */
 export function registerDemoCommand(program: Command): void {
@@ -41,7 +41,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
     .option('--webhdfs <url>', 'WebHDFS of the archive', `webhdfs://127.0.0.1:${process.env.WEBHDFS_PORT ?? '9870'}`)
     .option('--dataset <dir>', 'folder with the WRCCDC files (default: SLUICE_DATASET_DIR or ../shared/datasets/wrccdc-2018)')
-    .option('--workers <n>', 'worker processes', '2')
+    .option('--workers <n>', 'worker processes', integerFlag('--workers', { min: 1, max: 64 }), 2)
     .option('--brokers <list>', 'Kafka brokers (default: KAFKA_BROKERS or 127.0.0.1:9092)')
     .action(async (flags: DemoFlags) => {
       const redisUrl = resolveRedisUrl(flags.redis);
@@ -74,7 +74,7 @@ export function registerDemoCommand(program: Command): void {
         await deleteKeys(redis, `${DEMO_PREFIX}*`);
         const common = ['--redis', redisUrl, '--namespace', 'demo', '--brokers', brokers.join(',')];
         children.push(startChild([bin, 'coordinator', ...common, '--tick', '500'], 'coordinator'));
-        for (let i = 0; i < Number(flags.workers); i += 1) children.push(startChild([bin, 'worker', ...common, '--key-prefix', DEMO_PREFIX], `worker-${i + 1}`));
+        for (let i = 0; i < flags.workers; i += 1) children.push(startChild([bin, 'worker', ...common, '--key-prefix', DEMO_PREFIX], `worker-${i + 1}`));
         const leaderDeadline = Date.now() + 60_000;
         while ((await readLeaseHolder(redis, coordinatorLeaseKey('demo'))) === undefined) {
           if (Date.now() > leaderDeadline) throw new SluiceError(ErrorCode.TIMEOUT, 'the demo coordinator did not start within 60 s; see its output above', {});
@@ -83,7 +83,7 @@ export function registerDemoCommand(program: Command): void {
         step(`4. sluice run network-metrics --backfill <archive> --stream ${TOPIC} --boundary ${BOUNDARY} (time-shifted so kairos keeps 2018 data)`);
         const job = await loadJob('network-metrics');
         const handOff = await submitHandOff(job, {
-          backfill: [`${archiveDir}/*.ndjson`], stream: TOPIC, boundary: BOUNDARY, slack: '300', set: { timeShift: 'auto' }, splitSize: '4m', redis: redisUrl, namespace: 'demo',
+          backfill: [`${archiveDir}/*.ndjson`], stream: TOPIC, boundary: BOUNDARY, slack: 300, set: { timeShift: 'auto' }, splitSize: 4 * 1024 ** 2, redis: redisUrl, namespace: 'demo',
           runId: `demo-${Date.now()}`,
         });
         process.stdout.write(`boundary ${handOff.boundary}; backfill run ${handOff.backfillRun}; stream run ${handOff.streamRun}\n`);

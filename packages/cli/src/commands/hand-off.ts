@@ -14,7 +14,7 @@ import { computeAutoShiftSeconds, parseEventTimeBound, resolveRunOptions } from 
 import { readSplit, detectFormat } from '@sluice/formats';
 import type { SplitCompression, SplitFormat } from '@sluice/formats';
 import { listInputFiles, normalizeInput, openInputReader } from '../inputs.ts';
-import { parseByteSize, resolveRedisUrl } from '../config.ts';
+import { resolveRedisUrl } from '../config.ts';
 
 const GREGORIAN_SECONDS: Readonly<Record<string, number>> = { daily: 86_400, weekly: 604_800, monthly: 2_592_000, yearly: 31_536_000 };
 
@@ -41,10 +41,12 @@ export interface HandOffFlags {
   backfill: string[];
   stream: string;
   boundary?: string;
-  slack: string;
+  /** Seconds. */
+  slack: number;
   set: Record<string, string>;
   runId?: string;
-  splitSize: string;
+  /** Bytes. */
+  splitSize: number;
   redis?: string;
   namespace?: string;
 }
@@ -65,7 +67,7 @@ export async function submitHandOff(job: JobDefinition<unknown, unknown>, flags:
     const inputs = flags.backfill.map(normalizeInput);
     const topics = flags.stream.split(',').map((s) => s.trim()).filter((s) => s !== '');
     if (topics.length === 0) throw new SluiceError(ErrorCode.INVALID_CONFIG, '--stream names no topic', { context: { flag: '--stream' } });
-    const slackSeconds = Number(flags.slack);
+    const slackSeconds = flags.slack;
     if (!Number.isFinite(slackSeconds) || slackSeconds < 0) throw new SluiceError(ErrorCode.INVALID_CONFIG, `--slack must be seconds >= 0, got ${flags.slack}`, { context: { flag: '--slack' } });
     if ((await readLeaseHolder(redis, coordinatorLeaseKey(flags.namespace))) === undefined) {
       throw new SluiceError(ErrorCode.UNAVAILABLE, 'no coordinator is alive: start one with `sluice coordinator --brokers <host:port>` and workers, then run again', { retryable: false });
@@ -81,7 +83,7 @@ export async function submitHandOff(job: JobDefinition<unknown, unknown>, flags:
     const runs = createRunStore(redis);
     const ns = flags.namespace === undefined ? {} : { namespace: flags.namespace };
     const backfill = await runs.submit({
-      runId: `${base}-backfill`, kind: 'backfill', job: job.name, inputs, options, until: boundary, splitSize: parseByteSize(flags.splitSize), ...ns,
+      runId: `${base}-backfill`, kind: 'backfill', job: job.name, inputs, options, until: boundary, splitSize: flags.splitSize, ...ns,
     });
     const stream = await runs.submit({
       runId: `${base}-stream`, kind: 'stream', job: job.name, inputs: topics,

@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { loadJob, runLocal } from '@sluice/runtime';
 import type { LocalRunSummary } from '@sluice/runtime';
 import { createTimeseriesStore } from '@sluice/timeseries';
-import { collectSet, parseByteSize, resolveRedisUrl } from '../config.ts';
+import { byteSizeFlag, collectSet, integerFlag, numberFlag, resolveRedisUrl } from '../config.ts';
 import { formatTable } from '../table.ts';
 import { submitHandOff } from './hand-off.ts';
 
@@ -21,14 +21,14 @@ interface RunFlags {
   set: Record<string, string>;
   redis?: string;
   runId?: string;
-  splitSize: string;
-  concurrency: string;
+  splitSize: number;
+  concurrency: number;
   json?: boolean;
   keyPrefix?: string;
   backfill?: string[];
   stream?: string;
   boundary?: string;
-  slack: string;
+  slack: number;
   namespace?: string;
 }
 
@@ -42,12 +42,12 @@ export function registerRunCommand(program: Command): void {
     .option('--stream <topics>', 'hand-off mode: topics to stream from the boundary on')
     .option('--boundary <iso>', 'hand-off boundary (default: start of the largest-step bucket of the newest archive record)')
     .option('--namespace <name>', 'hand-off: the coordinators and workers to run it (their --namespace)')
-    .option('--slack <seconds>', 'hand-off: the stream starts at the offsets for boundary minus this', '300')
+    .option('--slack <seconds>', 'hand-off: the stream starts at the offsets for boundary minus this', numberFlag('--slack', { min: 0, unit: 'seconds' }), 300)
     .option('--set <key=value>', 'job option (repeatable), e.g. --set timeShift=auto', collectSet, {})
     .option('--redis <url>', 'Redis URL (default: REDIS_URL or redis://127.0.0.1:6379)')
     .option('--run-id <id>', 'run id; rerunning an id only does what is missing')
-    .option('--split-size <bytes>', 'target split size for uncompressed text', '128m')
-    .addOption(new Option('--concurrency <n>', 'splits processed at once').default('2'))
+    .addOption(new Option('--split-size <bytes>', 'target split size for uncompressed text').argParser(byteSizeFlag('--split-size', 1024)).default(128 * 1024 ** 2, '128m'))
+    .addOption(new Option('--concurrency <n>', 'splits processed at once').argParser(integerFlag('--concurrency', { min: 1, max: 1024 })).default(2))
     .option('--json', 'print the summary as JSON')
     .option('--key-prefix <prefix>', 'prefix for every kairos key written (kairos reads them with the same prefix)')
     .action(async (jobName: string, flags: RunFlags) => {
@@ -79,8 +79,8 @@ async function runCommand(jobName: string, flags: RunFlags & { input: string[] }
       rawOptions: flags.set,
       store,
       runId: flags.runId ?? `${job.name}-${randomUUID()}`,
-      splitSize: parseByteSize(flags.splitSize),
-      concurrency: Number(flags.concurrency),
+      splitSize: flags.splitSize,
+      concurrency: flags.concurrency,
     });
   } finally {
     redis.disconnect();

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import { computePartitionLag, createRunStore, createStreamPositions } from '@sluice/control';
 import type { PartitionLag, RunProgress } from '@sluice/control';
-import { resolveRedisUrl } from '../config.ts';
+import { integerFlag, resolveRedisUrl } from '../config.ts';
 import { formatTable } from '../table.ts';
 
 /** Registers `sluice status`. */
@@ -17,8 +17,8 @@ export function registerStatusCommand(program: Command): void {
     .description('show runs and their progress')
     .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
     .option('--json', 'print JSON')
-    .option('--limit <n>', 'newest runs to list, besides every active one', '20')
-    .action(async (runId: string | undefined, flags: { redis?: string; json?: boolean; limit: string }) => {
+    .option('--limit <n>', 'newest runs to list, besides every active one', integerFlag('--limit', { min: 1, max: 100_000 }), 20)
+    .action(async (runId: string | undefined, flags: { redis?: string; json?: boolean; limit: number }) => {
       const redis = new Redis(resolveRedisUrl(flags.redis), { maxRetriesPerRequest: 2 });
       try {
         const runs = createRunStore(redis);
@@ -31,7 +31,7 @@ export function registerStatusCommand(program: Command): void {
           return;
         }
         // Active runs are listed however old: they are what someone is waiting for.
-        const [active, newest] = await Promise.all([runs.listActive(), runs.list(Number(flags.limit))]);
+        const [active, newest] = await Promise.all([runs.listActive(), runs.list(flags.limit)]);
         const byId = new Map([...newest, ...active].map((r) => [r.runId, r]));
         const list = [...byId.values()].sort((a, b) => b.submittedAt - a.submittedAt);
         const all = (await Promise.all(list.map((r) => runs.progress(r.runId)))).filter((p): p is RunProgress => p !== undefined);

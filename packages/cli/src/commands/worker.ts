@@ -6,11 +6,11 @@ import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { createTimeseriesStore } from '@sluice/timeseries';
 import { createWorker } from '@sluice/worker';
-import { resolveRedisUrl } from '../config.ts';
+import { integerFlag, numberFlag, resolveRedisUrl } from '../config.ts';
 import { openInputReader } from '../inputs.ts';
 import { createStreamWiring, resolveBrokers } from '../stream-wiring.ts';
 
-interface WorkerFlags { brokers?: string; rangeConcurrency: string; redis?: string; concurrency: string; drain: string; namespace?: string; lockDuration: string; keyPrefix?: string; chunkRecords?: string }
+interface WorkerFlags { brokers?: string; rangeConcurrency: number; redis?: string; concurrency: number; drain: number; namespace?: string; lockDuration: number; keyPrefix?: string; chunkRecords?: number }
 
 /** Registers `sluice worker`. */
 export function registerWorkerCommand(program: Command): void {
@@ -18,29 +18,29 @@ export function registerWorkerCommand(program: Command): void {
     .command('worker')
     .description('run splits from the queue until stopped (SIGTERM drains)')
     .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
-    .option('--concurrency <n>', 'splits run at once by this process', '1')
-    .option('--drain <seconds>', 'on SIGTERM, how long running splits may take before they are released', '30')
-    .option('--lock-duration <ms>', 'split lock lifetime; a dead worker\'s split is retried after it', '30000')
+    .option('--concurrency <n>', 'splits run at once by this process', integerFlag('--concurrency', { min: 1, max: 1024 }), 1)
+    .option('--drain <seconds>', 'on SIGTERM, how long running splits may take before they are released', numberFlag('--drain', { min: 0, max: 86_400, unit: 'seconds' }), 30)
+    .option('--lock-duration <ms>', 'split lock lifetime; a dead worker\'s split is retried after it', integerFlag('--lock-duration', { min: 1000, max: 2 ** 31 - 1, unit: 'milliseconds' }), 30_000)
     .option('--namespace <name>', 'queue namespace (isolates installations sharing a Redis)')
     .option('--key-prefix <prefix>', 'prefix for every kairos key written')
     .option('--brokers <list>', 'Kafka bootstrap brokers: also run live ranges of stream runs (default: KAFKA_BROKERS)')
-    .option('--range-concurrency <n>', 'Kafka ranges run at once by this process', '1')
-    .option('--chunk-records <n>', 'records per committed chunk (smaller: less rework after a crash, more commits)')
+    .option('--range-concurrency <n>', 'Kafka ranges run at once by this process', integerFlag('--range-concurrency', { min: 1, max: 1024 }), 1)
+    .option('--chunk-records <n>', 'records per committed chunk (smaller: less rework after a crash, more commits)', integerFlag('--chunk-records', { min: 1, unit: 'records' }))
     .action(async (flags: WorkerFlags) => {
       const url = resolveRedisUrl(flags.redis);
       const redis = new Redis(url, { maxRetriesPerRequest: null });
       const brokers = resolveBrokers(flags.brokers);
       const wiring = brokers === undefined ? undefined : createStreamWiring(brokers, redis);
       const worker = createWorker({
-        ...(wiring === undefined ? {} : { openSource: wiring.openSource, onRangeDone: wiring.onRangeDone, rangeConcurrency: Number(flags.rangeConcurrency) }),
+        ...(wiring === undefined ? {} : { openSource: wiring.openSource, onRangeDone: wiring.onRangeDone, rangeConcurrency: flags.rangeConcurrency }),
         connection: { url },
         redis,
         createStore: (job) => createTimeseriesStore({ redis, series: job.series, ...(flags.keyPrefix === undefined ? {} : { keyPrefix: flags.keyPrefix }) }),
         openReader: openInputReader,
-        concurrency: Number(flags.concurrency),
-        ...(flags.chunkRecords === undefined ? {} : { chunkRecords: Number(flags.chunkRecords) }),
-        lockDurationMs: Number(flags.lockDuration),
-        stalledIntervalMs: Math.max(1000, Math.floor(Number(flags.lockDuration) / 2)),
+        concurrency: flags.concurrency,
+        ...(flags.chunkRecords === undefined ? {} : { chunkRecords: flags.chunkRecords }),
+        lockDurationMs: flags.lockDuration,
+        stalledIntervalMs: Math.max(1000, Math.floor(flags.lockDuration / 2)),
         ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
         onSplitDone: (payload, result) => {
           const what = result === 'skipped' ? 'skipped (run cancelled)' : `${result.records} records, ${result.badRecords} bad, ${result.chunks} chunks${result.resumedFrom === undefined ? '' : `, resumed at ${result.resumedFrom}`}`;
@@ -51,7 +51,7 @@ export function registerWorkerCommand(program: Command): void {
       await new Promise<void>((resolve) => {
         const stop = (signal: string): void => {
           process.stdout.write(`${new Date().toISOString()} worker ${process.pid} ${signal}: draining\n`);
-          worker.close(Number(flags.drain) * 1000).then(resolve, resolve);
+          worker.close(flags.drain * 1000).then(resolve, resolve);
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
