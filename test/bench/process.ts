@@ -17,6 +17,7 @@ import type { SplitFormat } from '@sluice/formats';
 import { runSplit } from '@sluice/runtime';
 import type { CommitTarget } from '@sluice/runtime';
 import { networkMetrics } from '../../jobs/network-metrics/src/index.ts';
+import { readPeakRssKiB } from './backfill/decode-splits.ts';
 import { prepareBenchData } from './backfill/generate-data.ts';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
@@ -106,6 +107,7 @@ async function main(): Promise<void> {
   process.stdout.write(`  decode alone                   ${Math.round(d.records / d.seconds).toLocaleString('en-US').padStart(10)} rec/s  ${((d.cpuSeconds / d.records) * 1e6).toFixed(2)} µs CPU/rec\n`);
   process.stdout.write(`  decode + process + combine     ${Math.round(f.records / f.seconds).toLocaleString('en-US').padStart(10)} rec/s  ${((f.cpuSeconds / f.records) * 1e6).toFixed(2)} µs CPU/rec\n`);
   process.stdout.write(`  ratio (processing path / decode alone): ${(d.seconds / f.seconds).toFixed(3)}\n`);
+  process.stdout.write(`  peak RSS of this process: ${Math.round(readPeakRssKiB('self') / 1024)} MiB\n`);
 }
 
 await main();
