@@ -3,6 +3,9 @@
  * collide with kairos series, and the per-run stats key is the one the fenced commit increments.
  */
 
+// Shared with the other side of the fenced commit; defined once in core.
+export { runDeadLettersKey, runStatsKey } from '@sluice/core';
+
 /** Sorted set of run ids, scored by submission time (ms). */
 export const RUNS_INDEX = 'sluice:runs';
 /**
@@ -33,19 +36,9 @@ export function runKey(runId: string): string {
   return `sluice:run:${runId}`;
 }
 
-/** Hash of a run's counters; the fenced commit increments it in the same atomic write as the data. */
-export function runStatsKey(runId: string): string {
-  return `sluice:run:${runId}:stats`;
-}
-
 /** Hash of failed splits: splitId → JSON { code, message, attempts }. */
 export function runFailedKey(runId: string): string {
   return `sluice:run:${runId}:failed`;
-}
-
-/** List of dead letters (JSON) of a run. */
-export function runDeadLettersKey(runId: string): string {
-  return `sluice:run:${runId}:dead`;
 }
 
 /** Set of split ids a run has finished (idempotent: a split rerun after finishing adds nothing). */

@@ -22,3 +22,4 @@ export type { Combiner, CombinerOptions, EmitSlot } from './combiner.ts';
 export { GregorianStep, createBucketCalc, createIntervalCalc, resolveStep } from './intervals.ts';
 export type { BucketCalc, IntervalCalc, ResolvedStep } from './intervals.ts';
 export { encodePythonFloat, encodeValue } from './encode.ts';
+export { runDeadLettersKey, runStatsKey } from './run-keys.ts';

@@ -8,6 +8,9 @@
  * the series families a prefix to keep kairos's `list()` clean.
  */
 
+// Shared with the other side of the fenced commit; defined once in core.
+export { runDeadLettersKey, runStatsKey } from '@sluice/core';
+
 /** The namespace of Sluice's own keys. */
 export const SLUICE_NAMESPACE = 'sluice:';
 
@@ -34,19 +37,6 @@ export function metricPattern(prefix: string, name: string): string {
 /** Hash of a run's fences: field = split id, value = `${seq}:${resumeAt}` of the last applied chunk. */
 export function fenceKey(runId: string): string {
   return `${SLUICE_NAMESPACE}fence:${runId}`;
-}
-
-/**
- * Hash of a run's counters (records, badRecords, bytes, expired, chunks), incremented in the same
- * atomic write as the data; `@sluice/control` reads it under the same name.
- */
-export function runStatsKey(runId: string): string {
-  return `${SLUICE_NAMESPACE}run:${runId}:stats`;
-}
-
-/** List of a run's dead letters (JSON), appended by the commit that consumed them. */
-export function runDeadLettersKey(runId: string): string {
-  return `${SLUICE_NAMESPACE}run:${runId}:dead`;
 }
 
 /** String beside a gauge key: the event time (epoch µs) of the value it holds, so merges are order-independent. */
