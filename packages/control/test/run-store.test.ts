@@ -171,9 +171,14 @@ test('dead letters are read oldest first, up to a limit', async (t) => {
   assert.deepEqual(await runs.deadLetters(newRun()), []);
 });
 
+
+/** The run ids of `list` that are in `ids`, in list order. */
+function mine(list: readonly { runId: string }[], ids: ReadonlySet<string>): string[] {
+  return list.map((r) => r.runId).filter((id) => ids.has(id));
+}
+
 test('every active run is listed however many finished runs are newer; the index follows every transition', async (t) => {
   const { redis, runs, newRun } = withStore(t);
-  const mine = (list: readonly { runId: string }[], ids: ReadonlySet<string>): string[] => list.map((r) => r.runId).filter((id) => ids.has(id));
   const old = newRun();
   await runs.submit(spec(old), 1_000);
   await runs.transition(old, [RunState.SUBMITTED], RunState.RUNNING);
