@@ -131,6 +131,27 @@ redis.call('LPUSH', KEYS[4], ARGV[1])
 return 1
 `;
 
+// KEYS[1] done set, KEYS[2] failed hash, KEYS[3] run hash, KEYS[4] wake-up list; ARGV[1] run id,
+// ARGV[2] split id, ARGV[3] failure JSON ('' when the split is done). Records the split's outcome
+// and, when that was the run's last split, wakes the coordinator: it would otherwise notice the
+// run finished only at its next tick, up to a second later.
+const SPLIT_OUTCOME = `
+if ARGV[3] == '' then
+  redis.call('SADD', KEYS[1], ARGV[2])
+  redis.call('HDEL', KEYS[2], ARGV[2])
+else
+  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+end
+local total = tonumber(redis.call('HGET', KEYS[3], 'splitsTotal') or '')
+if total and redis.call('SCARD', KEYS[1]) + redis.call('HLEN', KEYS[2]) >= total then
+  redis.call('LPUSH', KEYS[4], ARGV[1])
+  -- Only a nudge: bounded, so workers finishing with no coordinator alive cannot grow it.
+  redis.call('LTRIM', KEYS[4], 0, 999)
+  return 1
+end
+return 0
+`;
+
 const FINAL_STATES: readonly RunState[] = Object.values(RunState).filter(isFinalState);
 
 /** The run store over one Redis connection (not owned: the caller closes it). */
@@ -152,11 +173,11 @@ export interface RunStore {
   /** Updates descriptive fields (not the state). */
   update(runId: string, fields: Partial<RunRecord>): Promise<void>;
   recordFailedSplit(runId: string, failure: FailedSplit): Promise<void>;
-  /** Marks a split finished; idempotent. */
+  /** Marks a split finished; idempotent. The run's last split outcome wakes the coordinator. */
   recordSplitDone(runId: string, splitId: string): Promise<void>;
   clearFailedSplits(runId: string): Promise<void>;
   progress(runId: string, now?: number): Promise<RunProgress | undefined>;
-  /** Pops submitted run ids pushed by `submit`, waiting up to `timeoutSeconds` for one. */
+  /** Pops run ids pushed by `submit` or by a run's last split outcome, waiting up to `timeoutSeconds` for one. */
   waitForSubmission(timeoutSeconds: number): Promise<string | undefined>;
   /** Dead letters of a run, oldest first. */
   deadLetters(runId: string, limit?: number): Promise<unknown[]>;
@@ -242,10 +263,10 @@ export function createRunStore(redis: Redis): RunStore {
       if (Object.keys(encoded).length > 0) await redis.hset(runKey(runId), encoded);
     },
     async recordFailedSplit(runId, failure) {
-      await redis.hset(runFailedKey(runId), failure.splitId, JSON.stringify(failure));
+      await redis.eval(SPLIT_OUTCOME, 4, runDoneKey(runId), runFailedKey(runId), runKey(runId), SUBMIT_WAKEUP, runId, failure.splitId, JSON.stringify(failure));
     },
     async recordSplitDone(runId, splitId) {
-      await redis.multi().sadd(runDoneKey(runId), splitId).hdel(runFailedKey(runId), splitId).exec();
+      await redis.eval(SPLIT_OUTCOME, 4, runDoneKey(runId), runFailedKey(runId), runKey(runId), SUBMIT_WAKEUP, runId, splitId, '');
     },
     async clearFailedSplits(runId) {
       await redis.del(runFailedKey(runId));

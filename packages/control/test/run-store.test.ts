@@ -160,6 +160,23 @@ test('progress assembles committed stats, done and failed splits, rate and ETA',
   assert.equal(await runs.progress(newRun()), undefined);
 });
 
+test('the last split outcome of a run wakes the coordinator, earlier ones do not', async (t) => {
+  const { redis, runs, newRun } = withStore(t);
+  const runId = newRun();
+  await runs.submit(spec(runId));
+  assert.equal(await runs.waitForSubmission(1), runId, 'the submission itself');
+  await runs.transition(runId, [RunState.SUBMITTED], RunState.RUNNING, { startedAt: 10_000, splitsTotal: 3 });
+  await runs.recordSplitDone(runId, 'a');
+  await runs.recordFailedSplit(runId, { splitId: 'b', code: 'SLUICE_CORRUPT_INPUT', message: 'truncated', attempts: 1 });
+  await runs.recordSplitDone(runId, 'a');
+  assert.equal(await redis.lpos(SUBMIT_WAKEUP, runId), null, 'two of three splits: no wake-up yet');
+  await runs.recordSplitDone(runId, 'c');
+  assert.equal(await runs.waitForSubmission(1), runId, 'the third outcome wakes the coordinator');
+  await runs.recordSplitDone(runId, 'b');
+  assert.equal(await runs.waitForSubmission(1), runId, 'so does a failed split that later succeeded');
+  assert.equal((await runs.progress(runId))?.splitsDone, 3);
+});
+
 test('dead letters are read oldest first, up to a limit', async (t) => {
   const { redis, runs, newRun } = withStore(t);
   const runId = newRun();
