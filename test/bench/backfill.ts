@@ -12,6 +12,7 @@
  * Sluice / DataFrame >= 1.
  *
  *   node test/bench/backfill.ts [--records 10000000] [--split-size 128m] [--skip-spark] [--skip-parquet] [--cpu-prof]
+ *     [--worker-heap-mib 320]  (0: no cap; workers and decode-alone processes get the same)
  */
 import { execFileSync, fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -45,8 +46,11 @@ const { values: args } = parseArgs({
     'skip-spark': { type: 'boolean', default: false },
     'skip-parquet': { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
+    // The old-generation cap a deployment gives a worker (the container image sets the same).
+    'worker-heap-mib': { type: 'string', default: '320' },
   },
 });
+const HEAP_OPTIONS = Number(args['worker-heap-mib']) > 0 ? [`--max-old-space-size=${Number(args['worker-heap-mib'])}`] : [];
 const RECORDS = Number(args.records);
 const SPLIT_SIZE = args['split-size'];
 const WORKERS = 2;
@@ -137,7 +141,7 @@ async function runSluice(format: Format, shift: number): Promise<SluiceResult> {
   try {
     const coordinator = track(startSluice('coordinator', ['coordinator', ...common, '--tick', '200']));
     await coordinator.waitFor('is the leader');
-    const profile = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', join(benchDir, 'profiles')] : [];
+    const profile = [...HEAP_OPTIONS, ...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', join(benchDir, 'profiles')] : [])];
     const workers = Array.from({ length: WORKERS }, (_, i) => track(startSluice(`worker-${i + 1}`, ['worker', ...common, '--key-prefix', prefix], profile)));
     await Promise.all(workers.map((w) => w.waitFor('ready')));
     log(`  ${format}: coordinator and ${WORKERS} workers up (namespace ${ns}); load ${load()}`);
@@ -205,7 +209,7 @@ async function runDecodeAlone(format: Format): Promise<DecodeResult> {
   await fs.close();
   const queue: DecodeSplit[] = plan.splits.map((s: SplitPayload) => ({ url: s.url, format: s.format, compression: s.compression, start: s.start, end: s.end }) as DecodeSplit);
   const script = join(import.meta.dirname, 'backfill', 'decode-splits.ts');
-  const procs: ChildProcess[] = Array.from({ length: WORKERS }, () => fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const procs: ChildProcess[] = Array.from({ length: WORKERS }, () => fork(script, [], { execArgv: [...process.execArgv, ...HEAP_OPTIONS], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   const stoppers = procs.map((p) => ({ stop: async () => {
     if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   } }));
