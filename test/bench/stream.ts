@@ -246,7 +246,7 @@ async function main(): Promise<void> {
     };
     mkdirSync(join(root, '.local', 'bench'), { recursive: true });
     writeFileSync(join(root, '.local', 'bench', 'stream-result.json'), `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`\n${Object.entries(result).map(([k, v]) => `${k.padEnd(36)} ${String(v)}`).join('\n')}\n`);
+    process.stdout.write(`\n${Object.entries(result).map(([k, v]) => `${k.padEnd(36)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join('\n')}\n`);
     process.stdout.write('targets: ratioToRawClient >= 0.5; latencyP99Ms < 500\n');
   } finally {
     await Promise.all(children.map((c) => c.stop()));
