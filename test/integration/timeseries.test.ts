@@ -366,3 +366,25 @@ test('the store refuses an ioredis client with its own keyPrefix, and unknown se
   await assert.rejects(fixture.store.insert('nope', 'h', 1), (error: unknown) => isSluiceError(error) && error.code === ErrorCode.INVALID_DEFINITION);
   await assert.rejects(fixture.store.get('hits', 'h', 'hour'), (error: unknown) => isSluiceError(error) && error.code === ErrorCode.INVALID_DEFINITION);
 });
+
+test('commitTogether applies one chunk as several fresh splits at once, or nothing when any has a fence', async (t) => {
+  const series: Record<string, SeriesDecl> = { hits: { type: 'count', intervals: { m: { step: 60, steps: 10 } } } };
+  const fixture = await createFixture(t, series);
+  const { store, runId } = fixture;
+  const together = chunkOf(series, [['hits', 'h', 2, NOW], ['hits', 'h', 3, NOW]], 0, 'unused');
+  const first = await store.commitTogether(runId, ['r1', 'r2'], together);
+  assert.equal(first.applied, true);
+  assert.equal((await fixture.dump()).get('h:m:23333333')?.value, '5');
+  assert.deepEqual([await store.progress(runId, 'r1'), await store.progress(runId, 'r2')], [{ seq: 0, resumeAt: 100 }, { seq: 0, resumeAt: 100 }], 'both fences set');
+  assert.deepEqual({ ...(await fixture.stats()) }, { records: '2', badRecords: '0', bytes: '20', expired: '0', chunks: '1' });
+
+  assert.equal((await store.commitTogether(runId, ['r1', 'r2'], together)).applied, false, 'the same again is a no-op');
+  assert.equal((await store.commit(runId, { ...together, splitId: 'r2' })).applied, false, 'so is either split alone');
+  const before = await fixture.dump();
+  assert.equal((await store.commitTogether(runId, ['r3', 'r2'], together)).applied, false, 'r2 has a fence: nothing is written');
+  assert.deepEqual(await fixture.dump(), before);
+  assert.equal(await store.progress(runId, 'r3'), undefined, 'and r3 keeps no fence, to run alone');
+  assert.equal((await store.commit(runId, { ...together, splitId: 'r3' })).applied, true);
+  assert.equal((await fixture.dump()).get('h:m:23333333')?.value, '10');
+  await assert.rejects(store.commitTogether(runId, ['r4'], together), (error: unknown) => isSluiceError(error) && error.code === ErrorCode.INTERNAL);
+});

@@ -4,7 +4,8 @@
  * so a chunk of tens of thousands of field updates is one EVALSHA with no string parsing in Lua.
  *
  * KEYS: [fence, stats, dead letters] when fenced, then per op its key (and side key for gauge and list).
- * ARGV: 'F' splitId seq resumeAt records badRecords bytes expired nDead dead* | 'U', then ops:
+ * ARGV: 'F'|'M' splitId seq resumeAt records badRecords bytes expired nDead dead* | 'U', then ops
+ * ('M': several split ids separated by newlines, applied only if none has a fence yet):
  *   C ttl increment | H ttl n (field count)*n | S ttl n member*n | G ttl tsMicros value
  *   L ttl ordinal n value*n | R ttl n value*n | T ttl          (ttl 0 = no EXPIRE)
  */
@@ -18,6 +19,8 @@ export interface FenceArgs {
   statsKey: string;
   deadLettersKey: string;
   splitId: string;
+  /** More splits committed by this one chunk, all or nothing ('M'); `splitId` is the first. */
+  alsoSplitIds?: readonly string[];
   seq: number;
   resumeAt: number;
   stats: ChunkStats;
@@ -40,9 +43,10 @@ export function encodeCommitArgs(ops: readonly CommitOp[], fence?: FenceArgs): C
     args.push('U');
   } else {
     keys.push(fence.fenceKey, fence.statsKey, fence.deadLettersKey);
+    const also = fence.alsoSplitIds ?? [];
     args.push(
-      'F',
-      fence.splitId,
+      also.length === 0 ? 'F' : 'M',
+      also.length === 0 ? fence.splitId : [fence.splitId, ...also].join('\n'),
       String(fence.seq),
       String(fence.resumeAt),
       String(fence.stats.records),

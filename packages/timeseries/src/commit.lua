@@ -6,6 +6,8 @@
     seq <= last       -> nothing is written, returns {0, last} (duplicate, stale or replayed chunk)
     seq == last + 1   -> every op, the run stats, the dead letters and the fence, returns {1, last}
     seq  > last + 1   -> error SLUICE_FENCE_GAP <last> (an earlier chunk is missing; retryable)
+  Several splits ('M', ids separated by newlines, seq 0): applied only if none of them has a fence
+  yet, and then every fence is set at once; else nothing is written, returns {0, -2}.
   Unfenced ('U'): the ops only (one kairos insert), returns {1, -1}.
 
   Every key is type-checked before the first write, so a key of the wrong type aborts the commit
@@ -193,13 +195,25 @@ if mode == 'U' then
   return {1, -1}
 end
 
-if mode ~= 'F' then return redis.error_reply('SLUICE_BADOP mode ' .. tostring(mode)) end
+if mode ~= 'F' and mode ~= 'M' then return redis.error_reply('SLUICE_BADOP mode ' .. tostring(mode)) end
 local split, seq = ARGV[2], tonumber(ARGV[3])
 local last = -1
-local fence = redis.call('HGET', KEYS[1], split)
-if fence then last = tonumber(string.match(fence, '^(%d+)')) end
-if seq <= last then return {0, last} end
-if seq > last + 1 then return redis.error_reply('SLUICE_FENCE_GAP ' .. last) end
+local splits
+if mode == 'M' then
+  -- Several splits (newline-separated ids) in one chunk, all or nothing: only when none of them
+  -- has a fence yet. Otherwise returns {0, -2} and writes nothing; the caller runs them one by one.
+  splits = {}
+  for id in string.gmatch(split, '[^\n]+') do
+    if redis.call('HEXISTS', KEYS[1], id) == 1 then return {0, -2} end
+    splits[#splits + 1] = id
+  end
+else
+  local fence = redis.call('HGET', KEYS[1], split)
+  if fence then last = tonumber(string.match(fence, '^(%d+)')) end
+  if seq <= last then return {0, last} end
+  if seq > last + 1 then return redis.error_reply('SLUICE_FENCE_GAP ' .. last) end
+  splits = {split}
+end
 
 local ndead = tonumber(ARGV[9])
 local first_op = 10 + ndead
@@ -207,7 +221,7 @@ local err = check(1, 'hash') or check(2, 'hash') or check(3, 'list') or run_ops(
 if err then return redis.error_reply(err) end
 run_ops(first_op, 4, true)
 
-redis.call('HSET', KEYS[1], split, ARGV[3] .. ':' .. ARGV[4])
+for n = 1, #splits do redis.call('HSET', KEYS[1], splits[n], ARGV[3] .. ':' .. ARGV[4]) end
 redis.call('HINCRBY', KEYS[2], 'records', ARGV[5])
 redis.call('HINCRBY', KEYS[2], 'badRecords', ARGV[6])
 redis.call('HINCRBY', KEYS[2], 'bytes', ARGV[7])

@@ -63,6 +63,12 @@ export interface TimeseriesStore {
    * is a no-op (`applied: false`); a higher one throws FENCE_GAP (retryable).
    */
   commit(runId: string, chunk: Chunk): Promise<CommitResult>;
+  /**
+   * Applies one chunk (`seq` 0) as the whole of several splits at once: only if none of them has a
+   * fence yet, and then every fence is set in the same atomic write. Otherwise nothing is written
+   * and `applied` is false, and the caller runs the splits one by one.
+   */
+  commitTogether(runId: string, splitIds: readonly string[], chunk: Chunk): Promise<CommitResult>;
   /** The fence of a split, so a retry resumes after the last applied chunk; undefined before the first. */
   progress(runId: string, splitId: string): Promise<SplitProgress | undefined>;
   /**
@@ -107,25 +113,41 @@ export function createTimeseriesStore(options: TimeseriesStoreOptions): Timeseri
     }
   };
 
+  const fencedCommit = async (runId: string, chunk: Chunk, also: readonly string[]): Promise<CommitResult> => {
+    checkChunk(runId, chunk);
+    const plan = planAggregates(families, chunk.aggregates, chunk.splitOrdinal, clock());
+    const splitId = also.length === 0 ? chunk.splitId : [chunk.splitId, ...also].join(',');
+    const deadLetters = chunk.deadLetters.map((letter) => JSON.stringify({ ...letter, splitId, seq: chunk.seq }));
+    const { keys, args } = encodeCommitArgs(plan.ops, {
+      fenceKey: fenceKey(runId),
+      statsKey: runStatsKey(runId),
+      deadLettersKey: runDeadLettersKey(runId),
+      splitId: chunk.splitId,
+      ...(also.length === 0 ? {} : { alsoSplitIds: also }),
+      seq: chunk.seq,
+      resumeAt: chunk.resumeAt,
+      stats: chunk.stats,
+      expired: plan.expired,
+      deadLetters,
+    });
+    const [applied] = await run(keys, args, { runId, splitId, seq: chunk.seq });
+    if (applied !== 1) return { applied: false, expired: 0, keysWritten: 0 };
+    return { applied: true, expired: plan.expired, keysWritten: countWritten(plan) };
+  };
+
   return {
     async commit(runId, chunk) {
-      checkChunk(runId, chunk);
-      const plan = planAggregates(families, chunk.aggregates, chunk.splitOrdinal, clock());
-      const deadLetters = chunk.deadLetters.map((letter) => JSON.stringify({ ...letter, splitId: chunk.splitId, seq: chunk.seq }));
-      const { keys, args } = encodeCommitArgs(plan.ops, {
-        fenceKey: fenceKey(runId),
-        statsKey: runStatsKey(runId),
-        deadLettersKey: runDeadLettersKey(runId),
-        splitId: chunk.splitId,
-        seq: chunk.seq,
-        resumeAt: chunk.resumeAt,
-        stats: chunk.stats,
-        expired: plan.expired,
-        deadLetters,
-      });
-      const [applied] = await run(keys, args, { runId, splitId: chunk.splitId, seq: chunk.seq });
-      if (applied !== 1) return { applied: false, expired: 0, keysWritten: 0 };
-      return { applied: true, expired: plan.expired, keysWritten: countWritten(plan) };
+      return await fencedCommit(runId, chunk, []);
+    },
+
+    async commitTogether(runId, splitIds, chunk) {
+      const [first, ...also] = splitIds;
+      if (first === undefined || also.length === 0 || chunk.seq !== 0 || splitIds.some((id) => id.length === 0 || id.includes('\n'))) {
+        throw new SluiceError(ErrorCode.INTERNAL, 'commitTogether takes two or more non-empty split ids without newlines and a chunk with seq 0', {
+          context: { runId, splitIds: [...splitIds], seq: chunk.seq },
+        });
+      }
+      return await fencedCommit(runId, { ...chunk, splitId: first }, also);
     },
 
     async progress(runId, splitId) {
