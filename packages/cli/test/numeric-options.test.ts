@@ -54,12 +54,12 @@ for (const [args, option, expected] of cases) {
   });
 }
 
-test('defaults are unchanged, and valid values arrive as numbers', () => {
+test('defaults are the documented ones, and valid values arrive as numbers', () => {
   const program = createProgram();
   const option = (command: string, flag: string): unknown => program.commands.find((c) => c.name() === command)?.options.find((o) => o.long === flag)?.defaultValue;
   assert.deepEqual(
     [option('worker', '--concurrency'), option('worker', '--drain'), option('worker', '--lock-duration'), option('worker', '--range-concurrency'), option('worker', '--chunk-records')],
-    [1, 30, 30_000, 1, undefined],
+    [1, 30, 30_000, 4, undefined],
   );
   assert.deepEqual(
     [option('coordinator', '--lease-ttl'), option('coordinator', '--tick'), option('coordinator', '--max-range-records'), option('coordinator', '--max-in-flight'), option('coordinator', '--attempts')],

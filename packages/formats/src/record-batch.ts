@@ -22,4 +22,6 @@ export interface RecordBatch {
    * header lines included; for Parquet, its rows' share of the compressed column chunks read.
    */
   bytes: number;
+  /** Names the input these offsets belong to, when it is not the split's own (splits run together). */
+  url?: string;
 }

@@ -6,3 +6,5 @@ export { computeAutoShiftSeconds, parseEventTimeBound, parseTimeShift, resolveRu
 export type { RunOptions, TimeShift } from './run-options.ts';
 export { runLocal } from './local-run.ts';
 export type { LocalRunOptions, LocalRunSummary } from './local-run.ts';
+export { runSplitsTogether } from './run-together.ts';
+export type { TogetherResult, TogetherShare } from './run-together.ts';

@@ -13,6 +13,8 @@ import type { RecordBatch, SplitCompression, SplitFormat } from '@sluice/formats
 /** The store side of a run: fenced commits and per-split progress. */
 export interface CommitTarget {
   commit(runId: string, chunk: Chunk): Promise<{ applied: boolean; expired: number; keysWritten: number }>;
+  /** One chunk as the whole of several splits none of which has a fence yet; else not applied (see runSplitsTogether). */
+  commitTogether?(runId: string, splitIds: readonly string[], chunk: Chunk): Promise<{ applied: boolean; expired: number; keysWritten: number }>;
   progress(runId: string, splitId: string): Promise<{ seq: number; resumeAt: number } | undefined>;
 }
 
@@ -216,7 +218,7 @@ export async function runSplit<Rec, Options>(task: SplitTask, run: RunSplitOptio
         const failure = coerceError(error, ErrorCode.BAD_RECORD);
         if (failure.code === ErrorCode.INVALID_DEFINITION) throw failure;
         bad += 1;
-        deadLetters.push({ provenance: `${task.url ?? task.reader?.url ?? task.splitId}@${offset}`, reason: failure.message, raw: safeRaw(record) });
+        deadLetters.push({ provenance: `${batch.url ?? task.url ?? task.reader?.url ?? task.splitId}@${offset}`, reason: failure.message, raw: safeRaw(record) });
       }
     }
     while (nextDead < decodeDead.length) {

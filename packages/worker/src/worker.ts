@@ -9,8 +9,8 @@ import type { JobDefinition, RangeReader } from '@sluice/core';
 import { RunState, createRunStore } from '@sluice/control';
 import { QueueKind, createSplitConsumer } from '@sluice/queue';
 import type { SplitConsumer, SplitPayload } from '@sluice/queue';
-import { loadJob, resolveRunOptions, runSplit } from '@sluice/runtime';
-import type { CommitTarget, SplitResult } from '@sluice/runtime';
+import { loadJob, resolveRunOptions, runSplit, runSplitsTogether } from '@sluice/runtime';
+import type { CommitTarget, RunSplitOptions, SplitResult, SplitTask, TogetherShare } from '@sluice/runtime';
 import type { RecordBatch, SplitCompression, SplitFormat } from '@sluice/formats';
 
 /** Options of `createWorker`. */
@@ -30,8 +30,13 @@ export interface WorkerOptions {
    * what this attempt read of it: the newest committed event time per partition comes from there.
    */
   onRangeDone?: (payload: SplitPayload, read: RangeRead) => Promise<void>;
-  /** Ranges run at once by this process. */
+  /** Ranges run at once by this process; those of one run that arrive together are combined. */
   rangeConcurrency?: number;
+  /**
+   * How long a range waits for others of its run to be combined with (default 10 ms); 0 runs
+   * every range alone. See `runSplitsTogether`.
+   */
+  combineLingerMs?: number;
   namespace?: string;
   concurrency?: number;
   lockDurationMs?: number;
@@ -68,6 +73,9 @@ export interface SluiceWorker {
 /** Starts a worker. */
 export function createWorker(options: WorkerOptions): SluiceWorker {
   const runs = createRunStore(options.redis);
+  const rangeConcurrency = options.rangeConcurrency ?? 1;
+  const linger = options.combineLingerMs ?? 10;
+  const batcher = rangeConcurrency > 1 && linger > 0 ? createRangeBatcher(rangeConcurrency, linger) : undefined;
   const jobs = new Map<string, Promise<JobDefinition<unknown, unknown>>>();
   const stores = new Map<string, CommitTarget>();
   const jobFor = (name: string): Promise<JobDefinition<unknown, unknown>> => {
@@ -113,30 +121,32 @@ export function createWorker(options: WorkerOptions): SluiceWorker {
         });
       }
       const read: RangeRead = { readFrom: undefined, maxTimestamp: undefined };
-      const result = await runSplit(
-        {
-          runId: payload.runId,
-          splitId: payload.splitId,
-          ordinal: payload.ordinal,
-          ...(kind === QueueKind.RANGES
-            ? { source: (resumeFrom: number | undefined) => trackTimestamps((options.openSource as SourceOpener)(payload, resumeFrom, signal), read, resumeFrom ?? payload.start), url: payload.url }
-            : { reader: options.openReader(payload.url) }),
-          format: payload.format as SplitFormat,
-          compression: payload.compression as SplitCompression,
-          start: payload.start,
-          end: payload.end,
-        },
-        {
-          job,
-          options: jobOptions,
-          store,
-          timeShiftMicros: timeShift * 1e6,
-          signal,
-          ...(since === undefined ? {} : { since }),
-          ...(until === undefined ? {} : { until }),
-          ...(options.chunkRecords === undefined ? {} : { chunkRecords: options.chunkRecords }),
-        },
-      );
+      const task: SplitTask = {
+        runId: payload.runId,
+        splitId: payload.splitId,
+        ordinal: payload.ordinal,
+        ...(kind === QueueKind.RANGES
+          ? { source: (resumeFrom: number | undefined) => trackTimestamps((options.openSource as SourceOpener)(payload, resumeFrom, signal), read, resumeFrom ?? payload.start), url: payload.url }
+          : { reader: options.openReader(payload.url) }),
+        format: payload.format as SplitFormat,
+        compression: payload.compression as SplitCompression,
+        start: payload.start,
+        end: payload.end,
+      };
+      const runOptions: RunSplitOptions<unknown, unknown> = {
+        job,
+        options: jobOptions,
+        store,
+        timeShiftMicros: timeShift * 1e6,
+        signal,
+        ...(since === undefined ? {} : { since }),
+        ...(until === undefined ? {} : { until }),
+        ...(options.chunkRecords === undefined ? {} : { chunkRecords: options.chunkRecords }),
+      };
+      const share = kind === QueueKind.RANGES && batcher !== undefined ? await batcher.join(payload.runId, task, runOptions) : undefined;
+      const result: SplitResult = share === undefined
+        ? await runSplit(task, runOptions)
+        : { ...share, expired: 0, keysWritten: 0, chunks: 1, duplicateChunks: 0, resumedFrom: undefined };
       await runs.recordSplitDone(payload.runId, payload.splitId);
       if (kind === QueueKind.RANGES) await options.onRangeDone?.(payload, read);
       options.onSplitDone?.(payload, result);
@@ -149,7 +159,7 @@ export function createWorker(options: WorkerOptions): SluiceWorker {
 
   const consumers = [consume(QueueKind.SPLITS, options.concurrency ?? 1)];
   // Live ranges get their own consumer, so they never wait behind a queue of backfill splits.
-  if (options.openSource !== undefined) consumers.push(consume(QueueKind.RANGES, options.rangeConcurrency ?? 1));
+  if (options.openSource !== undefined) consumers.push(consume(QueueKind.RANGES, rangeConcurrency));
   return {
     close: async (drainMs) => {
       await Promise.all(consumers.map((c) => c.close(drainMs)));
@@ -160,6 +170,8 @@ export function createWorker(options: WorkerOptions): SluiceWorker {
 /** Passes a range's batches through, noting where the read started and the greatest record timestamp. */
 async function* trackTimestamps(batches: AsyncIterable<SourceBatch>, read: RangeRead, from: number): AsyncGenerator<RecordBatch, void, undefined> {
   read.readFrom = from;
+  // A range first read in a group that declined is read again: only this read counts.
+  read.maxTimestamp = undefined;
   for await (const batch of batches) {
     for (const ts of batch.timestamps ?? []) {
       // Kafka reports -1 for a record written without a timestamp: it says nothing about event time.
@@ -167,4 +179,51 @@ async function* trackTimestamps(batches: AsyncIterable<SourceBatch>, read: Range
     }
     yield batch;
   }
+}
+
+interface Waiting {
+  task: SplitTask;
+  run: RunSplitOptions<unknown, unknown>;
+  resolve: (share: TogetherShare | undefined) => void;
+}
+
+/**
+ * Gathers the ranges of one run that this process is given within `lingerMs` (up to `max`) and
+ * runs them together; each caller gets its range's share, or undefined to run it alone (a lone
+ * range, or a group that declined or failed: nothing of it was written).
+ */
+function createRangeBatcher(max: number, lingerMs: number): { join(runId: string, task: SplitTask, run: RunSplitOptions<unknown, unknown>): Promise<TogetherShare | undefined> } {
+  const groups = new Map<string, { waiting: Waiting[]; timer: NodeJS.Timeout }>();
+  const flush = (runId: string): void => {
+    const group = groups.get(runId);
+    if (group === undefined) return;
+    groups.delete(runId);
+    clearTimeout(group.timer);
+    const { waiting } = group;
+    if (waiting.length === 1) {
+      (waiting[0] as Waiting).resolve(undefined);
+      return;
+    }
+    const first = waiting[0] as Waiting;
+    // Any range's drain or cancellation stops the group; each then runs alone and sees its own signal.
+    const signals = waiting.map((w) => w.run.signal).filter((x): x is AbortSignal => x !== undefined);
+    const run = { ...first.run, ...(signals.length === 0 ? {} : { signal: AbortSignal.any(signals) }) };
+    runSplitsTogether(waiting.map((w) => w.task), run).then(
+      (out) => waiting.forEach((w, i) => w.resolve(out.combined ? out.shares[i] : undefined)),
+      () => waiting.forEach((w) => w.resolve(undefined)),
+    );
+  };
+  return {
+    join(runId, task, run) {
+      return new Promise((resolve) => {
+        let group = groups.get(runId);
+        if (group === undefined) {
+          group = { waiting: [], timer: setTimeout(() => flush(runId), lingerMs) };
+          groups.set(runId, group);
+        }
+        group.waiting.push({ task, run, resolve });
+        if (group.waiting.length >= max) flush(runId);
+      });
+    },
+  };
 }

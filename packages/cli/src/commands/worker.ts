@@ -24,7 +24,7 @@ export function registerWorkerCommand(program: Command): void {
     .option('--namespace <name>', 'queue namespace (isolates installations sharing a Redis)')
     .option('--key-prefix <prefix>', 'prefix for every kairos key written')
     .option('--brokers <list>', 'Kafka bootstrap brokers: also run live ranges of stream runs (default: KAFKA_BROKERS)')
-    .option('--range-concurrency <n>', 'Kafka ranges run at once by this process', integerFlag('--range-concurrency', { min: 1, max: 1024 }), 1)
+    .option('--range-concurrency <n>', 'Kafka ranges run at once by this process; those of one run arriving together are committed as one chunk', integerFlag('--range-concurrency', { min: 1, max: 1024 }), 4)
     .option('--chunk-records <n>', 'records per committed chunk (smaller: less rework after a crash, more commits)', integerFlag('--chunk-records', { min: 1, unit: 'records' }))
     .action(async (flags: WorkerFlags) => {
       const url = resolveRedisUrl(flags.redis);
