@@ -175,8 +175,8 @@ async function main(): Promise<void> {
     log(`  ${Math.round(java).toLocaleString('en-US')} events/s`);
 
     log('Sluice: coordinator + 2 workers, network-metrics from earliest');
-    const coordinator = startSluice('coordinator', ['coordinator', ...common, '--tick', '200', '--max-range-records', '20000', '--max-in-flight', '2'], env);
-    const workers = [1, 2].map((i) => startSluice(`worker-${i}`, ['worker', ...common, '--key-prefix', prefix, '--range-concurrency', '2'], env));
+    const coordinator = startSluice('coordinator', ['coordinator', ...common, '--tick', '200', '--max-range-records', '20000', '--max-in-flight', '4'], env);
+    const workers = [1, 2].map((i) => startSluice(`worker-${i}`, ['worker', ...common, '--key-prefix', prefix, '--range-concurrency', '12'], env));
     // Measure from processes that finished starting: module loading is not streaming work.
     await Promise.all([coordinator.waitFor('is the leader'), ...workers.map((w) => w.waitFor('ready'))]);
     const cpu0 = await cpuSnapshot();
