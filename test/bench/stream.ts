@@ -14,7 +14,7 @@ import { gunzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { createKafkaAdmin, createKafkaClient, createKafkaProducer, listOffsets, readRange } from '@sluice/kafka';
-import { createStreamPositions } from '@sluice/control';
+import { ACTIVE_RUNS_INDEX, RUNS_INDEX, createStreamPositions } from '@sluice/control';
 import { kafkaBrokers, redisUrl } from '../support/env.ts';
 import { datasetFiles, deleteKeys } from '../support/network-metrics-reference.ts';
 import { startChild } from './backfill/child-processes.ts';
@@ -159,6 +159,7 @@ async function main(): Promise<void> {
   const admin = createKafkaAdmin({ brokers });
   const topic = `sluice-bench-${ns}`;
   const latTopic = `sluice-bench-lat-${ns}`;
+  const runIds: string[] = [];
   const common = ['--redis', redisUrl(), '--namespace', ns, '--brokers', brokers.join(',')];
   const env = { SLUICE_JOBS_PATH: `${join(root, 'jobs')}:${join(root, 'test', 'bench', 'stream', 'jobs')}` };
   try {
@@ -182,6 +183,7 @@ async function main(): Promise<void> {
     const cpu0 = await cpuSnapshot();
     const started = performance.now();
     const runId = execFileSync(process.execPath, [cli, 'stream', 'network-metrics', '--topic', topic, '--start', 'earliest', '--redis', redisUrl(), '--namespace', ns], { encoding: 'utf8', env: { ...process.env, ...env } }).trim();
+    runIds.push(runId);
     await lagZero(runId, PARTITIONS, 30 * 60_000);
     const sluice = EVENTS / ((performance.now() - started) / 1000);
     const cpu = cpuPerEvent(cpu0, await cpuSnapshot());
@@ -191,6 +193,7 @@ async function main(): Promise<void> {
     log(`latency at 5,000 events/s for ${LATENCY_SECONDS} s (bench-latency job)`);
     await admin.createTopic(latTopic, PARTITIONS);
     const latRun = execFileSync(process.execPath, [cli, 'stream', 'bench-latency', '--topic', latTopic, '--start', 'earliest', '--redis', redisUrl(), '--namespace', ns], { encoding: 'utf8', env: { ...process.env, ...env } }).trim();
+    runIds.push(latRun);
     await new Promise((r) => setTimeout(r, 2000));
     const producer = createKafkaProducer({ brokers });
     const groups = new Map<number, number>();
@@ -253,7 +256,15 @@ async function main(): Promise<void> {
     await admin.deleteTopic(topic).catch(() => undefined);
     await admin.deleteTopic(latTopic).catch(() => undefined);
     await admin.close();
+    // Everything the runs left: series and their gauge times, queues, run records, fences, positions.
     await deleteKeys(redis, `${prefix}*`);
+    await deleteKeys(redis, `sluice:gauge:${prefix}*`);
+    await deleteKeys(redis, `sluice:bull:${ns}*`);
+    for (const id of runIds) {
+      await deleteKeys(redis, `sluice:*${id}*`);
+      await redis.zrem(RUNS_INDEX, id);
+      await redis.zrem(ACTIVE_RUNS_INDEX, id);
+    }
     redis.disconnect();
   }
 }
