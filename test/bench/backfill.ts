@@ -31,7 +31,8 @@ import { redisUrl, webhdfsUrl } from '../support/env.ts';
 import { deleteKeys } from '../support/network-metrics-reference.ts';
 import { startChild, startSluice } from './backfill/child-processes.ts';
 import type { Child } from './backfill/child-processes.ts';
-import { readCpuSeconds, readPeakRssKiB } from './backfill/decode-splits.ts';
+import { readPeakRssKiB } from './backfill/decode-splits.ts';
+import { readCpuSeconds, readRedisCpuSeconds } from './cpu.ts';
 import type { DecodeSplit, FromDecoder, ToDecoder } from './backfill/decode-splits.ts';
 import { alignedShiftSeconds, prepareBenchData } from './backfill/generate-data.ts';
 import type { BenchData, BenchFile } from './backfill/generate-data.ts';
@@ -120,12 +121,6 @@ interface SluiceResult {
   load: string;
 }
 
-async function readRedisCpuSeconds(): Promise<number> {
-  const info = await redis.info('cpu');
-  const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
-  return field('used_cpu_user') + field('used_cpu_sys');
-}
-
 /** Coordinator + 2 workers, one backfill, its series summarized from Redis, every key removed. */
 async function runSluice(format: Format, shift: number): Promise<SluiceResult> {
   const ns = `bench-bf-${randomUUID().slice(0, 8)}`;
@@ -147,14 +142,14 @@ async function runSluice(format: Format, shift: number): Promise<SluiceResult> {
     log(`  ${format}: coordinator and ${WORKERS} workers up (namespace ${ns}); load ${load()}`);
     const pids = workers.map((w) => w.child.pid as number);
     const workerCpu0 = pids.reduce((n, pid) => n + readCpuSeconds(pid), 0);
-    const redisCpu0 = await readRedisCpuSeconds();
+    const redisCpu0 = await readRedisCpuSeconds(redis);
     const t0 = performance.now();
     const backfill = track(startSluice('backfill', ['backfill', 'network-metrics', '--input', inputOf(format), '--set', `timeShift=${shift}`, '--split-size', SPLIT_SIZE,
       '--redis', redisUrl(), '--namespace', ns, '--wait', '--json', '--run-id', runId]));
     const code = await backfill.exited;
     const cliSeconds = (performance.now() - t0) / 1000;
     const workerCpuSeconds = pids.reduce((n, pid) => n + readCpuSeconds(pid), 0) - workerCpu0;
-    const redisCpuSeconds = (await readRedisCpuSeconds()) - redisCpu0;
+    const redisCpuSeconds = (await readRedisCpuSeconds(redis)) - redisCpu0;
     const peakRssMiB = workers.map((w) => Math.round(readPeakRssKiB(w.child.pid as number) / 1024));
     const endLoad = load();
     if (code !== 0) throw new Error(`backfill exited ${code}:\n${backfill.output()}\n${workers.map((w) => w.output().slice(-3000)).join('\n')}`);

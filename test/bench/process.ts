@@ -57,7 +57,6 @@ async function main(): Promise<void> {
   const split = { format, compression: 'none' as const, start: 0, end: format === 'parquet' ? Number.MAX_SAFE_INTEGER : size };
   const columns = networkMetrics.fields;
 
-  const decodeAlone = (): Promise<{ records: number; chunks: number; aggregates: number }> => measureDecode();
   async function measureDecode(): Promise<{ records: number; chunks: number; aggregates: number }> {
     const reader = createFileRangeReader(path);
     let records = 0;
@@ -90,7 +89,7 @@ async function main(): Promise<void> {
 
   const rows: { decode: Measured; full: Measured }[] = [];
   for (let round = 0; round < Number(args.rounds); round += 1) {
-    const decode = await measure(decodeAlone);
+    const decode = await measure(measureDecode);
     const full = await measure(measureProcess);
     rows.push({ decode, full });
     const us = (m: Measured): string => ((m.cpuSeconds / m.records) * 1e6).toFixed(2);

@@ -18,6 +18,7 @@ import { ACTIVE_RUNS_INDEX, RUNS_INDEX, createStreamPositions } from '@sluice/co
 import { kafkaBrokers, redisUrl } from '../support/env.ts';
 import { datasetFiles, deleteKeys } from '../support/network-metrics-reference.ts';
 import { startChild } from './backfill/child-processes.ts';
+import { readCpuSeconds, readRedisCpuSeconds } from './cpu.ts';
 import type { Child } from './backfill/child-processes.ts';
 
 const root = resolve(import.meta.dirname, '..', '..');
@@ -111,16 +112,9 @@ async function lagZero(runId: string, partitions: number, timeoutMs: number): Pr
   }
 }
 
-/** User + system CPU seconds of a process so far, from /proc; 0 when it is gone. */
+/** CPU seconds of a process so far; 0 when there is none (no pid file, child not started). */
 function processCpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
+  return pid === undefined ? 0 : readCpuSeconds(pid);
 }
 
 /** The Kafka broker's pid, from the local stack's pid file. */
@@ -133,14 +127,12 @@ interface CpuSnapshot { workers: number; coordinator: number; kafka: number; red
 
 /** CPU seconds so far of the Sluice workers and coordinator, the Kafka broker and Redis. */
 async function cpuSnapshot(): Promise<CpuSnapshot> {
-  const info = await redis.info('cpu');
-  const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
   const [coordinator, ...workers] = children;
   return {
     workers: workers.reduce((n, c) => n + processCpuSeconds(c.child.pid), 0),
     coordinator: processCpuSeconds(coordinator?.child.pid),
     kafka: processCpuSeconds(kafkaPid()),
-    redis: field('used_cpu_user') + field('used_cpu_sys'),
+    redis: await readRedisCpuSeconds(redis),
   };
 }
 

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
+import type { PartitionLag } from '@sluice/control';
 import { createKafkaAdmin, createKafkaProducer } from '@sluice/kafka';
 import { kafkaBrokers, redisUrl } from '../support/env.ts';
 import { computeReference, datasetFiles, deleteKeys, dumpKeys, newestEventMicros } from '../support/network-metrics-reference.ts';
@@ -88,19 +89,8 @@ async function startStack(t: TestContext, workers: number): Promise<Stack> {
   return stack;
 }
 
-interface PartitionStatus {
-  topic: string;
-  partition: number;
-  endOffset: number;
-  committed: number;
-  lagRecords: number;
-  lagSeconds: number | null;
-  newestTimestamp: number | null;
-  committedTimestamp: number | null;
-  recordsPerSecond: number | null;
-}
-
-interface StreamStatus { state: string; partitions: PartitionStatus[]; records: number; badRecords: number }
+/** What `sluice status --json` prints for a stream run: each partition as control computes its lag. */
+interface StreamStatus { state: string; partitions: PartitionLag[]; records: number; badRecords: number }
 
 async function status(t: TestContext, runId: string): Promise<StreamStatus> {
   const res = await runSluice(t, ['status', runId, '--json', '--redis', redisUrl()]);

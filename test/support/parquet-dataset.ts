@@ -30,7 +30,8 @@ export interface DatasetParquetFile {
 
 const TIMESTAMP_FIELDS = new Set(['ts', '_write_ts']);
 
-type ColumnType = 'TIMESTAMP' | 'BOOLEAN' | 'INT64' | 'DOUBLE' | 'STRING' | 'JSON';
+/** How a dataset field is stored in Parquet. */
+export type ColumnType = 'TIMESTAMP' | 'BOOLEAN' | 'INT64' | 'DOUBLE' | 'STRING' | 'JSON';
 
 /** Writes `dns.parquet` and `ssl.parquet` into `dir` from the dataset's NDJSON files. */
 export function writeDatasetParquet(dir: string, options: DatasetParquetOptions = {}): DatasetParquetFile[] {
@@ -68,7 +69,8 @@ function fieldNames(records: readonly Record<string, unknown>[]): string[] {
   return [...names];
 }
 
-function columnTypeOf(name: string, values: readonly unknown[]): ColumnType {
+/** The Parquet type of a field from its values (timestamps by name). */
+export function columnTypeOf(name: string, values: readonly unknown[]): ColumnType {
   const present = values.filter((v) => v !== undefined && v !== null);
   if (TIMESTAMP_FIELDS.has(name) && present.every((v) => typeof v === 'string')) return 'TIMESTAMP';
   if (present.every((v) => typeof v === 'boolean')) return 'BOOLEAN';
@@ -77,14 +79,16 @@ function columnTypeOf(name: string, values: readonly unknown[]): ColumnType {
   return 'JSON';
 }
 
-function toColumnValue(type: ColumnType, value: unknown): unknown {
+/** A record value as the Parquet writer takes it for `type` (timestamps as exact microseconds). */
+export function toColumnValue(type: ColumnType, value: unknown): unknown {
   if (value === undefined || value === null) return null;
   if (type === 'TIMESTAMP') return isoToMicros(value as string);
   if (type === 'INT64') return BigInt(value as number);
   return value;
 }
 
-function schemaElementOf(name: string, type: ColumnType): SchemaElement {
+/** The optional Parquet schema element of a column of `type`. */
+export function schemaElementOf(name: string, type: ColumnType): SchemaElement {
   const optional = { name, repetition_type: 'OPTIONAL' } as const;
   switch (type) {
     case 'TIMESTAMP':

@@ -31,17 +31,9 @@ export interface RunSpec {
  * What a run was first submitted with, in a canonical form. The coordinator rewrites a run's
  * `options` when it plans it (bounds, a resolved `timeShift=auto`), so a resubmission is compared
  * with this instead: only the very same inputs, options, bounds and split size resume a run, since
- * its committed splits and fences belong to those.
+ * its committed splits and fences belong to those. `options` keys are sorted.
  */
-export interface SubmittedSpec {
-  inputs: string[];
-  /** Keys sorted. */
-  options: Record<string, string>;
-  since?: number;
-  until?: number;
-  splitSize: number;
-  namespace?: string;
-}
+export type SubmittedSpec = Pick<RunSpec, 'inputs' | 'options' | 'since' | 'until' | 'splitSize' | 'namespace'>;
 
 /** A run as stored. */
 export interface RunRecord extends RunSpec {

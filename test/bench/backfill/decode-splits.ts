@@ -71,14 +71,6 @@ function send(message: FromDecoder): void {
   process.send?.(message);
 }
 
-/** User plus system CPU seconds a process used so far, from /proc (clock ticks of 10 ms). */
-export function readCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name, which may hold spaces: state is field 3, utime 14, stime 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 if (process.send !== undefined) {
   const cpuAtReady = process.cpuUsage();
   process.on('message', (message: ToDecoder) => {

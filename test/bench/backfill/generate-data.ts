@@ -19,6 +19,8 @@ import { gunzipSync, zstdCompressSync } from 'node:zlib';
 import { ParquetWriter, fileWriter } from 'hyparquet-writer';
 import type { ColumnSource, SchemaElement } from 'hyparquet-writer';
 import { datasetFiles } from '../../support/network-metrics-reference.ts';
+import { columnTypeOf, schemaElementOf, toColumnValue } from '../../support/parquet-dataset.ts';
+import type { ColumnType } from '../../support/parquet-dataset.ts';
 
 /** One generated file. */
 export interface BenchFile {
@@ -233,8 +235,6 @@ function createNdjsonParts(dir: string): { add(line: string): void; finish(): Be
   };
 }
 
-type ColumnType = 'TIMESTAMP' | 'BOOLEAN' | 'INT64' | 'DOUBLE' | 'STRING' | 'JSON';
-
 /** One log type's Parquet files: rows buffered to a row group, files rolled every PARQUET_FILE_ROWS rows. */
 function createParquetTable(dir: string, type: string, base: readonly BaseRecord[]): { add(r: BaseRecord, copy: number, tsMicros: number): void; finish(): BenchFile[] } {
   const names = [...new Set(base.flatMap((r) => Object.keys(r.record)))];
@@ -290,41 +290,4 @@ function createParquetTable(dir: string, type: string, base: readonly BaseRecord
       return files;
     },
   };
-}
-
-function columnTypeOf(name: string, values: readonly unknown[]): ColumnType {
-  const present = values.filter((v) => v !== undefined && v !== null);
-  if ((name === 'ts' || name === '_write_ts') && present.every((v) => typeof v === 'string')) return 'TIMESTAMP';
-  if (present.every((v) => typeof v === 'boolean')) return 'BOOLEAN';
-  if (present.every((v) => typeof v === 'number')) return present.every((v) => Number.isSafeInteger(v)) ? 'INT64' : 'DOUBLE';
-  if (present.every((v) => typeof v === 'string')) return 'STRING';
-  return 'JSON';
-}
-
-function toColumnValue(type: ColumnType, value: unknown): unknown {
-  if (value === undefined || value === null) return null;
-  if (type === 'TIMESTAMP') {
-    const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?Z$/.exec(value as string) as RegExpExecArray;
-    return BigInt(Date.parse(`${m[1] as string}Z`)) * 1000n + BigInt((m[2] ?? '').padEnd(6, '0'));
-  }
-  if (type === 'INT64') return BigInt(value as number);
-  return value;
-}
-
-function schemaElementOf(name: string, type: ColumnType): SchemaElement {
-  const optional = { name, repetition_type: 'OPTIONAL' } as const;
-  switch (type) {
-    case 'TIMESTAMP':
-      return { ...optional, type: 'INT64', converted_type: 'TIMESTAMP_MICROS', logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MICROS' } };
-    case 'BOOLEAN':
-      return { ...optional, type: 'BOOLEAN' };
-    case 'INT64':
-      return { ...optional, type: 'INT64' };
-    case 'DOUBLE':
-      return { ...optional, type: 'DOUBLE' };
-    case 'STRING':
-      return { ...optional, type: 'BYTE_ARRAY', converted_type: 'UTF8' };
-    case 'JSON':
-      return { ...optional, type: 'BYTE_ARRAY', converted_type: 'JSON' };
-  }
 }
