@@ -9,6 +9,7 @@ import { ErrorCode, SluiceError, coerceError, createCombiner, isSluiceError } fr
 import type { Aggregate, Chunk, DeadLetter, Emit, EmitSlot, JobDefinition, RangeReader } from '@sluice/core';
 import { readSplit } from '@sluice/formats';
 import type { RecordBatch, SplitCompression, SplitFormat } from '@sluice/formats';
+import { readAhead } from './read-ahead.ts';
 
 /** The store side of a run: fenced commits and per-split progress. */
 export interface CommitTarget {
@@ -248,7 +249,8 @@ function collectInto(collect: RunSplitOptions<unknown, unknown>['collect'], aggr
 }
 
 function openBatches(task: SplitTask, resumeFrom: number | undefined, columns: readonly string[] | undefined): AsyncIterable<RecordBatch> {
-  if (task.source !== undefined) return task.source(resumeFrom);
+  // A source answers one request at a time (a Kafka fetch): keep the next one in the air.
+  if (task.source !== undefined) return readAhead(task.source(resumeFrom));
   if (task.reader === undefined) {
     throw new SluiceError(ErrorCode.INTERNAL, `split ${task.splitId} has neither a reader nor a source`, { retryable: false, context: { splitId: task.splitId } });
   }
