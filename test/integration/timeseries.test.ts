@@ -325,6 +325,52 @@ test('a key of the wrong type aborts the whole commit before anything is written
   assert.deepEqual(await fixture.dump(), beforeHash, 'the histogram in the same chunk was not written');
 });
 
+test('counters keep their TTL without steps and stay exact past 2^53; a count INCRBY would refuse is refused before anything is written', async (t) => {
+  const series: Record<string, SeriesDecl> = {
+    hits: { type: 'count', intervals: { m: { step: 60, steps: 10 }, h: { step: 3600 } } },
+    temp: { type: 'gauge', intervals: { h: { step: 3600 } } },
+    resp: { type: 'histogram', intervals: { m: { step: 60, steps: 10 } } },
+  };
+  const fixture = await createFixture(t, series);
+  const { redis, prefix } = fixture;
+  // An interval without steps sends no EXPIRE: a counter keeps the TTL it had (INCRBY does), a
+  // gauge loses it (kairos SETs it).
+  await redis.set(`${prefix}h:h:388888`, '5', 'EX', 1000);
+  await redis.set(`${prefix}g:h:388888`, '1', 'EX', 1000);
+  // Beyond 2^53 a double cannot hold the sum; the count must stay exact.
+  await redis.set(`${prefix}big:m:23333333`, '9007199254740990');
+  const result = await fixture.store.commit(fixture.runId, chunkOf(series, [
+    ['hits', 'h', 1, NOW], ['hits', 'big', 5, NOW], ['hits', 'new', -3, NOW], ['temp', 'g', 7, NOW],
+  ]));
+  assert.equal(result.applied, true);
+  assert.equal(await redis.get(`${prefix}h:h:388888`), '6');
+  const keptTtl = await redis.ttl(`${prefix}h:h:388888`);
+  assert.ok(keptTtl > 990 && keptTtl <= 1000, `counter TTL kept, got ${keptTtl}`);
+  assert.equal(await redis.get(`${prefix}h:m:23333333`), '1');
+  assert.equal(await redis.ttl(`${prefix}h:m:23333333`), 10 * 60, 'counter with steps: TTL of steps × step set');
+  assert.equal(await redis.get(`${prefix}big:m:23333333`), '9007199254740995');
+  assert.equal(await redis.get(`${prefix}new:m:23333333`), '-3');
+  assert.equal(await redis.object('ENCODING', `${prefix}new:m:23333333`), 'int');
+  assert.equal(await redis.get(`${prefix}g:h:388888`), '7');
+  assert.equal(await redis.ttl(`${prefix}g:h:388888`), -1, 'gauge without steps: TTL cleared as kairos does');
+
+  // A count INCRBY would refuse (or that could overflow) is refused before anything is written.
+  for (const bad of ['007', '-0', '1e3', '12345678901234567890']) {
+    await redis.set(`${prefix}z:m:23333333`, bad);
+    // Values only: TTLs tick down while the test runs.
+    const values = async (): Promise<[string, unknown][]> => [...(await fixture.dump())].map(([key, d]) => [key, d.value]);
+    const before = await values();
+    await assert.rejects(
+      fixture.store.commit(fixture.runId, chunkOf(series, [['resp', 'x', 3, NOW], ['hits', 'z', 1, NOW]], 1)),
+      (error: unknown) => isSluiceError(error) && error.code === ErrorCode.INVALID_DEFINITION && error.context.key === `${prefix}z:m:23333333`,
+      bad,
+    );
+    assert.deepEqual(await values(), before, `nothing written next to ${bad}`);
+    assert.equal(await redis.exists(`${prefix}x:m:23333333`), 0, `the histogram next to ${bad} was not written`);
+    assert.equal((await fixture.store.progress(fixture.runId, 's0'))?.seq, 0, 'the fence did not move');
+  }
+});
+
 test('series lists keep source order across splits, whatever the commit order', async (t) => {
   const series: Record<string, SeriesDecl> = { lat: { type: 'series', intervals: { m: { step: 60, steps: 10 } } } };
   const fixture = await createFixture(t, series);

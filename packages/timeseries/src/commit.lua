@@ -62,7 +62,12 @@ local function check_counter(k)
   planned[key] = 'string'
   local v = redis.pcall('GET', key)
   if type(v) == 'table' and v.err then return 'SLUICE_WRONGTYPE ' .. k .. ' string ' .. redis.call('TYPE', key)['ok'] end
-  if v and not string.match(v, '^%-?%d+$') then return 'SLUICE_NOTINT ' .. k end
+  -- INCRBY refuses what is not a canonical integer ('007', '-0') and overflows past 2^63; such a
+  -- refusal in the write phase would leave the chunk half written. At most 18 digits, no
+  -- increment (a safe integer) can overflow.
+  if v and v ~= '0' and not (string.match(v, '^%-?[1-9]%d*$') and #v - (string.sub(v, 1, 1) == '-' and 1 or 0) <= 18) then
+    return 'SLUICE_NOTINT ' .. k
+  end
   return nil
 end
 

@@ -253,7 +253,7 @@ function decodeScriptError(error: unknown, keys: readonly string[], context: Rea
       const key = keyAt(words[0]);
       return new SluiceError(
         ErrorCode.INVALID_DEFINITION,
-        `${key} holds a value INCRBY cannot add to (kairos cannot read it as a count either); nothing was written`,
+        `${key} holds a value that is not a count Sluice can add to (an integer in canonical form, at most 18 digits); nothing was written`,
         { cause: error, context: { ...context, key } },
       );
     }
