@@ -24,7 +24,14 @@ import type { Child } from './backfill/child-processes.ts';
 const root = resolve(import.meta.dirname, '..', '..');
 const cli = join(root, 'packages', 'cli', 'src', 'bin.ts');
 const { values: args } = parseArgs({
-  options: { events: { type: 'string', default: '1000000' }, 'latency-seconds': { type: 'string', default: '20' }, 'cpu-prof': { type: 'boolean', default: false } },
+  options: {
+    events: { type: 'string', default: '1000000' },
+    'latency-seconds': { type: 'string', default: '20' },
+    'cpu-prof': { type: 'boolean', default: false },
+    'max-range-records': { type: 'string', default: '20000' },
+    'max-in-flight': { type: 'string', default: '4' },
+    'range-concurrency': { type: 'string', default: '12' },
+  },
 });
 const EVENTS = Number(args.events);
 const LATENCY_SECONDS = Number(args['latency-seconds']);
@@ -168,8 +175,8 @@ async function main(): Promise<void> {
     log(`  ${Math.round(java).toLocaleString('en-US')} events/s`);
 
     log('Sluice: coordinator + 2 workers, network-metrics from earliest');
-    const coordinator = startSluice('coordinator', ['coordinator', ...common, '--tick', '200', '--max-range-records', '20000', '--max-in-flight', '4'], env);
-    const workers = [1, 2].map((i) => startSluice(`worker-${i}`, ['worker', ...common, '--key-prefix', prefix, '--range-concurrency', '12'], env));
+    const coordinator = startSluice('coordinator', ['coordinator', ...common, '--tick', '200', '--max-range-records', args['max-range-records'] as string, '--max-in-flight', args['max-in-flight'] as string], env);
+    const workers = [1, 2].map((i) => startSluice(`worker-${i}`, ['worker', ...common, '--key-prefix', prefix, '--range-concurrency', args['range-concurrency'] as string], env));
     // Measure from processes that finished starting: module loading is not streaming work.
     await Promise.all([coordinator.waitFor('is the leader'), ...workers.map((w) => w.waitFor('ready'))]);
     const cpu0 = await cpuSnapshot();
@@ -245,6 +252,9 @@ async function main(): Promise<void> {
     process.stdout.write('targets: ratioToRawClient >= 0.5; latencyP99Ms < 500\n');
   } finally {
     await Promise.all(children.map((c) => c.stop()));
+    // What each process said (ranges done, groups that ran one by one), for reading after a run.
+    mkdirSync(join(root, '.local', 'bench'), { recursive: true });
+    for (const c of children) writeFileSync(join(root, '.local', 'bench', `stream-${c.name}.log`), c.stdout());
     await admin.deleteTopic(topic).catch(() => undefined);
     await admin.deleteTopic(latTopic).catch(() => undefined);
     await admin.close();

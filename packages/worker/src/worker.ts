@@ -42,6 +42,8 @@ export interface WorkerOptions {
   lockDurationMs?: number;
   stalledIntervalMs?: number;
   chunkRecords?: number;
+  /** Called when ranges gathered to run together declined (nothing written) and run one by one instead. */
+  onGroupDeclined?: (runId: string, splitIds: readonly string[], reason: string) => void;
   /** Called after every split this worker finished. */
   onSplitDone?: (payload: SplitPayload, result: SplitResult | 'skipped') => void;
 }
@@ -75,7 +77,7 @@ export function createWorker(options: WorkerOptions): SluiceWorker {
   const runs = createRunStore(options.redis);
   const rangeConcurrency = options.rangeConcurrency ?? 1;
   const linger = options.combineLingerMs ?? 10;
-  const batcher = rangeConcurrency > 1 && linger > 0 ? createRangeBatcher(rangeConcurrency, linger) : undefined;
+  const batcher = rangeConcurrency > 1 && linger > 0 ? createRangeBatcher(rangeConcurrency, linger, options.onGroupDeclined) : undefined;
   const jobs = new Map<string, Promise<JobDefinition<unknown, unknown>>>();
   const stores = new Map<string, CommitTarget>();
   const jobFor = (name: string): Promise<JobDefinition<unknown, unknown>> => {
@@ -192,7 +194,11 @@ interface Waiting {
  * runs them together; each caller gets its range's share, or undefined to run it alone (a lone
  * range, or a group that declined or failed: nothing of it was written).
  */
-function createRangeBatcher(max: number, lingerMs: number): { join(runId: string, task: SplitTask, run: RunSplitOptions<unknown, unknown>): Promise<TogetherShare | undefined> } {
+function createRangeBatcher(
+  max: number,
+  lingerMs: number,
+  onDeclined: WorkerOptions['onGroupDeclined'],
+): { join(runId: string, task: SplitTask, run: RunSplitOptions<unknown, unknown>): Promise<TogetherShare | undefined> } {
   const groups = new Map<string, { waiting: Waiting[]; timer: NodeJS.Timeout }>();
   const flush = (runId: string): void => {
     const group = groups.get(runId);
@@ -208,9 +214,16 @@ function createRangeBatcher(max: number, lingerMs: number): { join(runId: string
     // Any range's drain or cancellation stops the group; each then runs alone and sees its own signal.
     const signals = waiting.map((w) => w.run.signal).filter((x): x is AbortSignal => x !== undefined);
     const run = { ...first.run, ...(signals.length === 0 ? {} : { signal: AbortSignal.any(signals) }) };
+    const ids = waiting.map((w) => w.task.splitId);
     runSplitsTogether(waiting.map((w) => w.task), run).then(
-      (out) => waiting.forEach((w, i) => w.resolve(out.combined ? out.shares[i] : undefined)),
-      () => waiting.forEach((w) => w.resolve(undefined)),
+      (out) => {
+        if (!out.combined) onDeclined?.(runId, ids, out.reason);
+        waiting.forEach((w, i) => w.resolve(out.combined ? out.shares[i] : undefined));
+      },
+      (error: unknown) => {
+        onDeclined?.(runId, ids, `failed together: ${String(error)}`);
+        waiting.forEach((w) => w.resolve(undefined));
+      },
     );
   };
   return {

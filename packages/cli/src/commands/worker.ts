@@ -42,6 +42,9 @@ export function registerWorkerCommand(program: Command): void {
         lockDurationMs: flags.lockDuration,
         stalledIntervalMs: Math.max(1000, Math.floor(flags.lockDuration / 2)),
         ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
+        onGroupDeclined: (runId, splitIds, reason) => {
+          process.stdout.write(`${new Date().toISOString()} worker ${process.pid} run ${runId}: ${splitIds.length} ranges gathered to commit together run one by one instead (${reason})\n`);
+        },
         onSplitDone: (payload, result) => {
           const what = result === 'skipped' ? 'skipped (run cancelled)' : `${result.records} records, ${result.badRecords} bad, ${result.chunks} chunks${result.resumedFrom === undefined ? '' : `, resumed at ${result.resumedFrom}`}`;
           process.stdout.write(`${new Date().toISOString()} worker ${process.pid} split ${payload.splitId}: ${what}\n`);
