@@ -96,6 +96,8 @@ export function createStreamWiring(brokers: string[], redis: Redis): StreamWirin
         if (earlier !== undefined && (maxTimestamp === undefined || earlier > maxTimestamp)) maxTimestamp = earlier;
       }
       await positions.complete(payload.runId, topic, partition, payload.start, payload.end, maxTimestamp);
+      // What this attempt read sizes the partition's next ranges when the coordinator bounds bytes.
+      await positions.recordSize(payload.runId, topic, partition, read.bytes, read.records);
     },
     async close() {
       await Promise.all([client.close(), admin.close()]);

@@ -8,7 +8,7 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { streamDoneKey, streamEndsKey, streamGapsKey, streamPlannedKey, streamPositionsKey, streamTimesKey } from '@sluice/control';
+import { streamDoneKey, streamEndsKey, streamGapsKey, streamPlannedKey, streamPositionsKey, streamSizesKey, streamTimesKey } from '@sluice/control';
 import { createKafkaAdmin, createKafkaClient, createKafkaProducer } from '@sluice/kafka';
 import type { KafkaAdmin } from '@sluice/kafka';
 import { PAYLOAD_VERSION } from '@sluice/queue';
@@ -62,7 +62,7 @@ test('the wiring reports newest timestamps with end offsets, and a completed ran
   const resumedRunId = `${runId}-resumed`;
   t.after(async () => {
     await wiring.close();
-    const keys = [streamPositionsKey, streamPlannedKey, streamDoneKey, streamEndsKey, streamGapsKey, streamTimesKey];
+    const keys = [streamPositionsKey, streamPlannedKey, streamDoneKey, streamEndsKey, streamGapsKey, streamTimesKey, streamSizesKey];
     await redis.del(...keys.map((k) => k(runId)), ...keys.map((k) => k(resumedRunId)));
     redis.disconnect();
   });
@@ -73,12 +73,13 @@ test('the wiring reports newest timestamps with end offsets, and a completed ran
   await positions.init(runId, topic, 0, 0);
   for (const [from, until] of [[0, 5], [5, 10]] as const) assert.ok(await positions.reservePlan(runId, topic, 0, from, until));
   // [5, 10) completes first, by an attempt that read all of it (offsets 8 and 9 say nothing else).
-  await wiring.onRangeDone(payload(runId, topic, 5, 10), { readFrom: 5, maxTimestamp: BASE + 4_000 });
+  await wiring.onRangeDone(payload(runId, topic, 5, 10), { readFrom: 5, maxTimestamp: BASE + 4_000, bytes: 500, records: 5 });
   const afterUpper = (await positions.list(runId))[0];
   assert.equal(afterUpper?.committed, 0);
   assert.equal(afterUpper?.committedTimestamp, undefined, 'not committed while [0, 5) is not');
+  assert.equal(afterUpper?.bytesPerRecord, 100, 'what the attempt read sizes the next ranges');
   // [0, 5) by an attempt that found every chunk committed by an earlier one, so it read nothing.
-  await wiring.onRangeDone(payload(runId, topic, 0, 5), { readFrom: undefined, maxTimestamp: undefined });
+  await wiring.onRangeDone(payload(runId, topic, 0, 5), { readFrom: undefined, maxTimestamp: undefined, bytes: 0, records: 0 });
   const after = (await positions.list(runId))[0];
   assert.equal(after?.committed, 10);
   assert.equal(after?.committedTimestamp, BASE + 5_000, 'found by reading again the range an earlier attempt had committed');
@@ -86,6 +87,6 @@ test('the wiring reports newest timestamps with end offsets, and a completed ran
   // A retry that resumed at offset 8: offsets 5 to 7 were read by the attempt that died.
   await positions.init(resumedRunId, topic, 0, 5);
   assert.ok(await positions.reservePlan(resumedRunId, topic, 0, 5, 10));
-  await wiring.onRangeDone(payload(resumedRunId, topic, 5, 10), { readFrom: 8, maxTimestamp: BASE + 800 });
+  await wiring.onRangeDone(payload(resumedRunId, topic, 5, 10), { readFrom: 8, maxTimestamp: BASE + 800, bytes: 0, records: 0 });
   assert.equal((await positions.list(resumedRunId))[0]?.committedTimestamp, BASE + 4_000, 'offset 7, read before the resume, holds the newest');
 });

@@ -4,7 +4,7 @@ export { createRunStore } from './run-store.ts';
 export type { FailedSplit, RunProgress, RunRecord, RunSpec, RunStore } from './run-store.ts';
 export { createLease, readLeaseHolder } from './lease.ts';
 export type { Lease, LeaseOptions } from './lease.ts';
-export { streamDoneKey, streamEndsKey, streamGapsKey, streamPlannedKey, streamPositionsKey, streamTimesKey } from './keys.ts';
+export { streamDoneKey, streamEndsKey, streamGapsKey, streamPlannedKey, streamPositionsKey, streamSizesKey, streamTimesKey } from './keys.ts';
 export { createStreamPositions } from './stream-positions.ts';
 export type { PartitionEnd, PartitionPositions, PlannedRange, StreamPositions } from './stream-positions.ts';
 export { computePartitionLag } from './stream-lag.ts';

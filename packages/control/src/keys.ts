@@ -79,3 +79,8 @@ export function streamEndsKey(runId: string): string {
 export function streamGapsKey(runId: string): string {
   return `sluice:stream:${runId}:gaps`;
 }
+
+/** Hash of value bytes and records read per partition (`${topic}/${partition}:bytes|records`), for sizing ranges by bytes. */
+export function streamSizesKey(runId: string): string {
+  return `sluice:stream:${runId}:sizes`;
+}

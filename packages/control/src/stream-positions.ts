@@ -10,7 +10,7 @@
  */
 import type { Redis } from 'ioredis';
 import { ErrorCode, SluiceError } from '@sluice/core';
-import { streamDoneKey, streamEndsKey, streamGapsKey, streamPlannedKey, streamPositionsKey, streamTimesKey } from './keys.ts';
+import { streamDoneKey, streamEndsKey, streamGapsKey, streamPlannedKey, streamPositionsKey, streamSizesKey, streamTimesKey } from './keys.ts';
 
 // Positions are written with %d, not cjson.encode, which keeps only 14 significant digits; cjson
 // decodes with strtod, exact for every offset and millisecond timestamp below 2^53.
@@ -119,6 +119,8 @@ export interface PartitionPositions {
   endSeenAt?: number;
   /** Greatest Kafka timestamp (ms) in the partition when the end offset was seen; absent for an empty partition. */
   newestTimestamp?: number;
+  /** Average value bytes per record of the ranges read so far; absent until one with records completes. */
+  bytesPerRecord?: number;
 }
 
 /** End offset of one partition as the coordinator saw it, with the newest record timestamp when known. */
@@ -167,6 +169,11 @@ export interface StreamPositions {
   recordGap(runId: string, topic: string, partition: number, from: number, until: number): Promise<void>;
   /** The run's gaps, oldest first. */
   gaps(runId: string): Promise<PlannedRange[]>;
+  /**
+   * Adds what a range attempt read (value bytes, records) to its partition's totals, from which
+   * `list` reports `bytesPerRecord`. An estimate for sizing ranges: a retried range counts twice.
+   */
+  recordSize(runId: string, topic: string, partition: number, bytes: number, records: number): Promise<void>;
 }
 
 const field = (topic: string, partition: number): string => `${topic}/${partition}`;
@@ -239,10 +246,11 @@ export function createStreamPositions(redis: Redis): StreamPositions {
       return Object.entries(raw).map(([k, v]) => parseRangeField(k, v)).sort(byPosition);
     },
     async list(runId) {
-      const [positions, planned, ends] = await Promise.all([
+      const [positions, planned, ends, sizes] = await Promise.all([
         redis.hgetall(streamPositionsKey(runId)),
         redis.hgetall(streamPlannedKey(runId)),
         redis.hgetall(streamEndsKey(runId)),
+        redis.hgetall(streamSizesKey(runId)),
       ]);
       const inFlight = new Map<string, number>();
       for (const key of Object.keys(planned)) {
@@ -254,6 +262,8 @@ export function createStreamPositions(redis: Redis): StreamPositions {
         const p = JSON.parse(value) as { planned: number; committed: number; start?: number; startedAt?: number; committedTimestamp?: number };
         const endRaw = ends[key];
         const end = endRaw === undefined ? undefined : (JSON.parse(endRaw) as { endOffset: number; at: number; newestTimestamp?: number });
+        const readBytes = Number(sizes[`${key}:bytes`] ?? 0);
+        const readRecords = Number(sizes[`${key}:records`] ?? 0);
         return {
           topic: key.slice(0, slash),
           partition: Number(key.slice(slash + 1)),
@@ -265,6 +275,7 @@ export function createStreamPositions(redis: Redis): StreamPositions {
           ...(p.committedTimestamp === undefined ? {} : { committedTimestamp: p.committedTimestamp }),
           ...(end === undefined ? {} : { endOffset: end.endOffset, endSeenAt: end.at }),
           ...(end?.newestTimestamp === undefined ? {} : { newestTimestamp: end.newestTimestamp }),
+          ...(readRecords > 0 ? { bytesPerRecord: readBytes / readRecords } : {}),
         };
       }).sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
     },
@@ -279,6 +290,14 @@ export function createStreamPositions(redis: Redis): StreamPositions {
     },
     async gaps(runId) {
       return (await redis.lrange(streamGapsKey(runId), 0, -1)).map((g) => JSON.parse(g) as PlannedRange);
+    },
+    async recordSize(runId, topic, partition, bytes, records) {
+      requireOffsets('recordSize', { partition, bytes, records }, { runId, topic, partition, bytes, records });
+      if (records === 0) return;
+      await redis.multi()
+        .hincrby(streamSizesKey(runId), `${field(topic, partition)}:bytes`, bytes)
+        .hincrby(streamSizesKey(runId), `${field(topic, partition)}:records`, records)
+        .exec();
     },
   };
 }

@@ -79,7 +79,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
     ...(options.attempts === undefined ? {} : { attempts: options.attempts }),
   });
-  const limits: RangeLimits = { maxRecords: 20_000, maxInFlightPerPartition: 2, ...options.rangeLimits };
+  const limits: RangeLimits = { maxRecords: 20_000, maxBytes: 16 * 1024 ** 2, maxInFlightPerPartition: 2, ...options.rangeLimits };
   const streamTicked = new Set<string>();
   const planningAttempts = new Map<string, number>();
   const planningRetries = options.planningRetries ?? 5;

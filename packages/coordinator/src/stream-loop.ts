@@ -8,6 +8,8 @@ import { ErrorCode, SluiceError } from '@sluice/core';
 import { PAYLOAD_VERSION } from '@sluice/queue';
 import type { SplitPayload, SplitQueue } from '@sluice/queue';
 import type { RunRecord } from '@sluice/control';
+import { planRanges } from './plan-ranges.ts';
+import type { PartitionPlanInput } from './plan-ranges.ts';
 
 /** Offsets of one partition, as `listOffsets` reports them. */
 export interface PartitionOffsetsView {
@@ -33,6 +35,8 @@ export interface PartitionPosition {
   planned: number;
   committed: number;
   inFlight: number;
+  /** Average value bytes per record read so far, when known. */
+  bytesPerRecord?: number;
 }
 
 /** The Redis-backed positions the loop plans against. */
@@ -50,6 +54,8 @@ export interface StreamPositionsView {
 /** Limits of range planning. */
 export interface RangeLimits {
   maxRecords: number;
+  /** Value bytes per range, approximately, by each partition's average record size so far. */
+  maxBytes?: number;
   maxInFlightPerPartition: number;
 }
 
@@ -84,6 +90,8 @@ export async function tickStreamRun(
   for (const topic of run.inputs) {
     const offsets = await deps.kafka.listOffsets(topic, typeof start === 'object' ? start.timestampMs : undefined);
     await deps.positions.recordEnds(run.runId, topic, offsets);
+    const inputs: PartitionPlanInput[] = [];
+    const positions = new Map<number, PartitionPosition>();
     for (const o of offsets) {
       let position = known.get(`${topic}/${o.partition}`);
       if (position === undefined) {
@@ -104,16 +112,29 @@ export async function tickStreamRun(
         }
         position.planned = o.logStartOffset;
       }
-      let planned = position.planned;
-      let inFlight = position.inFlight;
-      while (o.endOffset > planned && inFlight < deps.limits.maxInFlightPerPartition) {
-        const until = Math.min(o.endOffset, planned + deps.limits.maxRecords);
-        if (!(await deps.positions.reservePlan(run.runId, topic, o.partition, position.planned, until))) break;
-        payloads.push(rangePayload(run, topic, o.partition, planned, until));
-        position.planned = until;
-        planned = until;
-        inFlight += 1;
+      positions.set(o.partition, position);
+      inputs.push({
+        partition: o.partition,
+        planned: position.planned,
+        endOffset: Math.max(o.endOffset, position.planned),
+        logStartOffset: Math.min(o.logStartOffset, position.planned),
+        inFlight: position.inFlight,
+        ...(position.bytesPerRecord === undefined ? {} : { bytesPerRecordEstimate: position.bytesPerRecord }),
+      });
+    }
+    // Bounded by records and, once a partition's message size is known, by bytes; partitions
+    // interleaved, so every partition's oldest records are served first.
+    const blocked = new Set<number>();
+    for (const range of planRanges(inputs, deps.limits).ranges) {
+      const position = positions.get(range.partition) as PartitionPosition;
+      if (blocked.has(range.partition)) continue;
+      // Another planner got there first: its plan stands, and this partition waits for the next tick.
+      if (!(await deps.positions.reservePlan(run.runId, topic, range.partition, position.planned, range.until))) {
+        blocked.add(range.partition);
+        continue;
       }
+      payloads.push(rangePayload(run, topic, range.partition, range.from, range.until));
+      position.planned = range.until;
     }
   }
   if (payloads.length > 0) await deps.queue.enqueue(payloads);

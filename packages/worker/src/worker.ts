@@ -64,6 +64,9 @@ export interface RangeRead {
   readFrom: number | undefined;
   /** Greatest Kafka timestamp (ms) of the records this attempt read; undefined when none had one. */
   maxTimestamp: number | undefined;
+  /** Message value bytes and messages (bad ones included) this attempt read: what sizes ranges by bytes. */
+  bytes: number;
+  records: number;
 }
 
 /** A running worker. */
@@ -122,7 +125,7 @@ export function createWorker(options: WorkerOptions): SluiceWorker {
           context: { runId: payload.runId },
         });
       }
-      const read: RangeRead = { readFrom: undefined, maxTimestamp: undefined };
+      const read: RangeRead = { readFrom: undefined, maxTimestamp: undefined, bytes: 0, records: 0 };
       const task: SplitTask = {
         runId: payload.runId,
         splitId: payload.splitId,
@@ -174,7 +177,11 @@ async function* trackTimestamps(batches: AsyncIterable<SourceBatch>, read: Range
   read.readFrom = from;
   // A range first read in a group that declined is read again: only this read counts.
   read.maxTimestamp = undefined;
+  read.bytes = 0;
+  read.records = 0;
   for await (const batch of batches) {
+    read.bytes += batch.bytes;
+    read.records += batch.records.length + batch.deadLetters.length;
     for (const ts of batch.timestamps ?? []) {
       // Kafka reports -1 for a record written without a timestamp: it says nothing about event time.
       if (ts >= 0 && (read.maxTimestamp === undefined || ts > read.maxTimestamp)) read.maxTimestamp = ts;

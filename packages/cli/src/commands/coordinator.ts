@@ -2,10 +2,11 @@
  * `sluice coordinator`: the long-running planner. Start several for availability: one leads, the
  * others stand by and take over within the lease time when it dies.
  */
+import { Option } from 'commander';
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { createCoordinator } from '@sluice/coordinator';
-import { integerFlag, resolveRedisUrl } from '../config.ts';
+import { byteSizeFlag, integerFlag, resolveRedisUrl } from '../config.ts';
 import { listInputFiles, openInputReader } from '../inputs.ts';
 import { createStreamWiring, resolveBrokers } from '../stream-wiring.ts';
 
@@ -20,9 +21,10 @@ export function registerCoordinatorCommand(program: Command): void {
     .option('--tick <ms>', 'progress check period', integerFlag('--tick', { min: 10, max: 2 ** 31 - 1, unit: 'milliseconds' }), 1000)
     .option('--brokers <list>', 'Kafka bootstrap brokers for stream runs (default: KAFKA_BROKERS)')
     .option('--max-range-records <n>', 'most records in one planned Kafka range', integerFlag('--max-range-records', { min: 1, unit: 'records' }), 20_000)
+    .addOption(new Option('--max-range-bytes <bytes>', 'about this many message bytes in one planned Kafka range, by each partition\'s average message size so far').argParser(byteSizeFlag('--max-range-bytes', 1024)).default(16 * 1024 ** 2, '16m'))
     .option('--max-in-flight <n>', 'planned but unfinished ranges per partition', integerFlag('--max-in-flight', { min: 1, max: 1000 }), 2)
     .option('--attempts <n>', 'attempts per split before it counts as failed', integerFlag('--attempts', { min: 1, max: 1000 }), 5)
-    .action(async (flags: { redis?: string; namespace?: string; leaseTtl: number; tick: number; brokers?: string; maxRangeRecords: number; maxInFlight: number; attempts: number }) => {
+    .action(async (flags: { redis?: string; namespace?: string; leaseTtl: number; tick: number; brokers?: string; maxRangeRecords: number; maxRangeBytes: number; maxInFlight: number; attempts: number }) => {
       const url = resolveRedisUrl(flags.redis);
       const brokers = resolveBrokers(flags.brokers);
       const redis = new Redis(url, { maxRetriesPerRequest: null });
@@ -31,7 +33,7 @@ export function registerCoordinatorCommand(program: Command): void {
       const coordinator = createCoordinator({
         ...(wiring === undefined ? {} : { kafka: wiring.kafka, positions: wiring.positions }),
         attempts: flags.attempts,
-        rangeLimits: { maxRecords: flags.maxRangeRecords, maxInFlightPerPartition: flags.maxInFlight },
+        rangeLimits: { maxRecords: flags.maxRangeRecords, maxBytes: flags.maxRangeBytes, maxInFlightPerPartition: flags.maxInFlight },
         redisUrl: url,
         redis,
         blockingRedis: blocking,

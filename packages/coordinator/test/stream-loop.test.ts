@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RunRecord } from '@sluice/control';
+import type { SplitPayload, SplitQueue } from '@sluice/queue';
+import { tickStreamRun } from '../src/stream-loop.ts';
+import type { PartitionOffsetsView, PartitionPosition, StreamPositionsView } from '../src/stream-loop.ts';
+
+const run = { runId: 'r1', job: 'j', kind: 'stream', inputs: ['t'], options: { start: 'earliest' }, state: 'running', submittedAt: 0 } as unknown as RunRecord;
+
+/** Positions in memory, with a way to make one partition's reservation lose a race. */
+function memoryPositions(initial: PartitionPosition[], losesRace = new Set<number>()): StreamPositionsView & { reserved: string[] } {
+  const byPartition = new Map(initial.map((p) => [p.partition, { ...p }]));
+  const reserved: string[] = [];
+  return {
+    reserved,
+    async init(_runId, topic, partition, start) {
+      if (!byPartition.has(partition)) byPartition.set(partition, { topic, partition, planned: start, committed: start, inFlight: 0 });
+    },
+    async reservePlan(_runId, _topic, partition, expected, until) {
+      const p = byPartition.get(partition);
+      if (p === undefined || p.planned !== expected || losesRace.has(partition)) return false;
+      p.planned = until;
+      p.inFlight += 1;
+      reserved.push(`${partition}@${expected}-${until}`);
+      return true;
+    },
+    async list() {
+      return [...byPartition.values()].map((p) => ({ ...p }));
+    },
+    async recordEnds() {},
+    async complete() {
+      return 0;
+    },
+    async recordGap() {},
+    async pendingRanges() {
+      return [];
+    },
+  };
+}
+
+function memoryQueue(): SplitQueue & { enqueued: SplitPayload[] } {
+  const enqueued: SplitPayload[] = [];
+  return {
+    enqueued,
+    queue: undefined as never,
+    async enqueue(splits) {
+      enqueued.push(...splits);
+      return splits.length;
+    },
+    async close() {},
+  };
+}
+
+const ends = (...endOffsets: number[]): { listOffsets: () => Promise<PartitionOffsetsView[]> } => ({
+  listOffsets: async () => endOffsets.map((endOffset, partition) => ({ partition, logStartOffset: 0, endOffset })),
+});
+
+const ranges = (queue: { enqueued: SplitPayload[] }): string[] => queue.enqueued.map((p) => `${p.url.slice(-1)}@${p.start}-${p.end}`);
+
+test('ranges of a backlog are enqueued partitions interleaved, oldest of each partition first', async () => {
+  const positions = memoryPositions([0, 1, 2].map((partition) => ({ topic: 't', partition, planned: 0, committed: 0, inFlight: 0 })));
+  const queue = memoryQueue();
+  const planned = await tickStreamRun(run, { kafka: ends(300, 300, 150), positions, queue, limits: { maxRecords: 100, maxInFlightPerPartition: 3 }, firstTick: false });
+  assert.equal(planned, 8);
+  assert.deepEqual(ranges(queue), ['0@0-100', '1@0-100', '2@0-100', '0@100-200', '1@100-200', '2@100-150', '0@200-300', '1@200-300']);
+});
+
+test('with a byte bound, ranges are sized by the partition\'s average message size so far', async () => {
+  const positions = memoryPositions([
+    { topic: 't', partition: 0, planned: 0, committed: 0, inFlight: 0, bytesPerRecord: 1000 },
+    { topic: 't', partition: 1, planned: 0, committed: 0, inFlight: 0 },
+  ]);
+  const queue = memoryQueue();
+  await tickStreamRun(run, { kafka: ends(100, 100), positions, queue, limits: { maxRecords: 60, maxBytes: 25_000, maxInFlightPerPartition: 2 }, firstTick: false });
+  // 25 records of 1,000 bytes on partition 0; partition 1 has no size yet, so only the record bound applies.
+  assert.deepEqual(ranges(queue), ['0@0-25', '1@0-60', '0@25-50', '1@60-100']);
+});
+
+test('a partition whose reservation another planner won is left to the next tick; the others go on', async () => {
+  const positions = memoryPositions([0, 1].map((partition) => ({ topic: 't', partition, planned: 0, committed: 0, inFlight: 0 })), new Set([0]));
+  const queue = memoryQueue();
+  await tickStreamRun(run, { kafka: ends(200, 200), positions, queue, limits: { maxRecords: 100, maxInFlightPerPartition: 2 }, firstTick: false });
+  assert.deepEqual(ranges(queue), ['1@0-100', '1@100-200']);
+  assert.deepEqual(positions.reserved, ['1@0-100', '1@100-200']);
+});
