@@ -46,7 +46,9 @@ async function handOff(t: TestContext, archiveOf: (events: readonly Ev[]) => Ev[
   });
 
   await fs.create(`${dir}/archive.ndjson`, `${older.map((e) => e.line).join('\n')}\n`);
-  await admin.createTopic(topic, 3);
+  // 2018 timestamps: under the default 7-day retention the broker deletes them at its next
+  // retention check (every 5 minutes), which made this test fail when one fell inside it.
+  await admin.createTopic(topic, 3, { configs: { 'retention.ms': '-1' } });
   const producer = createKafkaProducer({ brokers: kafkaBrokers() });
   for (let i = 0; i < events.length; i += 2000) {
     await producer.send(topic, events.slice(i, i + 2000).map((e, k) => ({ partition: (i + k) % 3, value: e.line, timestamp: Math.floor(e.ts / 1000) })));

@@ -130,7 +130,9 @@ async function produceFeed(brokers: string[], events: readonly Event[]): Promise
   const admin = createKafkaAdmin({ brokers });
   try {
     if ((await admin.listPartitions(TOPIC).catch(() => [])).length > 0) await admin.deleteTopic(TOPIC);
-    await admin.createTopic(TOPIC, 6);
+    // The feed replays 2018 events with their own times as Kafka timestamps: under the default
+    // 7-day retention the broker would delete them at its next retention check, mid-demo.
+    await admin.createTopic(TOPIC, 6, { configs: { 'retention.ms': '-1' } });
   } finally {
     await admin.close();
   }
