@@ -43,10 +43,10 @@ export interface PartitionPosition {
 export interface StreamPositionsView {
   init(runId: string, topic: string, partition: number, start: number): Promise<void>;
   reservePlan(runId: string, topic: string, partition: number, expectedPlanned: number, until: number): Promise<boolean>;
+  /** Moves planned past offsets deleted by retention, records the gap and counts it completed, in one step. */
+  skipGap(runId: string, topic: string, partition: number, expectedPlanned: number, until: number): Promise<boolean>;
   list(runId: string): Promise<PartitionPosition[]>;
   recordEnds(runId: string, topic: string, ends: readonly { partition: number; endOffset: number; newestTimestamp?: number | null }[]): Promise<void>;
-  complete(runId: string, topic: string, partition: number, from: number, until: number, maxTimestamp?: number): Promise<number>;
-  recordGap(runId: string, topic: string, partition: number, from: number, until: number): Promise<void>;
   /** Ranges planned and not yet completed. */
   pendingRanges(runId: string): Promise<{ topic: string; partition: number; from: number; until: number }[]>;
 }
@@ -104,28 +104,27 @@ export async function tickStreamRun(
         await deps.positions.init(run.runId, topic, o.partition, from);
         position = { topic, partition: o.partition, planned: from, committed: from, inFlight: 0 };
       }
-      if (position.planned < o.logStartOffset) {
-        // Retention deleted records before they were read: report the gap, do not crash, go on.
-        if (await deps.positions.reservePlan(run.runId, topic, o.partition, position.planned, o.logStartOffset)) {
-          await deps.positions.recordGap(run.runId, topic, o.partition, position.planned, o.logStartOffset);
-          await deps.positions.complete(run.runId, topic, o.partition, position.planned, o.logStartOffset);
-        }
-        position.planned = o.logStartOffset;
-      }
       positions.set(o.partition, position);
       inputs.push({
         partition: o.partition,
         planned: position.planned,
         endOffset: Math.max(o.endOffset, position.planned),
-        logStartOffset: Math.min(o.logStartOffset, position.planned),
+        logStartOffset: o.logStartOffset,
         inFlight: position.inFlight,
         ...(position.bytesPerRecord === undefined ? {} : { bytesPerRecordEstimate: position.bytesPerRecord }),
       });
     }
     // Bounded by records and, once a partition's message size is known, by bytes; partitions
     // interleaved, so every partition's oldest records are served first.
+    const plan = planRanges(inputs, deps.limits);
     const blocked = new Set<number>();
-    for (const range of planRanges(inputs, deps.limits).ranges) {
+    for (const gap of plan.gaps) {
+      // Retention deleted records before they were read: report the gap, do not crash, go on.
+      const position = positions.get(gap.partition) as PartitionPosition;
+      if (await deps.positions.skipGap(run.runId, topic, gap.partition, gap.from, gap.until)) position.planned = gap.until;
+      else blocked.add(gap.partition);
+    }
+    for (const range of plan.ranges) {
       const position = positions.get(range.partition) as PartitionPosition;
       if (blocked.has(range.partition)) continue;
       // Another planner got there first: its plan stands, and this partition waits for the next tick.

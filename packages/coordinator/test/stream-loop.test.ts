@@ -27,11 +27,15 @@ function memoryPositions(initial: PartitionPosition[], losesRace = new Set<numbe
     async list() {
       return [...byPartition.values()].map((p) => ({ ...p }));
     },
-    async recordEnds() {},
-    async complete() {
-      return 0;
+    async skipGap(_runId, _topic, partition, expected, until) {
+      const p = byPartition.get(partition);
+      if (p === undefined || p.planned !== expected || losesRace.has(partition)) return false;
+      p.planned = until;
+      p.committed = until;
+      reserved.push(`gap ${partition}@${expected}-${until}`);
+      return true;
     },
-    async recordGap() {},
+    async recordEnds() {},
     async pendingRanges() {
       return [];
     },
@@ -53,6 +57,9 @@ function memoryQueue(): SplitQueue & { enqueued: SplitPayload[] } {
 
 const ends = (...endOffsets: number[]): { listOffsets: () => Promise<PartitionOffsetsView[]> } => ({
   listOffsets: async () => endOffsets.map((endOffset, partition) => ({ partition, logStartOffset: 0, endOffset })),
+});
+const bounds = (...parts: { logStartOffset: number; endOffset: number }[]): { listOffsets: () => Promise<PartitionOffsetsView[]> } => ({
+  listOffsets: async () => parts.map((p, partition) => ({ partition, ...p })),
 });
 
 const ranges = (queue: { enqueued: SplitPayload[] }): string[] => queue.enqueued.map((p) => `${p.url.slice(-1)}@${p.start}-${p.end}`);
@@ -82,4 +89,12 @@ test('a partition whose reservation another planner won is left to the next tick
   await tickStreamRun(run, { kafka: ends(200, 200), positions, queue, limits: { maxRecords: 100, maxInFlightPerPartition: 2 }, firstTick: false });
   assert.deepEqual(ranges(queue), ['1@0-100', '1@100-200']);
   assert.deepEqual(positions.reserved, ['1@0-100', '1@100-200']);
+});
+
+test('offsets retention deleted before they were planned are skipped as a gap, and planning goes on after them', async () => {
+  const positions = memoryPositions([0, 1].map((partition) => ({ topic: 't', partition, planned: 0, committed: 0, inFlight: 0 })));
+  const queue = memoryQueue();
+  await tickStreamRun(run, { kafka: bounds({ logStartOffset: 150, endOffset: 300 }, { logStartOffset: 0, endOffset: 100 }), positions, queue, limits: { maxRecords: 100, maxInFlightPerPartition: 2 }, firstTick: false });
+  assert.deepEqual(positions.reserved, ['gap 0@0-150', '0@150-250', '1@0-100', '0@250-300']);
+  assert.deepEqual(ranges(queue), ['0@150-250', '1@0-100', '0@250-300']);
 });
