@@ -46,26 +46,26 @@ function requireString(record: ZeekRecord, field: string): string {
 function processSsl(record: ZeekRecord, emit: Emit, ts: number): void {
   const responder = requireString(record, 'id.resp_h');
   const client = requireString(record, 'id.orig_h');
-  if (record.established === true) emit('tls.responses', `tls.responses.${responder}`, 1, ts);
+  if (record.established === true) emit('tls.responses', responder, 1, ts);
   const version = record.version;
-  if (typeof version === 'string' && version !== '') emit('tls.versions', `tls.versions.${responder}`, version, ts);
-  emit('tls.clients', `tls.clients.${responder}`, client, ts);
+  if (typeof version === 'string' && version !== '') emit('tls.versions', responder, version, ts);
+  emit('tls.clients', responder, client, ts);
 }
 
 function processDns(record: ZeekRecord, emit: Emit, ts: number): void {
   const origin = requireString(record, 'id.orig_h');
-  emit('dns.queries', `dns.queries.${origin}`, 1, ts);
+  emit('dns.queries', origin, 1, ts);
   const rcode = record.rcode_name;
-  emit('dns.rcodes', `dns.rcodes.${origin}`, typeof rcode === 'string' && rcode !== '' ? rcode : 'NONE', ts);
+  emit('dns.rcodes', origin, typeof rcode === 'string' && rcode !== '' ? rcode : 'NONE', ts);
   const rtt = record.rtt;
   if (rtt !== undefined && rtt !== null) {
     if (typeof rtt !== 'number' || !Number.isFinite(rtt) || rtt < 0) throw badRecord(`field rtt must be a non-negative number of seconds, got ${JSON.stringify(rtt)}`, 'rtt');
     const responder = requireString(record, 'id.resp_h');
     // Whole microseconds first, so 0.000999 s (999 µs) and a float just under it agree across formats.
-    emit('dns.rtt_ms', `dns.rtt_ms.${responder}`, Math.floor(Math.round(rtt * 1e6) / 1000), ts);
+    emit('dns.rtt_ms', responder, Math.floor(Math.round(rtt * 1e6) / 1000), ts);
   }
   const qtype = record.qtype_name;
-  if (typeof qtype === 'string' && qtype !== '') emit('dns.last_qtype', `dns.last_qtype.${origin}`, qtype, ts);
+  if (typeof qtype === 'string' && qtype !== '') emit('dns.last_qtype', origin, qtype, ts);
 }
 
 /** Event time of a Zeek record in epoch microseconds (ISO string or epoch seconds). */
@@ -77,14 +77,16 @@ export function eventTimeOf(record: ZeekRecord): number | undefined {
 export const networkMetrics = defineJob<ZeekRecord, NetworkMetricsOptions>({
   name: 'network-metrics',
   description: 'Per-IP TLS responses, versions and clients; per-host DNS queries, rcodes, RTTs and last query type.',
+  // Metric names are `<family>.<ip>`: each family declares its part, so the processor emits the
+  // IP string of the record as is, and the same string serves every family keyed by that IP.
   series: {
-    'tls.responses': { type: 'count', intervals: INTERVALS },
-    'tls.versions': { type: 'histogram', intervals: INTERVALS, value: 'string' },
-    'tls.clients': { type: 'set', intervals: INTERVALS, value: 'string' },
-    'dns.queries': { type: 'count', intervals: INTERVALS },
-    'dns.rcodes': { type: 'histogram', intervals: INTERVALS, value: 'string' },
-    'dns.rtt_ms': { type: 'histogram', intervals: INTERVALS, value: 'integer' },
-    'dns.last_qtype': { type: 'gauge', intervals: INTERVALS, value: 'string' },
+    'tls.responses': { type: 'count', intervals: INTERVALS, namePrefix: 'tls.responses.' },
+    'tls.versions': { type: 'histogram', intervals: INTERVALS, value: 'string', namePrefix: 'tls.versions.' },
+    'tls.clients': { type: 'set', intervals: INTERVALS, value: 'string', namePrefix: 'tls.clients.' },
+    'dns.queries': { type: 'count', intervals: INTERVALS, namePrefix: 'dns.queries.' },
+    'dns.rcodes': { type: 'histogram', intervals: INTERVALS, value: 'string', namePrefix: 'dns.rcodes.' },
+    'dns.rtt_ms': { type: 'histogram', intervals: INTERVALS, value: 'integer', namePrefix: 'dns.rtt_ms.' },
+    'dns.last_qtype': { type: 'gauge', intervals: INTERVALS, value: 'string', namePrefix: 'dns.last_qtype.' },
   },
   fields: ['_path', 'ts', 'id.orig_h', 'id.resp_h', 'established', 'version', 'rcode_name', 'rtt', 'qtype_name'],
   options: parseOptions,

@@ -52,13 +52,15 @@ export interface EmitSlot {
 
 interface Family {
   series: string;
+  /** The declared `namePrefix`, '' without one; entries carry prefix + emitted name. */
+  namePrefix: string;
   type: SeriesType;
   kind: ValueKind | undefined;
   intervals: { name: string; calc: IntervalCalc; coarse: boolean }[];
   /**
-   * Metric name to its entries, one slot per interval. Keying by name first hashes the
-   * processor's name string once per emit rather than a composite key once per interval, which
-   * was the worker's hottest path; coarse intervals (most) key buckets by number.
+   * Emitted name (without `namePrefix`) to its entries, one slot per interval. Keying by name
+   * first hashes the processor's name string once per emit rather than a composite key once per
+   * interval, which was the worker's hottest path; coarse intervals (most) key buckets by number.
    */
   names: Map<string, BucketSlot[]>;
 }
@@ -82,6 +84,7 @@ export function createCombiner(job: Pick<JobDefinition<never, never>, 'name' | '
   for (const [family, decl] of Object.entries(job.series)) {
     families.set(family, {
       series: family,
+      namePrefix: decl.namePrefix ?? '',
       type: decl.type,
       kind: decl.value,
       intervals: Object.entries(decl.intervals).map(([name, config]) => {
@@ -124,6 +127,8 @@ export function createCombiner(job: Pick<JobDefinition<never, never>, 'name' | '
     // kairos sends no command for a zero increment, so no key appears.
     if (family.type === 'count' && value === 0) return;
     const intervals = family.intervals;
+    // Built once per call, and only for a new entry: the lookup itself uses the emitted name.
+    let fullName: string | undefined;
     let slots = family.names.get(name);
     if (slots === undefined) {
       slots = [];
@@ -144,7 +149,8 @@ export function createCombiner(job: Pick<JobDefinition<never, never>, 'name' | '
           entry = slot.more.get(key);
         }
         if (entry === undefined) {
-          entry = createEntry(family.type, family.series, name, interval, iBucket, rBucket, encoded, tsMicros);
+          fullName ??= family.namePrefix === '' ? name : family.namePrefix + name;
+          entry = createEntry(family.type, family.series, fullName, interval, iBucket, rBucket, encoded, tsMicros);
           slot?.more?.set(key, entry);
           order.push(entry);
           weight += 1;

@@ -8,7 +8,8 @@ import type { SeriesDecl } from './series.ts';
 import { resolveStep } from './intervals.ts';
 
 /**
- * Inserts one value like kairos's `insert(name, value, timestamp)`.
+ * Inserts one value like kairos's `insert(name, value, timestamp)`; the metric name is the
+ * family's `namePrefix` (if any) followed by `name`.
  * `tsMicros` is the event time in whole microseconds since the epoch: integers bucket exactly, and
  * gauges order by it. Count series add `value` (default 1 when the job passes 1).
  */
@@ -67,6 +68,9 @@ function validateSeries(job: string, family: string, decl: SeriesDecl): void {
   }
   if (decl.prefix !== undefined && (typeof decl.prefix !== 'string' || decl.prefix.includes(' '))) {
     throw invalid(job, family, `prefix must be a string without spaces, got ${JSON.stringify(decl.prefix)}`);
+  }
+  if (decl.namePrefix !== undefined && typeof decl.namePrefix !== 'string') {
+    throw invalid(job, family, `namePrefix must be a string, got ${JSON.stringify(decl.namePrefix)}`);
   }
   if (decl.value !== undefined && !['integer', 'float', 'string'].includes(decl.value)) {
     throw invalid(job, family, `value must be 'integer', 'float' or 'string', got ${JSON.stringify(decl.value)}`);

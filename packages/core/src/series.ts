@@ -35,6 +35,13 @@ export interface SeriesDecl {
   intervals: Readonly<Record<string, IntervalDecl>>;
   /** kairos key prefix; `':'` is appended when missing, as kairos does. */
   prefix?: string;
+  /**
+   * Put in front of every name emitted to this family: with `namePrefix: 'dns.queries.'`,
+   * `emit('dns.queries', ip, 1, ts)` writes the metric `dns.queries.<ip>`. A processor that emits
+   * only the varying part (a field of the record, the same string for several families) spares
+   * the worker building and hashing a new name per emit, which was half its processing time.
+   */
+  namePrefix?: string;
   /** Encoding of values; defaults to `integer` for count, `string` otherwise. */
   value?: ValueKind;
 }

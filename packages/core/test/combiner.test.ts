@@ -88,3 +88,39 @@ test('the weight counts keys and distinct members, and full turns on at the thre
   assert.equal(c.weight, 5);
   assert.equal(c.full, true);
 });
+
+test('a namePrefix goes in front of the emitted name, per family, whatever the emit order', () => {
+  const prefixed = defineJob({
+    name: 'prefixed',
+    series: {
+      queries: { type: 'count', intervals: { minute: { step: 60 }, hour: { step: 3600 } }, namePrefix: 'dns.queries.' },
+      codes: { type: 'histogram', intervals: { minute: { step: 60 } }, namePrefix: 'dns.rcodes.' },
+      plain: { type: 'count', intervals: { minute: { step: 60 } } },
+    },
+    process: () => {},
+  });
+  const c = createCombiner(prefixed);
+  const t = 1_400_000_000 * S;
+  // One IP string serves both families; a second bucket of the same name makes a second entry.
+  const ip = '10.0.0.1';
+  c.emit('queries', ip, 1, t);
+  c.emit('codes', ip, 'NOERROR', t);
+  c.emit('queries', ip, 2, t + 120 * S);
+  c.emit('plain', ip, 1, t);
+  c.emitAll([
+    { series: 'queries', name: '10.0.0.2', value: 1, tsMicros: t },
+    { series: 'codes', name: '10.0.0.2', value: 'NXDOMAIN', tsMicros: t },
+  ], 2);
+  const got = byKey(c.drain());
+  assert.deepEqual([...got.keys()].sort(), [
+    'codes|dns.rcodes.10.0.0.1|minute|23333333|',
+    'codes|dns.rcodes.10.0.0.2|minute|23333333|',
+    'plain|10.0.0.1|minute|23333333|',
+    'queries|dns.queries.10.0.0.1|hour|388888|',
+    'queries|dns.queries.10.0.0.1|minute|23333333|',
+    'queries|dns.queries.10.0.0.1|minute|23333335|',
+    'queries|dns.queries.10.0.0.2|hour|388888|',
+    'queries|dns.queries.10.0.0.2|minute|23333333|',
+  ]);
+  assert.equal((got.get('queries|dns.queries.10.0.0.1|hour|388888|') as { increment: number }).increment, 3);
+});

@@ -50,3 +50,8 @@ test('a job needs a valid name, a process function and series', () => {
   assertInvalid(() => defineJob({ name: 'j', series: {}, process: () => {} }), 'at least one series');
   assertInvalid(() => defineJob({ name: 'j', series: { h: { type: 'count', intervals: minute } }, process: undefined as never }), 'process must be a function');
 });
+
+test('a namePrefix must be a string', () => {
+  assertInvalid(() => ok({ hits: { type: 'count', intervals: minute, namePrefix: 7 as unknown as string } }), 'series "hits"', 'namePrefix must be a string, got 7');
+  assert.equal(ok({ hits: { type: 'count', intervals: minute, namePrefix: 'hits.' } }).series.hits?.namePrefix, 'hits.');
+});
