@@ -92,9 +92,9 @@ async function rawRead(topic: string, decode: boolean): Promise<ReadRate> {
   const started = performance.now();
   let n = 0;
   await Promise.all(offsets.map(async (o) => {
-    const range = { client, topic, partition: o.partition, from: o.logStartOffset, until: o.highWatermark };
+    const range = { topic, partition: o.partition, from: o.logStartOffset, until: o.highWatermark };
     if (decode) for await (const batch of readRangeRecords({ client }, range)) n += batch.records.length + batch.deadLetters.length;
-    else for await (const batch of readRange(range)) n += batch.records.length;
+    else for await (const batch of readRange({ client, ...range })) n += batch.records.length;
   }));
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpu0);

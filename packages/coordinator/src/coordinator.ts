@@ -19,6 +19,7 @@ import type { SplitCompression, SplitFormat } from '@sluice/formats';
 import { planBackfill } from './plan-backfill.ts';
 import { tickStreamRun } from './stream-loop.ts';
 import type { RangeLimits, StreamKafka, StreamPositionsView } from './stream-loop.ts';
+import { DEFAULT_RANGE_LIMITS } from './stream-loop.ts';
 import type { InputFile } from './plan-backfill.ts';
 
 /** Options of `createCoordinator`. */
@@ -79,7 +80,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
     ...(options.attempts === undefined ? {} : { attempts: options.attempts }),
   });
-  const limits: RangeLimits = { maxRecords: 20_000, maxBytes: 16 * 1024 ** 2, maxInFlightPerPartition: 2, ...options.rangeLimits };
+  const limits: RangeLimits = { ...DEFAULT_RANGE_LIMITS, ...options.rangeLimits };
   const streamTicked = new Set<string>();
   const planningAttempts = new Map<string, number>();
   const planningRetries = options.planningRetries ?? 5;

@@ -2,7 +2,7 @@ export { createCoordinator } from './coordinator.ts';
 export type { Coordinator, CoordinatorOptions } from './coordinator.ts';
 export { planBackfill } from './plan-backfill.ts';
 export type { BackfillPlan, InputFile } from './plan-backfill.ts';
-export { parseStreamStart, rangePayload, rangeSplitId, tickStreamRun } from './stream-loop.ts';
+export { DEFAULT_RANGE_LIMITS, parseStreamStart, rangePayload, rangeSplitId, tickStreamRun } from './stream-loop.ts';
 export type { PartitionOffsetsView, PartitionPosition, RangeLimits, StreamKafka, StreamPositionsView } from './stream-loop.ts';
 export { planRanges, resolveStartOffset } from './plan-ranges.ts';
 export type { OffsetRange, PartitionPlanInput, RangePlanning, RangePlanningLimits, StartOffsets, StreamStart } from './plan-ranges.ts';

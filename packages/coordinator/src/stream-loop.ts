@@ -59,6 +59,13 @@ export interface RangeLimits {
   maxInFlightPerPartition: number;
 }
 
+/** The limits a coordinator plans with when it is given none (the CLI's defaults too). */
+export const DEFAULT_RANGE_LIMITS: Readonly<Required<RangeLimits>> = Object.freeze({
+  maxRecords: 20_000,
+  maxBytes: 16 * 1024 ** 2,
+  maxInFlightPerPartition: 2,
+});
+
 /** Where a stream run starts on a partition it has not seen: `earliest`, `latest` or an event time. */
 export function parseStreamStart(value: string | undefined): 'earliest' | 'latest' | { timestampMs: number } {
   if (value === undefined || value === '' || value === 'latest') return 'latest';
