@@ -5,8 +5,9 @@
  *    completed, and each worker's peak RSS;
  *  - decode alone: the same splits read by 2 processes through `readSplit` over WebHDFS, records
  *    only counted (no processing, no Redis): the ceiling end to end can approach;
- *  - PySpark (local[2]) over the same NDJSON, from local disk: an RDD with a Python function per
- *    record, and the DataFrame API; both must produce the series Sluice left in Redis.
+ *  - PySpark (local[2]) over the same NDJSON and Parquet files, from local disk: an RDD with a
+ *    Python function per record, and the DataFrame API; all must produce the series Sluice left in
+ *    Redis.
  * Prints a table and writes it to .local/bench/backfill-result.json. Data is generated once into
  * .local/bench/ and HDFS, and reused. Targets: end to end / decode alone >= 0.7; Sluice / RDD >= 5;
  * Sluice / DataFrame >= 1.
@@ -273,18 +274,21 @@ interface SparkResult {
   load: string;
 }
 
-async function runSpark(mode: 'rdd' | 'df', data: BenchData, shift: number): Promise<SparkResult> {
-  const input = `${pathToFileURL(join(data.dir, 'ndjson')).href}/*.ndjson`;
+type SparkMode = 'rdd' | 'df';
+
+async function runSpark(mode: SparkMode, format: Format, data: BenchData, shift: number): Promise<SparkResult> {
+  const input = `${pathToFileURL(join(data.dir, format)).href}/*.${format}`;
   const t0 = performance.now();
-  const spark = startChild(`spark-${mode}`, sparkPython, [join(import.meta.dirname, 'backfill', 'spark_network_metrics.py'), '--mode', mode, '--input', input, '--shift', String(shift)]);
+  const script = join(import.meta.dirname, 'backfill', 'spark_network_metrics.py');
+  const spark = startChild(`spark-${mode}-${format}`, sparkPython, [script, '--mode', mode, '--format', format, '--input', input, '--shift', String(shift)]);
   children.add(spark);
   const code = await spark.exited;
   children.delete(spark);
   const wallSeconds = (performance.now() - t0) / 1000;
-  writeFileSync(join(benchDir, `backfill-spark-${mode}.log`), spark.output());
-  if (code !== 0) throw new Error(`spark ${mode} exited ${code}:\n${spark.output().slice(-4000)}`);
+  writeFileSync(join(benchDir, `backfill-spark-${mode}-${format}.log`), spark.output());
+  if (code !== 0) throw new Error(`spark ${mode} ${format} exited ${code}:\n${spark.output().slice(-4000)}`);
   const out = JSON.parse(spark.stdout().trim().split('\n').at(-1) as string) as { sessionSeconds: number; jobSeconds: number; jobCpuSeconds: number; records: number | null; summary: SeriesSummary };
-  if (out.records !== null && out.records !== RECORDS) throw new Error(`spark ${mode} read ${out.records} records, expected ${RECORDS}`);
+  if (out.records !== null && out.records !== RECORDS) throw new Error(`spark ${mode} ${format} read ${out.records} records, expected ${RECORDS}`);
   return {
     sessionSeconds: out.sessionSeconds,
     jobSeconds: out.jobSeconds,
@@ -353,24 +357,34 @@ async function main(): Promise<void> {
     log(`  ${rate(d.recordsPerSecond)} records/s over ${d.splits} splits; peak RSS ${d.peakRssMiB.join(', ')} MiB`);
   }
 
-  const spark = new Map<'rdd' | 'df', SparkResult>();
+  // Keyed `${mode}-${format}`: each Spark way over each format Sluice read.
+  const spark = new Map<`${SparkMode}-${Format}`, SparkResult>();
   if (!args['skip-spark']) {
     ensureSpark();
-    for (const mode of ['df', 'rdd'] as const) {
-      log(`PySpark ${mode === 'rdd' ? 'RDD (Python function per record)' : 'DataFrame'}, local[2], NDJSON from local disk`);
-      const r = await runSpark(mode, data, shift);
-      spark.set(mode, r);
-      log(`  job ${r.jobSeconds.toFixed(1)} s (${rate(r.recordsPerSecond)} records/s), session start ${r.sessionSeconds.toFixed(1)} s, process ${r.wallSeconds.toFixed(1)} s`);
+    for (const format of formats) {
+      for (const mode of ['df', 'rdd'] as const) {
+        log(`PySpark ${mode === 'rdd' ? 'RDD (Python function per record)' : 'DataFrame'}, local[2], ${format} from local disk`);
+        const r = await runSpark(mode, format, data, shift);
+        spark.set(`${mode}-${format}`, r);
+        log(`  job ${r.jobSeconds.toFixed(1)} s (${rate(r.recordsPerSecond)} records/s), session start ${r.sessionSeconds.toFixed(1)} s, process ${r.wallSeconds.toFixed(1)} s`);
+      }
     }
   }
 
   const reference = sluice.get('ndjson') as SluiceResult;
   const diffs = [
     ...[...sluice].filter(([f]) => f !== 'ndjson').flatMap(([f, s]) => diffSummaries(reference.summary, s.summary, 'sluice ndjson', `sluice ${f}`)),
-    ...[...spark].flatMap(([m, s]) => diffSummaries(reference.summary, s.summary, 'sluice ndjson', `spark ${m}`)),
+    ...[...spark].flatMap(([key, s]) => diffSummaries(reference.summary, s.summary, 'sluice ndjson', `spark ${key}`)),
   ];
 
   const sl = reference.recordsPerSecond;
+  const slParquet = sluice.get('parquet')?.recordsPerSecond;
+  /** Sluice over a Spark way, the same format on both sides. */
+  const overSpark = (format: Format, key: `${SparkMode}-${Format}`, withStartup = false): number | null => {
+    const s = spark.get(key);
+    const ours = format === 'ndjson' ? sl : slParquet;
+    return s === undefined || ours === undefined ? null : ratio(ours, withStartup ? s.recordsPerSecondWithStartup : s.recordsPerSecond);
+  };
   const result = {
     records: RECORDS,
     splitSize: SPLIT_SIZE,
@@ -384,10 +398,14 @@ async function main(): Promise<void> {
     ratios: {
       endToEndOverDecodeNdjson: ratio(sl, decode.get('ndjson')?.recordsPerSecond),
       endToEndOverDecodeParquet: sluice.has('parquet') ? ratio((sluice.get('parquet') as SluiceResult).recordsPerSecond, decode.get('parquet')?.recordsPerSecond) : null,
-      sluiceOverRdd: ratio(sl, spark.get('rdd')?.recordsPerSecond),
-      sluiceOverDataFrame: ratio(sl, spark.get('df')?.recordsPerSecond),
-      sluiceOverRddWithStartup: ratio(sl, spark.get('rdd')?.recordsPerSecondWithStartup),
-      sluiceOverDataFrameWithStartup: ratio(sl, spark.get('df')?.recordsPerSecondWithStartup),
+      sluiceOverRdd: overSpark('ndjson', 'rdd-ndjson'),
+      sluiceOverDataFrame: overSpark('ndjson', 'df-ndjson'),
+      sluiceOverRddWithStartup: overSpark('ndjson', 'rdd-ndjson', true),
+      sluiceOverDataFrameWithStartup: overSpark('ndjson', 'df-ndjson', true),
+      sluiceOverRddParquet: overSpark('parquet', 'rdd-parquet'),
+      sluiceOverDataFrameParquet: overSpark('parquet', 'df-parquet'),
+      sluiceOverRddParquetWithStartup: overSpark('parquet', 'rdd-parquet', true),
+      sluiceOverDataFrameParquetWithStartup: overSpark('parquet', 'df-parquet', true),
     },
     targets: { endToEndOverDecode: 0.7, sluiceOverRdd: 5, sluiceOverDataFrame: 1 },
     sameSeries: diffs.length === 0,
@@ -403,15 +421,16 @@ async function main(): Promise<void> {
     rows.push([`Sluice end to end, ${f}`, rate(s.recordsPerSecond), s.seconds.toFixed(1), `${perRecord(s.workerCpuSeconds)} + Redis ${perRecord(s.redisCpuSeconds)}`, String(s.splits), s.peakRssMiB.join(' / ')]);
   }
   for (const [f, d] of decode) rows.push([`decode alone, ${f}`, rate(d.recordsPerSecond), d.seconds.toFixed(1), perRecord(d.cpuSeconds), String(d.splits), d.peakRssMiB.join(' / ')]);
-  for (const [m, s] of spark) {
-    rows.push([`PySpark ${m === 'rdd' ? 'RDD' : 'DataFrame'} (job; +${s.sessionSeconds.toFixed(0)} s start)`, rate(s.recordsPerSecond), s.jobSeconds.toFixed(1), perRecord(s.cpuSeconds), '', '']);
+  for (const [key, s] of spark) {
+    const [mode, format] = key.split('-');
+    rows.push([`PySpark ${mode === 'rdd' ? 'RDD' : 'DataFrame'}, ${format} (job; +${s.sessionSeconds.toFixed(0)} s start)`, rate(s.recordsPerSecond), s.jobSeconds.toFixed(1), perRecord(s.cpuSeconds), '', '']);
   }
   printTable(rows);
   process.stdout.write(`\n${RECORDS.toLocaleString('en-US')} records, split size ${SPLIT_SIZE}, ${WORKERS} workers, ${result.keys.toLocaleString('en-US')} kairos keys; load average now ${load()}\n`);
   const r = result.ratios;
   process.stdout.write(`end to end / decode alone: ndjson ${r.endToEndOverDecodeNdjson ?? '-'}, parquet ${r.endToEndOverDecodeParquet ?? '-'}   (target >= 0.7)\n`);
-  process.stdout.write(`Sluice / PySpark RDD:       ${r.sluiceOverRdd ?? '-'} (with JVM start ${r.sluiceOverRddWithStartup ?? '-'})   (target >= 5)\n`);
-  process.stdout.write(`Sluice / PySpark DataFrame: ${r.sluiceOverDataFrame ?? '-'} (with JVM start ${r.sluiceOverDataFrameWithStartup ?? '-'})   (target >= 1)\n`);
+  process.stdout.write(`Sluice / PySpark RDD, same format:       ndjson ${r.sluiceOverRdd ?? '-'} (with JVM start ${r.sluiceOverRddWithStartup ?? '-'}), parquet ${r.sluiceOverRddParquet ?? '-'} (${r.sluiceOverRddParquetWithStartup ?? '-'})   (target >= 5)\n`);
+  process.stdout.write(`Sluice / PySpark DataFrame, same format: ndjson ${r.sluiceOverDataFrame ?? '-'} (with JVM start ${r.sluiceOverDataFrameWithStartup ?? '-'}), parquet ${r.sluiceOverDataFrameParquet ?? '-'} (${r.sluiceOverDataFrameParquetWithStartup ?? '-'})   (target >= 1)\n`);
   process.stdout.write(diffs.length === 0 ? `every path computed the same series (${Object.keys(reference.summary).length} families x intervals compared)\n` : `SERIES DIFFER:\n${diffs.join('\n')}\n`);
   process.stdout.write(`written to ${join(benchDir, 'backfill-result.json')}; whole benchmark ${result.benchmarkSeconds} s\n`);
   if (diffs.length > 0) process.exitCode = 1;

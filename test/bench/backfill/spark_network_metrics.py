@@ -1,13 +1,15 @@
 """The network-metrics job on PySpark, the baselines of the backfill benchmark (test/bench/backfill.ts).
 
-Two ways, over the same NDJSON files Sluice reads:
+Two ways, over the same NDJSON or Parquet files Sluice reads:
 
-  rdd  the way the original pipeline shared its Python code with Spark: sc.textFile, json.loads and
-       a Python function per record emitting ((kind, family, interval, key, sub), value) pairs,
-       folded by reduceByKey (counts and histograms add, set members collapse, gauges keep the
-       greatest (event time, value), as kairos and Sluice do).
-  df   the DataFrame API: spark.read.json with an explicit schema of the job's fields, the emits as
-       column expressions, groupBy/agg.
+  rdd  the way the original pipeline shared its Python code with Spark: a Python function per
+       record emitting ((kind, family, interval, key, sub), value) pairs, folded by reduceByKey
+       (counts and histograms add, set members collapse, gauges keep the greatest (event time,
+       value), as kairos and Sluice do). NDJSON records come from sc.textFile and json.loads;
+       Parquet rows from spark.read.parquet with the job's columns, as dicts, the event time
+       already in epoch microseconds.
+  df   the DataFrame API: spark.read.json or spark.read.parquet with an explicit schema of the
+       job's fields, the emits as column expressions, groupBy/agg.
 
 Both end with the same summary Sluice's Redis contents are reduced to (see series-summary.ts): per
 "family:interval", the number of keys, of entries (hash fields, set members, 1 for counts and
@@ -17,7 +19,7 @@ gauges how many keys hold each value. Prints one JSON line:
 sessionSeconds is the JVM and SparkSession start; jobSeconds is everything after it, and
 jobCpuSeconds the CPU the driver, the JVM and its Python workers used in that time.
 
-Usage: python spark_network_metrics.py --mode rdd|df --input 'file:///…/*.ndjson' --shift SECONDS
+Usage: python spark_network_metrics.py --mode rdd|df [--format ndjson|parquet] --input 'file:///…/*.ndjson' --shift SECONDS
 """
 
 import argparse
@@ -34,7 +36,9 @@ ONE_MICRO = timedelta(microseconds=1)
 
 
 def to_micros(ts):
-    """Epoch microseconds of an ISO-8601 `ts` ("2018-03-24T17:15:20.865716Z"), exactly."""
+    """Epoch microseconds of an ISO-8601 `ts` ("2018-03-24T17:15:20.865716Z"), exactly; ints are micros already."""
+    if isinstance(ts, int):
+        return ts
     return (datetime.fromisoformat(ts) - EPOCH) // ONE_MICRO
 
 
@@ -123,7 +127,37 @@ def add_key_stats(a, b):
     return a[0] + b[0], a[1] + b[1], a[2] if a[2] is not None else b[2]
 
 
-def run_rdd(spark, input_glob, shift_micros):
+def job_schema(ts_type):
+    """The job's fields as a Spark schema; `ts` is a string in NDJSON and a timestamp in Parquet."""
+    from pyspark.sql.types import BooleanType, DoubleType, StringType, StructField, StructType
+
+    return StructType(
+        [
+            StructField("_path", StringType()),
+            StructField("ts", ts_type),
+            StructField("id.orig_h", StringType()),
+            StructField("id.resp_h", StringType()),
+            StructField("established", BooleanType()),
+            StructField("version", StringType()),
+            StructField("rcode_name", StringType()),
+            StructField("rtt", DoubleType()),
+            StructField("qtype_name", StringType()),
+        ]
+    )
+
+
+def read_frame(spark, fmt, input_glob):
+    """The input as a DataFrame of the job's fields (absent columns read as null)."""
+    from pyspark.sql.types import StringType, TimestampType
+
+    if fmt == "parquet":
+        return spark.read.schema(job_schema(TimestampType())).parquet(input_glob)
+    return spark.read.schema(job_schema(StringType())).json(input_glob)
+
+
+def run_rdd(spark, fmt, input_glob, shift_micros):
+    from pyspark.sql import functions as F
+
     sc = spark.sparkContext
     records = sc.accumulator(0)
     process = make_process(shift_micros)
@@ -132,9 +166,15 @@ def run_rdd(spark, input_glob, shift_micros):
         records.add(1)
         return process(r)
 
+    if fmt == "parquet":
+        # Python would get a naive local datetime for a timestamp column: hand it epoch micros.
+        frame = read_frame(spark, fmt, input_glob)
+        columns = [F.unix_micros("ts").alias("ts") if c == "ts" else F.col(f"`{c}`") for c in frame.columns]
+        source = frame.select(*columns).rdd.map(lambda row: row.asDict())
+    else:
+        source = sc.textFile(input_glob).map(json.loads)
     rows = (
-        sc.textFile(input_glob)
-        .map(json.loads)
+        source
         .flatMap(count_and_process)
         .reduceByKey(combine)
         .map(per_key)
@@ -146,24 +186,10 @@ def run_rdd(spark, input_glob, shift_micros):
     return [(family, interval, gauge, keys, entries, total) for (family, interval, gauge), (keys, entries, total) in rows], records.value
 
 
-def run_df(spark, input_glob, shift_micros):
+def run_df(spark, fmt, input_glob, shift_micros):
     from pyspark.sql import functions as F
-    from pyspark.sql.types import BooleanType, DoubleType, StringType, StructField, StructType
 
-    schema = StructType(
-        [
-            StructField("_path", StringType()),
-            StructField("ts", StringType()),
-            StructField("id.orig_h", StringType()),
-            StructField("id.resp_h", StringType()),
-            StructField("established", BooleanType()),
-            StructField("version", StringType()),
-            StructField("rcode_name", StringType()),
-            StructField("rtt", DoubleType()),
-            StructField("qtype_name", StringType()),
-        ]
-    )
-    df = spark.read.schema(schema).json(input_glob)
+    df = read_frame(spark, fmt, input_glob)
     path, orig, resp = F.col("_path"), F.col("`id.orig_h`"), F.col("`id.resp_h`")
     version, rcode, rtt, qtype = F.col("version"), F.col("rcode_name"), F.col("rtt"), F.col("qtype_name")
     ssl, dns = path == "ssl", path == "dns"
@@ -190,7 +216,8 @@ def run_df(spark, input_glob, shift_micros):
         emission(dns & nonempty(qtype), "g", "dns.last_qtype", orig, qtype),
     )
     intervals = F.array(*[F.struct(F.lit(name).alias("interval"), F.lit(step).cast("long").alias("step")) for name, step in INTERVALS])
-    ts = (F.unix_micros(F.to_timestamp(F.col("ts"))) + F.lit(shift_micros)).alias("ts")
+    event_time = F.col("ts") if fmt == "parquet" else F.to_timestamp(F.col("ts"))
+    ts = (F.unix_micros(event_time) + F.lit(shift_micros)).alias("ts")
     kind = F.col("kind")
     entries = (
         df.select(ts, F.explode(emits).alias("e"))
@@ -233,7 +260,8 @@ def summarize(rows):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mode", choices=("rdd", "df"), required=True)
-    parser.add_argument("--input", required=True, help="file:///…/*.ndjson (or webhdfs://…)")
+    parser.add_argument("--format", choices=("ndjson", "parquet"), default="ndjson")
+    parser.add_argument("--input", required=True, help="file:///…/*.ndjson or *.parquet (or webhdfs://…)")
     parser.add_argument("--shift", type=int, required=True, help="seconds added to event times (Sluice's timeShift)")
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--driver-memory", default="4g")
@@ -245,7 +273,7 @@ def main():
 
     spark = (
         SparkSession.builder.master(args.master)
-        .appName(f"network-metrics-{args.mode}")
+        .appName(f"network-metrics-{args.mode}-{args.format}")
         .config("spark.driver.memory", args.driver_memory)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
@@ -257,11 +285,11 @@ def main():
     job_started = time.perf_counter()
     cpu_started = cpu_seconds(spark)
     run = run_rdd if args.mode == "rdd" else run_df
-    rows, records = run(spark, args.input, args.shift * 1_000_000)
+    rows, records = run(spark, args.format, args.input, args.shift * 1_000_000)
     job_seconds = time.perf_counter() - job_started
     job_cpu_seconds = cpu_seconds(spark) - cpu_started
     spark.stop()
-    result = {"mode": args.mode, "sessionSeconds": session_seconds, "jobSeconds": job_seconds, "jobCpuSeconds": job_cpu_seconds, "records": records}
+    result = {"mode": args.mode, "format": args.format, "sessionSeconds": session_seconds, "jobSeconds": job_seconds, "jobCpuSeconds": job_cpu_seconds, "records": records}
     print(json.dumps({**result, "summary": summarize(rows)}))
 
 
