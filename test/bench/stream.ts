@@ -199,7 +199,7 @@ async function main(): Promise<void> {
     log(`  ${Math.round(java).toLocaleString('en-US')} events/s`);
 
     log('Sluice: coordinator + 2 workers, network-metrics from earliest');
-    const coordinator = startSluice('coordinator', ['coordinator', ...common, '--tick', '200', '--max-range-records', args['max-range-records'] as string, '--max-in-flight', args['max-in-flight'] as string], env);
+    const coordinator = startSluice('coordinator', ['coordinator', ...common, '--max-range-records', args['max-range-records'] as string, '--max-in-flight', args['max-in-flight'] as string], env);
     const workers = [1, 2].map((i) => startSluice(`worker-${i}`, ['worker', ...common, '--key-prefix', prefix, '--range-concurrency', args['range-concurrency'] as string], env));
     // Measure from processes that finished starting: module loading is not streaming work.
     await Promise.all([coordinator.waitFor('is the leader'), ...workers.map((w) => w.waitFor('ready'))]);

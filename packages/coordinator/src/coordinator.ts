@@ -22,6 +22,9 @@ import type { RangeLimits, StreamKafka, StreamPositionsView } from './stream-loo
 import { DEFAULT_RANGE_LIMITS } from './stream-loop.ts';
 import type { InputFile } from './plan-backfill.ts';
 
+/** How often a coordinator checks live stream runs for new data when it is given no period. */
+export const DEFAULT_STREAM_POLL_MS = 100;
+
 /** Options of `createCoordinator`. */
 export interface CoordinatorOptions {
   /** Redis URL for the queue. */
@@ -39,6 +42,12 @@ export interface CoordinatorOptions {
   leaseTtlMs?: number;
   /** Progress check period. */
   tickMs?: number;
+  /**
+   * Period of the checks while a stream run is live (default 100 ms, never longer than `tickMs`):
+   * a range is planned at the first check that sees new data, so this bounds what planning adds
+   * to the time from produce to visible.
+   */
+  streamPollMs?: number;
   attempts?: number;
   log?: (line: string) => void;
   nowMicros?: () => number;
@@ -85,6 +94,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   const planningAttempts = new Map<string, number>();
   const planningRetries = options.planningRetries ?? 5;
   const tickMs = options.tickMs ?? 1000;
+  const streamPollMs = Math.min(tickMs, options.streamPollMs ?? DEFAULT_STREAM_POLL_MS);
+  /** Whether the last tick saw a live stream run: the loop then checks again after `streamPollMs`. */
+  let streaming = false;
   let stopped = false;
   let leader = false;
   let renewTimer: NodeJS.Timeout | undefined;
@@ -250,16 +262,20 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     }
     // Every active run, not the newest N: an old run still running must not drop out of sight
     // behind finished ones.
+    let live = false;
     for (const run of await runs.listActive()) {
-      if (!leader || stopped) return;
+      if (!leader || stopped) break;
       if (isFinalState(run.state)) continue;
       // Another namespace's runs belong to its own coordinators and queues.
       if ((run.namespace ?? '') !== (options.namespace ?? '')) continue;
-      if (run.kind === 'stream') await tickStream(run);
-      else if (run.state === RunState.SUBMITTED || run.state === RunState.PLANNING) await plan(run);
+      if (run.kind === 'stream') {
+        await tickStream(run);
+        live = true;
+      } else if (run.state === RunState.SUBMITTED || run.state === RunState.PLANNING) await plan(run);
       else if (run.state === RunState.RUNNING) await track(run);
       else if (run.state === RunState.CANCELLING) await cancel(run);
     }
+    streaming = live;
   };
 
   return {
@@ -280,8 +296,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
             becomeLeader(token);
           }
           await tick();
+          // stop() cannot interrupt the blocking pop below, which may last a whole tick.
+          if (stopped) break;
           // A submission wakes the loop at once; otherwise the blocking pop times out at the next tick.
-          await blockingRuns.waitForSubmission(tickMs / 1000);
+          await blockingRuns.waitForSubmission((streaming ? streamPollMs : tickMs) / 1000);
         } catch (error) {
           const failure = coerceError(error);
           log(`error (will retry): [${failure.code}] ${failure.message}`);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ErrorCode, SluiceError } from '@sluice/core';
-import { ACTIVE_RUNS_INDEX, RUNS_INDEX, RunState, SUBMIT_WAKEUP, coordinatorLeaseKey, createRunStore } from '@sluice/control';
+import { ACTIVE_RUNS_INDEX, RUNS_INDEX, RunState, SUBMIT_WAKEUP, coordinatorLeaseKey, createRunStore, createStreamPositions } from '@sluice/control';
 import type { RunSpec, RunStore } from '@sluice/control';
 import { createCoordinator } from '../src/index.ts';
 
@@ -110,4 +110,66 @@ test('the coordinator sees an active run behind 250 newer finished ones', async 
   assert.match((await runs.get(submitted))?.error ?? '', /matched no file/, 'planning failed for its input, as it must with no file');
   assert.deepEqual(listed, ['file:///nothing-here/*.ndjson']);
   assert.deepEqual((await runs.listActive()).filter((r) => r.runId.startsWith(namespace)), [], 'nothing left active');
+});
+
+/** Polls `check` every 20 ms until it holds; false when `ms` pass first. */
+async function eventually(check: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return check();
+}
+
+test('a live stream run is checked every stream poll, so new data is planned long before the next tick', async (t) => {
+  const { redis, runs, namespace, defer } = setup(t);
+  const runId = `${namespace}-stream`;
+  let endOffset = 100;
+  const checks: number[] = [];
+  const kafka = {
+    async listOffsets() {
+      checks.push(Date.now());
+      return [{ partition: 0, logStartOffset: 0, endOffset, newestTimestamp: null }];
+    },
+  };
+  const positions = createStreamPositions(redis);
+  const blocking = new Redis(url);
+  const coordinator = createCoordinator({
+    redisUrl: url,
+    redis,
+    blockingRedis: blocking,
+    namespace,
+    // A tick this long would leave new data unplanned for the whole test: only the poll can plan it.
+    tickMs: 60_000,
+    streamPollMs: 50,
+    leaseTtlMs: 2_000,
+    kafka,
+    positions,
+    rangeLimits: { maxRecords: 1_000, maxInFlightPerPartition: 4 },
+    log: () => undefined,
+    listInputs: async () => [],
+    openReader(readerUrl) {
+      throw new SluiceError(ErrorCode.INTERNAL, `nothing to read at ${readerUrl}`, { retryable: false });
+    },
+  });
+  const running = coordinator.run();
+  defer(async () => {
+    await coordinator.stop();
+    await running;
+    blocking.disconnect();
+    await redis.del(coordinatorLeaseKey(namespace));
+  });
+
+  await runs.submit({ runId, kind: 'stream', job: 'network-metrics', inputs: ['events'], options: { start: 'earliest' }, splitSize: 1, namespace });
+  const plannedTo = async (offset: number): Promise<boolean> => (await positions.list(runId)).some((p) => p.partition === 0 && p.planned === offset);
+  assert.ok(await eventually(() => plannedTo(100), 10_000), 'the submission woke the coordinator and it planned [0, 100)');
+
+  endOffset = 250;
+  const appended = Date.now();
+  assert.ok(await eventually(() => plannedTo(250), 5_000), 'data appended after the first plan was planned within 5 s, with a 60 s tick');
+  await new Promise((r) => setTimeout(r, Math.max(0, appended + 1_000 - Date.now())));
+  const window = checks.filter((at) => at >= appended && at < appended + 1_000).length;
+  assert.ok(window >= 5, `the partitions were checked ${window} times in the second after the append (poll 50 ms)`);
+  assert.equal((await runs.get(runId))?.state, RunState.RUNNING);
 });

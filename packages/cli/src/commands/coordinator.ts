@@ -5,7 +5,7 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
-import { DEFAULT_RANGE_LIMITS, createCoordinator } from '@sluice/coordinator';
+import { DEFAULT_RANGE_LIMITS, DEFAULT_STREAM_POLL_MS, createCoordinator } from '@sluice/coordinator';
 import { byteSizeFlag, integerFlag, resolveRedisUrl } from '../config.ts';
 import { listInputFiles, openInputReader } from '../inputs.ts';
 import { createStreamWiring, resolveBrokers } from '../stream-wiring.ts';
@@ -19,12 +19,13 @@ export function registerCoordinatorCommand(program: Command): void {
     .option('--namespace <name>', 'queue namespace (isolates installations sharing a Redis)')
     .option('--lease-ttl <ms>', 'leader lease lifetime; a standby takes over this long after the leader dies', integerFlag('--lease-ttl', { min: 300, max: 2 ** 31 - 1, unit: 'milliseconds' }), 10_000)
     .option('--tick <ms>', 'progress check period', integerFlag('--tick', { min: 10, max: 2 ** 31 - 1, unit: 'milliseconds' }), 1000)
+    .option('--stream-poll <ms>', 'how often live stream runs are checked for new data (at most --tick)', integerFlag('--stream-poll', { min: 10, max: 2 ** 31 - 1, unit: 'milliseconds' }), DEFAULT_STREAM_POLL_MS)
     .option('--brokers <list>', 'Kafka bootstrap brokers for stream runs (default: KAFKA_BROKERS)')
     .option('--max-range-records <n>', 'most records in one planned Kafka range', integerFlag('--max-range-records', { min: 1, unit: 'records' }), DEFAULT_RANGE_LIMITS.maxRecords)
     .addOption(new Option('--max-range-bytes <bytes>', 'about this many message bytes in one planned Kafka range, by each partition\'s average message size so far').argParser(byteSizeFlag('--max-range-bytes', 1024)).default(DEFAULT_RANGE_LIMITS.maxBytes, `${DEFAULT_RANGE_LIMITS.maxBytes / 1024 ** 2}m`))
     .option('--max-in-flight <n>', 'planned but unfinished ranges per partition', integerFlag('--max-in-flight', { min: 1, max: 1000 }), DEFAULT_RANGE_LIMITS.maxInFlightPerPartition)
     .option('--attempts <n>', 'attempts per split before it counts as failed', integerFlag('--attempts', { min: 1, max: 1000 }), 5)
-    .action(async (flags: { redis?: string; namespace?: string; leaseTtl: number; tick: number; brokers?: string; maxRangeRecords: number; maxRangeBytes: number; maxInFlight: number; attempts: number }) => {
+    .action(async (flags: { redis?: string; namespace?: string; leaseTtl: number; tick: number; streamPoll: number; brokers?: string; maxRangeRecords: number; maxRangeBytes: number; maxInFlight: number; attempts: number }) => {
       const url = resolveRedisUrl(flags.redis);
       const brokers = resolveBrokers(flags.brokers);
       const redis = new Redis(url, { maxRetriesPerRequest: null });
@@ -41,6 +42,7 @@ export function registerCoordinatorCommand(program: Command): void {
         openReader: openInputReader,
         leaseTtlMs: flags.leaseTtl,
         tickMs: flags.tick,
+        streamPollMs: flags.streamPoll,
         ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
       });
       const stop = (): void => {
