@@ -11,6 +11,7 @@ import { ErrorCode, SluiceError } from '@sluice/core';
 import { ACTIVE_RUNS_INDEX, RUNS_INDEX, RunState, SUBMIT_WAKEUP, coordinatorLeaseKey, createRunStore, createStreamPositions } from '@sluice/control';
 import type { RunSpec, RunStore } from '@sluice/control';
 import { createCoordinator } from '../src/index.ts';
+import type { CoordinatorOptions } from '../src/index.ts';
 
 const base = process.env.REDIS_URL ?? `redis://127.0.0.1:${process.env.REDIS_PORT ?? '6379'}`;
 const url = (() => {
@@ -58,8 +59,37 @@ function setup(t: TestContext): Setup {
   };
 }
 
+/**
+ * Runs a coordinator of the test's namespace with `options` over quiet defaults (no input to list,
+ * none to read); it is stopped, and its lease removed, when the test ends.
+ */
+function startCoordinator({ redis, namespace, defer }: Setup, options: Partial<CoordinatorOptions>): void {
+  const blocking = new Redis(url);
+  const coordinator = createCoordinator({
+    redisUrl: url,
+    redis,
+    blockingRedis: blocking,
+    namespace,
+    leaseTtlMs: 2_000,
+    log: () => undefined,
+    listInputs: async () => [],
+    openReader(readerUrl) {
+      throw new SluiceError(ErrorCode.INTERNAL, `nothing to read at ${readerUrl}`, { retryable: false });
+    },
+    ...options,
+  });
+  const running = coordinator.run();
+  defer(async () => {
+    await coordinator.stop();
+    await running;
+    blocking.disconnect();
+    await redis.del(coordinatorLeaseKey(namespace));
+  });
+}
+
 test('the coordinator sees an active run behind 250 newer finished ones', async (t) => {
-  const { redis, runs, namespace, spec, defer } = setup(t);
+  const s = setup(t);
+  const { runs, namespace, spec } = s;
   const cancelling = `${namespace}-old-cancelling`;
   const submitted = `${namespace}-old-submitted`;
   await runs.submit(spec(cancelling), 1_000);
@@ -73,30 +103,13 @@ test('the coordinator sees an active run behind 250 newer finished ones', async 
   assert.ok(!(await runs.list(200)).some((r) => r.runId === cancelling || r.runId === submitted), 'precondition: both are older than the newest 200');
 
   const listed: string[] = [];
-  const blocking = new Redis(url);
-  const coordinator = createCoordinator({
-    redisUrl: url,
-    redis,
-    blockingRedis: blocking,
-    namespace,
+  startCoordinator(s, {
     tickMs: 100,
-    leaseTtlMs: 2_000,
     planningRetries: 1,
-    log: () => undefined,
     async listInputs(input) {
       listed.push(input);
       return [];
     },
-    openReader(readerUrl) {
-      throw new SluiceError(ErrorCode.INTERNAL, `nothing to read at ${readerUrl}`, { retryable: false });
-    },
-  });
-  const running = coordinator.run();
-  defer(async () => {
-    await coordinator.stop();
-    await running;
-    blocking.disconnect();
-    await redis.del(coordinatorLeaseKey(namespace));
   });
 
   const deadline = Date.now() + 20_000;
@@ -123,7 +136,8 @@ async function eventually(check: () => Promise<boolean>, ms: number): Promise<bo
 }
 
 test('a live stream run is checked every stream poll, so new data is planned long before the next tick', async (t) => {
-  const { redis, runs, namespace, defer } = setup(t);
+  const s = setup(t);
+  const { redis, runs, namespace } = s;
   const runId = `${namespace}-stream`;
   let endOffset = 100;
   const kafka = {
@@ -132,31 +146,13 @@ test('a live stream run is checked every stream poll, so new data is planned lon
     },
   };
   const positions = createStreamPositions(redis);
-  const blocking = new Redis(url);
-  const coordinator = createCoordinator({
-    redisUrl: url,
-    redis,
-    blockingRedis: blocking,
-    namespace,
+  startCoordinator(s, {
     // A tick this long would leave new data unplanned for the whole test: only the poll can plan it.
     tickMs: 600_000,
     streamPollMs: 50,
-    leaseTtlMs: 2_000,
     kafka,
     positions,
     rangeLimits: { maxRecords: 1_000, maxInFlightPerPartition: 4 },
-    log: () => undefined,
-    listInputs: async () => [],
-    openReader(readerUrl) {
-      throw new SluiceError(ErrorCode.INTERNAL, `nothing to read at ${readerUrl}`, { retryable: false });
-    },
-  });
-  const running = coordinator.run();
-  defer(async () => {
-    await coordinator.stop();
-    await running;
-    blocking.disconnect();
-    await redis.del(coordinatorLeaseKey(namespace));
   });
 
   await runs.submit({ runId, kind: 'stream', job: 'network-metrics', inputs: ['events'], options: { start: 'earliest' }, splitSize: 1, namespace });
