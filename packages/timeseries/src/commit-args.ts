@@ -7,7 +7,7 @@
  * ARGV: 'F'|'M' splitId seq resumeAt records badRecords bytes expired nDead dead* | 'U', then ops
  * ('M': several split ids separated by newlines, applied only if none has a fence yet):
  *   C ttl increment | H ttl n (field count)*n | S ttl n member*n | G ttl tsMicros value
- *   L ttl ordinal n value*n | R ttl n value*n | T ttl          (ttl 0 = no EXPIRE)
+ *   L ttl ordinal n value*n | R ttl n value*n | T ttl          (ttl: whole seconds; exactly "0" = no EXPIRE)
  */
 import type { ChunkStats } from '@sluice/core';
 import type { CommitOp } from './commit-plan.ts';
