@@ -87,6 +87,16 @@ function startCoordinator({ redis, namespace, defer }: Setup, options: Partial<C
   });
 }
 
+/** Polls `check` every 20 ms until it holds; false when `ms` pass first. */
+async function eventually(check: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return check();
+}
+
 test('the coordinator sees an active run behind 250 newer finished ones', async (t) => {
   const s = setup(t);
   const { runs, namespace, spec } = s;
@@ -112,28 +122,16 @@ test('the coordinator sees an active run behind 250 newer finished ones', async 
     },
   });
 
-  const deadline = Date.now() + 20_000;
   let states: (string | undefined)[] = [];
-  while (Date.now() < deadline) {
+  await eventually(async () => {
     states = [(await runs.get(cancelling))?.state, (await runs.get(submitted))?.state];
-    if (states[0] === RunState.CANCELLED && states[1] === RunState.FAILED) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    return states[0] === RunState.CANCELLED && states[1] === RunState.FAILED;
+  }, 20_000);
   assert.deepEqual(states, [RunState.CANCELLED, RunState.FAILED], 'the old cancelling run was cancelled and the old submitted one planned');
   assert.match((await runs.get(submitted))?.error ?? '', /matched no file/, 'planning failed for its input, as it must with no file');
   assert.deepEqual(listed, ['file:///nothing-here/*.ndjson']);
   assert.deepEqual((await runs.listActive()).filter((r) => r.runId.startsWith(namespace)), [], 'nothing left active');
 });
-
-/** Polls `check` every 20 ms until it holds; false when `ms` pass first. */
-async function eventually(check: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return check();
-}
 
 test('a live stream run is checked every stream poll, so new data is planned long before the next tick', async (t) => {
   const s = setup(t);
