@@ -97,8 +97,9 @@ local function apply_gauge(k, ttl, ts_arg, value)
 end
 
 -- Inserts ARGV[first .. first+n-1] after every element of ordinals <= ordinal.
-local function apply_list(k, ttl, ordinal_arg, first, n, n_arg)
+local function apply_list(k, ttl, ordinal_arg, first, n_arg)
   local key, side = KEYS[k], KEYS[k + 1]
+  local n = tonumber(n_arg)
   local ordinal = tonumber(ordinal_arg)
   local max = tonumber(redis.call('HGET', side, 'max'))
   local after = 0
@@ -168,7 +169,7 @@ local function run_ops(i, k, apply)
     elseif op == 'L' then
       local n = tonumber(ARGV[i + 3])
       if apply then
-        apply_list(k, ttl, ARGV[i + 2], i + 4, n, ARGV[i + 3])
+        apply_list(k, ttl, ARGV[i + 2], i + 4, ARGV[i + 3])
       else
         err = check(k, 'list') or check(k + 1, 'hash')
       end
