@@ -58,6 +58,8 @@ export interface CoordinatorOptions {
   rangeLimits?: Partial<RangeLimits>;
   /** Ticks a run's planning may fail with a retryable error before the run fails. */
   planningRetries?: number;
+  /** Errors of the queue connections (retried until Redis is back); without it BullMQ prints each one. */
+  onQueueError?: (error: Error) => void;
 }
 
 /** A coordinator process's handle. */
@@ -78,16 +80,19 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     holder: options.holder ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     ...(options.leaseTtlMs === undefined ? {} : { ttlMs: options.leaseTtlMs }),
   });
+  const onQueueError = options.onQueueError === undefined ? {} : { onError: options.onQueueError };
   const queue = createSplitQueue({
     connection: { url: options.redisUrl, maxRetriesPerRequest: null },
     ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
     ...(options.attempts === undefined ? {} : { attempts: options.attempts }),
+    ...onQueueError,
   });
   const ranges = createSplitQueue({
     connection: { url: options.redisUrl, maxRetriesPerRequest: null },
     kind: QueueKind.RANGES,
     ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
     ...(options.attempts === undefined ? {} : { attempts: options.attempts }),
+    ...onQueueError,
   });
   const limits: RangeLimits = { ...DEFAULT_RANGE_LIMITS, ...options.rangeLimits };
   const streamTicked = new Set<string>();

@@ -36,25 +36,38 @@ export interface SplitConsumerOptions<R> {
   process: (payload: SplitPayload, context: SplitContext) => Promise<R>;
   /** Called when a split failed for good (non-retryable error, or its last attempt). */
   onFinalFailure?: (payload: SplitPayload, error: SerializedError, attempts: number) => Promise<void> | void;
+  /** Errors of the queue's own Redis connections (BullMQ retries them); without it BullMQ prints each one. */
+  onError?: (error: Error) => void;
 }
 
 /** A running consumer. */
 export interface SplitConsumer {
-  /** Stops taking splits, waits up to `drainMs` for running ones, then aborts them so they are retried elsewhere. */
+  /**
+   * Stops taking splits, waits up to `drainMs` for running ones, then aborts them so they are
+   * retried elsewhere. Fails with TIMEOUT if BullMQ's connections then do not close in 10 s.
+   */
   close(drainMs?: number): Promise<void>;
   readonly worker: Worker<SplitPayload, Result>;
 }
 type Result = unknown;
 
+/** How long aborted splits get to hand their jobs back after the drain time. */
+const RELEASE_GRACE_MS = 5000;
+/** How long BullMQ's close may take once no split runs. */
+const CLOSE_TIMEOUT_MS = 10_000;
+
 /** Starts consuming splits. */
 export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitConsumer {
   const aborts = new Set<AbortController>();
+  const running = new Set<Promise<unknown>>();
   const released = new SluiceError(ErrorCode.CANCELLED, 'worker shutting down: split released for retry', { retryable: true });
   const worker = new Worker<SplitPayload, Result>(
     queueName(options.kind ?? QueueKind.SPLITS, options.namespace),
     async (job: Job<SplitPayload>, token?: string) => {
       const controller = new AbortController();
       aborts.add(controller);
+      const { promise: done, resolve: finished } = Promise.withResolvers<void>();
+      running.add(done);
       const attempts = job.opts.attempts ?? 1;
       try {
         const payload = decodeSplitPayload(job.data);
@@ -79,6 +92,8 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
         throw new Error(`[${failure.code}] ${failure.message}`, { cause: error });
       } finally {
         aborts.delete(controller);
+        running.delete(done);
+        finished();
       }
     },
     {
@@ -91,20 +106,39 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
       maxStalledCount: 20,
     },
   );
+  const onError = options.onError;
+  if (onError !== undefined) worker.on('error', onError);
   return {
     worker,
     async close(drainMs = 30_000) {
       const closing = worker.close();
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), drainMs);
-      });
-      const outcome = await Promise.race([closing.then(() => 'closed' as const), deadline]);
-      if (timer !== undefined) clearTimeout(timer);
-      if (outcome === 'timeout') {
+      // Running splits get the drain time, then are aborted (released for retry) and get a little
+      // more to hand their jobs back.
+      if (!(await settledWithin(Promise.allSettled(running), drainMs))) {
         for (const controller of aborts) controller.abort(released);
-        await closing;
+        await settledWithin(Promise.allSettled(running), RELEASE_GRACE_MS);
+      }
+      // BullMQ's own close can wait forever on a connection left reconnecting after a Redis outage
+      // (taskforcesh/bullmq#4656): bounded, so a stopping worker always stops.
+      if (!(await settledWithin(closing, CLOSE_TIMEOUT_MS))) {
+        throw new SluiceError(ErrorCode.TIMEOUT, `the queue's Redis connections did not close within ${CLOSE_TIMEOUT_MS} ms; splits not handed back are retried once their locks expire`, {
+          retryable: false,
+          context: { queue: worker.name, timeoutMs: CLOSE_TIMEOUT_MS },
+        });
       }
     },
   };
+}
+
+/** Whether `promise` settled within `ms` (its outcome is the caller's to read). */
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true, () => true), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -20,6 +20,8 @@ export interface SplitQueueOptions {
   bulkSize?: number;
   /** Attempts per split before the run marks it failed. */
   attempts?: number;
+  /** Errors of the queue's own Redis connections (BullMQ retries them); without it BullMQ prints each one. */
+  onError?: (error: Error) => void;
 }
 
 /** A queue of split jobs. */
@@ -36,6 +38,8 @@ export function createSplitQueue(options: SplitQueueOptions): SplitQueue {
     connection: options.connection,
     prefix: options.prefix ?? DEFAULT_QUEUE_PREFIX,
   });
+  const onError = options.onError;
+  if (onError !== undefined) queue.on('error', onError);
   const bulkSize = options.bulkSize ?? 1000;
   const jobOptions: JobsOptions = {
     attempts: options.attempts ?? 5,

@@ -46,6 +46,8 @@ export interface WorkerOptions {
   onGroupDeclined?: (runId: string, splitIds: readonly string[], reason: string) => void;
   /** Called after every split this worker finished. */
   onSplitDone?: (payload: SplitPayload, result: SplitResult | 'skipped') => void;
+  /** Errors of the queue connections (retried until Redis is back); without it BullMQ prints each one. */
+  onQueueError?: (error: Error) => void;
 }
 
 /** A batch of a Kafka range: with each record's Kafka timestamp (ms), parallel to `offsets`, when known. */
@@ -100,6 +102,7 @@ export function createWorker(options: WorkerOptions): SluiceWorker {
     concurrency,
     ...(options.lockDurationMs === undefined ? {} : { lockDurationMs: options.lockDurationMs }),
     ...(options.stalledIntervalMs === undefined ? {} : { stalledIntervalMs: options.stalledIntervalMs }),
+    ...(options.onQueueError === undefined ? {} : { onError: options.onQueueError }),
     async process(payload, { signal }) {
       const run = await runs.get(payload.runId);
       if (run === undefined) {

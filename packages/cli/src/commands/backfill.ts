@@ -7,13 +7,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { Redis } from 'ioredis';
 import cliProgress from 'cli-progress';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import { coordinatorLeaseKey, createRunStore, isFinalState, readLeaseHolder, RunState } from '@sluice/control';
 import type { RunProgress, RunStore } from '@sluice/control';
 import { loadJob, parseEventTimeBound, resolveRunOptions } from '@sluice/runtime';
 import { byteSizeFlag, collectSet, resolveRedisUrl } from '../config.ts';
+import { connectRedis, redactRedisUrl } from '../redis-connection.ts';
 import { normalizeInput } from '../inputs.ts';
 import { formatProgress } from './status.ts';
 
@@ -46,18 +46,19 @@ export function registerBackfillCommand(program: Command): void {
     .option('--wait', 'follow the run with a progress bar until it ends')
     .option('--json', 'with --wait, print the final progress as JSON')
     .action(async (jobName: string, flags: BackfillFlags) => {
-      const redis = new Redis(resolveRedisUrl(flags.redis), { maxRetriesPerRequest: 2 });
+      const redisUrl = resolveRedisUrl(flags.redis);
+      const job = await loadJob(jobName);
+      const options = { ...flags.set };
+      resolveRunOptions(job, options);
+      const since = parseEventTimeBound('--since', flags.since);
+      const until = parseEventTimeBound('--until', flags.until);
+      const inputs = flags.input.map(normalizeInput);
+      const redis = await connectRedis(redisUrl);
       try {
-        const job = await loadJob(jobName);
-        const options = { ...flags.set };
-        resolveRunOptions(job, options);
-        const since = parseEventTimeBound('--since', flags.since);
-        const until = parseEventTimeBound('--until', flags.until);
-        const inputs = flags.input.map(normalizeInput);
         if ((await readLeaseHolder(redis, coordinatorLeaseKey(flags.namespace))) === undefined) {
           throw new SluiceError(ErrorCode.UNAVAILABLE, 'no coordinator is alive: start one with `sluice coordinator` (and workers with `sluice worker`), then submit again', {
             retryable: false,
-            context: { redis: resolveRedisUrl(flags.redis) },
+            context: { redis: redactRedisUrl(redisUrl) },
           });
         }
         const runs = createRunStore(redis);
@@ -91,7 +92,7 @@ export function registerBackfillCommand(program: Command): void {
     .description('cancel a run: pending splits are dropped, committed ones stay')
     .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
     .action(async (runId: string, flags: { redis?: string }) => {
-      const redis = new Redis(resolveRedisUrl(flags.redis), { maxRetriesPerRequest: 2 });
+      const redis = await connectRedis(resolveRedisUrl(flags.redis));
       try {
         const runs = createRunStore(redis);
         const moved = await runs.transition(runId, [RunState.SUBMITTED, RunState.PLANNING, RunState.RUNNING], RunState.CANCELLING);

@@ -4,11 +4,16 @@
  */
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
 import { DEFAULT_RANGE_LIMITS, DEFAULT_STREAM_POLL_MS, createCoordinator } from '@sluice/coordinator';
 import { byteSizeFlag, integerFlag, resolveRedisUrl } from '../config.ts';
 import { listInputFiles, openInputReader } from '../inputs.ts';
+import { connectRedis, createOutageReporter, redactRedisUrl } from '../redis-connection.ts';
 import { createStreamWiring, resolveBrokers } from '../stream-wiring.ts';
+
+/** Prints one timestamped line of this coordinator process. */
+function log(line: string): void {
+  process.stdout.write(`${new Date().toISOString()} coordinator ${line}\n`);
+}
 
 /** Registers `sluice coordinator`. */
 export function registerCoordinatorCommand(program: Command): void {
@@ -28,8 +33,10 @@ export function registerCoordinatorCommand(program: Command): void {
     .action(async (flags: { redis?: string; namespace?: string; leaseTtl: number; tick: number; streamPoll: number; brokers?: string; maxRangeRecords: number; maxRangeBytes: number; maxInFlight: number; attempts: number }) => {
       const url = resolveRedisUrl(flags.redis);
       const brokers = resolveBrokers(flags.brokers);
-      const redis = new Redis(url, { maxRetriesPerRequest: null });
-      const blocking = new Redis(url, { maxRetriesPerRequest: null });
+      const outages = createOutageReporter(log);
+      const redis = await connectRedis(url, { maxRetriesPerRequest: null, outages });
+      const blocking = await connectRedis(url, { maxRetriesPerRequest: null, outages });
+      const queueWhat = `queue at ${redactRedisUrl(url)}`;
       const wiring = brokers === undefined ? undefined : createStreamWiring(brokers, redis);
       const coordinator = createCoordinator({
         ...(wiring === undefined ? {} : { kafka: wiring.kafka, positions: wiring.positions }),
@@ -43,10 +50,12 @@ export function registerCoordinatorCommand(program: Command): void {
         leaseTtlMs: flags.leaseTtl,
         tickMs: flags.tick,
         streamPollMs: flags.streamPoll,
+        log,
+        onQueueError: (error) => outages.failed(queueWhat, error),
         ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
       });
       const stop = (): void => {
-        coordinator.stop().catch(() => undefined);
+        coordinator.stop().catch((error: unknown) => log(`stopping failed: ${error instanceof Error ? error.message : String(error)}`));
       };
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);

@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import type { JobDefinition } from '@sluice/core';
 import { RunState, coordinatorLeaseKey, createRunStore, readLeaseHolder } from '@sluice/control';
@@ -26,6 +26,7 @@ import { submitHandOff } from './hand-off.ts';
 import { formatLag, formatProgress, streamLag } from './status.ts';
 import type { PartitionLag, RunProgress } from '@sluice/control';
 import { integerFlag, resolveRedisUrl } from '../config.ts';
+import { connectRedis } from '../redis-connection.ts';
 import { findRepoRoot } from '../repo.ts';
 import { formatTable } from '../table.ts';
 
@@ -58,7 +59,7 @@ export function registerDemoCommand(program: Command): void {
         for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
       };
       process.once('SIGINT', stopAll);
-      const redis = new Redis(redisUrl);
+      const redis = await connectRedis(redisUrl, { maxRetriesPerRequest: 3 });
       try {
         const events = readEvents(files);
         const archived = events.filter((e) => e.ts < BOUNDARY_MICROS);

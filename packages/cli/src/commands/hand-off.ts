@@ -6,7 +6,6 @@
  * provided the archive holds every event before T.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { ErrorCode, SluiceError, resolveStep } from '@sluice/core';
 import type { JobDefinition } from '@sluice/core';
 import { coordinatorLeaseKey, createRunStore, readLeaseHolder } from '@sluice/control';
@@ -15,6 +14,7 @@ import { readSplit, detectFormat } from '@sluice/formats';
 import type { SplitCompression, SplitFormat } from '@sluice/formats';
 import { listInputFiles, normalizeInput, openInputReader } from '../inputs.ts';
 import { resolveRedisUrl } from '../config.ts';
+import { connectRedis } from '../redis-connection.ts';
 
 const GREGORIAN_SECONDS: Readonly<Record<string, number>> = { daily: 86_400, weekly: 604_800, monthly: 2_592_000, yearly: 31_536_000 };
 
@@ -61,14 +61,15 @@ export interface HandOffResult {
 
 /** Submits the backfill (event time < T) and the stream (from T - slack, event time >= T). */
 export async function submitHandOff(job: JobDefinition<unknown, unknown>, flags: HandOffFlags): Promise<HandOffResult> {
-  const redis = new Redis(resolveRedisUrl(flags.redis), { maxRetriesPerRequest: 2 });
+  const redisUrl = resolveRedisUrl(flags.redis);
+  const { timeShift } = resolveRunOptions(job, flags.set);
+  const inputs = flags.backfill.map(normalizeInput);
+  const topics = flags.stream.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (topics.length === 0) throw new SluiceError(ErrorCode.INVALID_CONFIG, '--stream names no topic', { context: { flag: '--stream' } });
+  const slackSeconds = flags.slack;
+  if (!Number.isFinite(slackSeconds) || slackSeconds < 0) throw new SluiceError(ErrorCode.INVALID_CONFIG, `--slack must be seconds >= 0, got ${flags.slack}`, { context: { flag: '--slack' } });
+  const redis = await connectRedis(redisUrl);
   try {
-    const { timeShift } = resolveRunOptions(job, flags.set);
-    const inputs = flags.backfill.map(normalizeInput);
-    const topics = flags.stream.split(',').map((s) => s.trim()).filter((s) => s !== '');
-    if (topics.length === 0) throw new SluiceError(ErrorCode.INVALID_CONFIG, '--stream names no topic', { context: { flag: '--stream' } });
-    const slackSeconds = flags.slack;
-    if (!Number.isFinite(slackSeconds) || slackSeconds < 0) throw new SluiceError(ErrorCode.INVALID_CONFIG, `--slack must be seconds >= 0, got ${flags.slack}`, { context: { flag: '--slack' } });
     if ((await readLeaseHolder(redis, coordinatorLeaseKey(flags.namespace))) === undefined) {
       throw new SluiceError(ErrorCode.UNAVAILABLE, 'no coordinator is alive: start one with `sluice coordinator --brokers <host:port>` and workers, then run again', { retryable: false });
     }

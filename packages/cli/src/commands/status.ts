@@ -3,11 +3,12 @@
  * machine that reaches Redis whether or not a coordinator is alive.
  */
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import { computePartitionLag, createRunStore, createStreamPositions } from '@sluice/control';
 import type { PartitionLag, RunProgress } from '@sluice/control';
 import { integerFlag, resolveRedisUrl } from '../config.ts';
+import { connectRedis } from '../redis-connection.ts';
 import { formatTable } from '../table.ts';
 
 /** Registers `sluice status`. */
@@ -19,7 +20,7 @@ export function registerStatusCommand(program: Command): void {
     .option('--json', 'print JSON')
     .option('--limit <n>', 'newest runs to list, besides every active one', integerFlag('--limit', { min: 1, max: 100_000 }), 20)
     .action(async (runId: string | undefined, flags: { redis?: string; json?: boolean; limit: number }) => {
-      const redis = new Redis(resolveRedisUrl(flags.redis), { maxRetriesPerRequest: 2 });
+      const redis = await connectRedis(resolveRedisUrl(flags.redis));
       try {
         const runs = createRunStore(redis);
         if (runId !== undefined) {

@@ -5,12 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import { RunState, coordinatorLeaseKey, createRunStore, readLeaseHolder } from '@sluice/control';
 import { parseStreamStart } from '@sluice/coordinator';
 import { loadJob, resolveRunOptions } from '@sluice/runtime';
 import { collectSet, resolveRedisUrl } from '../config.ts';
+import { connectRedis } from '../redis-connection.ts';
 
 interface StreamFlags { topic: string; start: string; set: Record<string, string>; runId?: string; redis?: string; namespace?: string }
 
@@ -29,14 +29,15 @@ export function registerStreamCommand(program: Command): void {
     .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
     .option('--namespace <name>', 'the coordinators and workers to run it (their --namespace)')
     .action(async (jobName: string, flags: StreamFlags) => {
-      const redis = new Redis(resolveRedisUrl(flags.redis), { maxRetriesPerRequest: 2 });
+      const redisUrl = resolveRedisUrl(flags.redis);
+      const job = await loadJob(jobName);
+      const options = { ...flags.set, start: flags.start };
+      parseStreamStart(flags.start);
+      resolveRunOptions(job, options);
+      const topics = flags.topic.split(',').map((t) => t.trim()).filter((t) => t !== '');
+      if (topics.length === 0) throw new SluiceError(ErrorCode.INVALID_CONFIG, '--topic names no topic', { context: { flag: '--topic' } });
+      const redis = await connectRedis(redisUrl);
       try {
-        const job = await loadJob(jobName);
-        const options = { ...flags.set, start: flags.start };
-        parseStreamStart(flags.start);
-        resolveRunOptions(job, options);
-        const topics = flags.topic.split(',').map((t) => t.trim()).filter((t) => t !== '');
-        if (topics.length === 0) throw new SluiceError(ErrorCode.INVALID_CONFIG, '--topic names no topic', { context: { flag: '--topic' } });
         if ((await readLeaseHolder(redis, coordinatorLeaseKey(flags.namespace))) === undefined) {
           throw new SluiceError(ErrorCode.UNAVAILABLE, 'no coordinator is alive: start one with `sluice coordinator --brokers <host:port>`, then register the stream again', { retryable: false });
         }
@@ -52,7 +53,7 @@ export function registerStreamCommand(program: Command): void {
     .description('stop a stream run; what was committed stays committed')
     .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
     .action(async (runId: string, flags: { redis?: string }) => {
-      const redis = new Redis(resolveRedisUrl(flags.redis), { maxRetriesPerRequest: 2 });
+      const redis = await connectRedis(resolveRedisUrl(flags.redis));
       try {
         const runs = createRunStore(redis);
         const moved = await runs.transition(runId, [RunState.SUBMITTED, RunState.RUNNING], RunState.CANCELLING);

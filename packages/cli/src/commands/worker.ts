@@ -3,14 +3,19 @@
  * splits; running splits get `--drain` seconds to finish, then are released for another worker.
  */
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
 import { createTimeseriesStore } from '@sluice/timeseries';
 import { createWorker } from '@sluice/worker';
 import { integerFlag, numberFlag, resolveRedisUrl } from '../config.ts';
 import { openInputReader } from '../inputs.ts';
+import { connectRedis, createOutageReporter, redactRedisUrl } from '../redis-connection.ts';
 import { createStreamWiring, resolveBrokers } from '../stream-wiring.ts';
 
 interface WorkerFlags { brokers?: string; rangeConcurrency: number; redis?: string; concurrency: number; drain: number; namespace?: string; lockDuration: number; keyPrefix?: string; chunkRecords?: number }
+
+/** Prints one timestamped line of this worker process. */
+function log(line: string): void {
+  process.stdout.write(`${new Date().toISOString()} worker ${process.pid} ${line}\n`);
+}
 
 /** Registers `sluice worker`. */
 export function registerWorkerCommand(program: Command): void {
@@ -28,7 +33,9 @@ export function registerWorkerCommand(program: Command): void {
     .option('--chunk-records <n>', 'records per committed chunk (smaller: less rework after a crash, more commits)', integerFlag('--chunk-records', { min: 1, unit: 'records' }))
     .action(async (flags: WorkerFlags) => {
       const url = resolveRedisUrl(flags.redis);
-      const redis = new Redis(url, { maxRetriesPerRequest: null });
+      const outages = createOutageReporter(log);
+      const redis = await connectRedis(url, { maxRetriesPerRequest: null, outages });
+      const queueWhat = `queue at ${redactRedisUrl(url)}`;
       const brokers = resolveBrokers(flags.brokers);
       const wiring = brokers === undefined ? undefined : createStreamWiring(brokers, redis);
       const worker = createWorker({
@@ -42,25 +49,34 @@ export function registerWorkerCommand(program: Command): void {
         lockDurationMs: flags.lockDuration,
         stalledIntervalMs: Math.max(1000, Math.floor(flags.lockDuration / 2)),
         ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
+        onQueueError: (error) => outages.failed(queueWhat, error),
         onGroupDeclined: (runId, splitIds, reason) => {
-          process.stdout.write(`${new Date().toISOString()} worker ${process.pid} run ${runId}: ${splitIds.length} ranges gathered to commit together run one by one instead (${reason})\n`);
+          log(`run ${runId}: ${splitIds.length} ranges gathered to commit together run one by one instead (${reason})`);
         },
         onSplitDone: (payload, result) => {
           const what = result === 'skipped' ? 'skipped (run cancelled)' : `${result.records} records, ${result.badRecords} bad, ${result.chunks} chunks${result.resumedFrom === undefined ? '' : `, resumed at ${result.resumedFrom}`}`;
-          process.stdout.write(`${new Date().toISOString()} worker ${process.pid} split ${payload.splitId}: ${what}\n`);
+          log(`split ${payload.splitId}: ${what}`);
         },
       });
-      process.stdout.write(`${new Date().toISOString()} worker ${process.pid} ready (concurrency ${flags.concurrency})\n`);
-      await new Promise<void>((resolve) => {
+      log(`ready (concurrency ${flags.concurrency})`);
+      const closed = await new Promise<boolean>((resolve) => {
         const stop = (signal: string): void => {
-          process.stdout.write(`${new Date().toISOString()} worker ${process.pid} ${signal}: draining\n`);
-          worker.close(flags.drain * 1000).then(resolve, resolve);
+          log(`${signal}: draining`);
+          worker.close(flags.drain * 1000).then(
+            () => resolve(true),
+            (error: unknown) => {
+              log(`stopping: ${error instanceof Error ? error.message : String(error)}`);
+              resolve(false);
+            },
+          );
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
       });
       await wiring?.close();
       redis.disconnect();
-      process.stdout.write(`${new Date().toISOString()} worker ${process.pid} stopped\n`);
+      log('stopped');
+      // Connections that did not close keep retry timers alive: the process must not wait on them.
+      if (!closed) process.exit(1);
     });
 }
