@@ -86,6 +86,21 @@ test('run with an input glob that matches nothing says so and names the pattern'
   assert.ok(res.stderr.includes(`input: ${pattern}`), res.stderr);
 });
 
+test('run refuses to mix a local --input with the hand-off, or half a hand-off, before touching Redis', async () => {
+  const cases: [string[], RegExp][] = [
+    [['run', 'network-metrics', '--input', '/x', '--backfill', 'webhdfs://h:9870/a', '--stream', 't'], /error \[SLUICE_INVALID_CONFIG\]: --input runs locally and --backfill\/--stream hand off through the coordinator: pass one or the other/],
+    [['run', 'network-metrics', '--backfill', 'webhdfs://h:9870/a'], /error \[SLUICE_INVALID_CONFIG\]: the hand-off needs both --backfill <url> and --stream <topic>/],
+    [['run', 'network-metrics', '--stream', 't'], /error \[SLUICE_INVALID_CONFIG\]: the hand-off needs both --backfill <url> and --stream <topic>/],
+    [['run', 'network-metrics'], /error \[SLUICE_INVALID_CONFIG\]: pass --input <path or glob>/],
+  ];
+  const results = await Promise.all(cases.map(([args]) => sluice([...args, '--redis', deadRedis])));
+  for (const [i, [args, expected]] of cases.entries()) {
+    const res = results[i] as { code: number; stderr: string };
+    assert.equal(res.code, 1, args.join(' '));
+    assert.match(res.stderr, expected, args.join(' '));
+  }
+});
+
 test('an unknown command or a missing required flag is a usage error with help', async () => {
   const unknown = await sluice(['backfil']);
   assert.notEqual(unknown.code, 0);

@@ -8,11 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { Option } from 'commander';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
 import { loadJob, runLocal } from '@sluice/runtime';
 import type { LocalRunSummary } from '@sluice/runtime';
 import { createTimeseriesStore } from '@sluice/timeseries';
 import { byteSizeFlag, collectSet, integerFlag, numberFlag, resolveRedisUrl } from '../config.ts';
+import { connectRedis } from '../redis-connection.ts';
 import { formatTable } from '../table.ts';
 import { submitHandOff } from './hand-off.ts';
 
@@ -36,7 +36,7 @@ interface RunFlags {
 export function registerRunCommand(program: Command): void {
   program
     .command('run <job>')
-    .description('run a job over local files in this process (NDJSON, Zeek TSV, CSV; plain or gzip)')
+    .description('run a job over local files in this process (--input), or hand off from an HDFS backfill to a Kafka stream (--backfill, --stream)')
     .option('-i, --input <path...>', 'input files or globs (local run in this process)')
     .option('--backfill <url...>', 'hand-off mode: the archive (webhdfs://, hdfs://, file://) to backfill before the boundary')
     .option('--stream <topics>', 'hand-off mode: topics to stream from the boundary on')
@@ -52,6 +52,9 @@ export function registerRunCommand(program: Command): void {
     .option('--key-prefix <prefix>', 'prefix for every kairos key written (kairos reads them with the same prefix)')
     .action(async (jobName: string, flags: RunFlags) => {
       if (flags.backfill !== undefined || flags.stream !== undefined) {
+        if (flags.input !== undefined) {
+          throw new SluiceError(ErrorCode.INVALID_CONFIG, '--input runs locally and --backfill/--stream hand off through the coordinator: pass one or the other', { context: { flags: ['--input', '--backfill', '--stream'] } });
+        }
         if (flags.backfill === undefined || flags.stream === undefined) {
           throw new SluiceError(ErrorCode.INVALID_CONFIG, 'the hand-off needs both --backfill <url> and --stream <topic>', {});
         }
@@ -69,8 +72,7 @@ async function runCommand(jobName: string, flags: RunFlags & { input: string[] }
   const redisUrl = resolveRedisUrl(flags.redis);
   const job = await loadJob(jobName);
   const inputs = await expandInputs(flags.input);
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
-  await redis.connect();
+  const redis = await connectRedis(redisUrl, { maxRetriesPerRequest: 3 });
   try {
     const store = createTimeseriesStore({ redis, series: job.series, ...(flags.keyPrefix === undefined ? {} : { keyPrefix: flags.keyPrefix }) });
     return await runLocal({
