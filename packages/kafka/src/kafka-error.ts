@@ -47,7 +47,10 @@ export function convertKafkaError(error: unknown, message: string, context: Read
   if (isSluiceError(error)) return error;
   const err = error instanceof Error ? error : new Error(String(error));
   const apiId = findProtocolErrorId(err);
-  const details = `${message}: ${err.message}${apiId === undefined ? '' : ` (${apiId})`}`;
+  const unreachable = findUnreachableBroker(err);
+  const details = unreachable === undefined
+    ? `${message}: ${err.message}${apiId === undefined ? '' : ` (${apiId})`}`
+    : `${message}: cannot connect to ${brokersOf(context)} (${unreachable}); check that the brokers run and that --brokers or KAFKA_BROKERS names them`;
   const fullContext = apiId === undefined ? context : { ...context, kafkaError: apiId };
   const make = (code: ErrorCode, retryable?: boolean): SluiceError =>
     new SluiceError(code, details, { cause: error, context: fullContext, ...(retryable === undefined ? {} : { retryable }) });
@@ -61,6 +64,27 @@ export function convertKafkaError(error: unknown, message: string, context: Read
   if (isTransient(err)) return make(ErrorCode.UNAVAILABLE);
   if (findUserErrorMessage(err) !== undefined) return make(ErrorCode.INVALID_CONFIG, false);
   return make(ErrorCode.REMOTE, false);
+}
+
+/**
+ * The system error under a failed broker connection (`connect ECONNREFUSED 127.0.0.1:9092`), which
+ * the library wraps as "metadata failed 4 times" > "Cannot connect to any broker" > "Connection to
+ * … failed": the part a user can act on.
+ */
+function findUnreachableBroker(error: Error): string | undefined {
+  const network = findErrorBy(error, 'code', 'PLT_KFK_NETWORK');
+  let cause: unknown = network?.cause;
+  while (cause instanceof Error) {
+    const code = (cause as Error & { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return cause.message;
+    cause = cause.cause;
+  }
+  return undefined;
+}
+
+function brokersOf(context: Readonly<Record<string, unknown>>): string {
+  const brokers = context.brokers;
+  return Array.isArray(brokers) && brokers.length > 0 ? `the Kafka brokers ${brokers.join(',')}` : 'any Kafka broker';
 }
 
 function findProtocolErrorId(error: Error): string | undefined {

@@ -16,6 +16,17 @@ test('network failures are retryable UNAVAILABLE, also when wrapped by the retry
   assert.ok(wrapped.cause instanceof MultipleErrors, 'the original stays as cause');
 });
 
+test('an unreachable broker names the brokers and the system error under the retry wrappers', () => {
+  const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+  const attempt = (): MultipleErrors => new MultipleErrors('Cannot connect to any broker.', [new NetworkError('Connection to 127.0.0.1:1 failed.', { cause: refused })]);
+  const error = convertKafkaError(new MultipleErrors('metadata failed 4 times.', [attempt(), attempt()]), 'cannot read metadata of topic t', { brokers: ['127.0.0.1:1'], topic: 't' });
+  assert.equal(error.code, ErrorCode.UNAVAILABLE);
+  assert.equal(error.retryable, true);
+  assert.equal(error.message, 'cannot read metadata of topic t: cannot connect to the Kafka brokers 127.0.0.1:1 (connect ECONNREFUSED 127.0.0.1:1); check that the brokers run and that --brokers or KAFKA_BROKERS names them');
+  // A connection the broker closed mid-request is no configuration problem: the library's words stay.
+  assert.equal(convert(new NetworkError('Connection closed')).message, 'doing it: Connection closed');
+});
+
 test('timeouts, denials, unknown topics and refused requests get their own codes', () => {
   assert.equal(convert(new TimeoutError('Request timed out')).code, ErrorCode.TIMEOUT);
   assert.equal(convert(new AuthenticationError('bad password')).code, ErrorCode.PERMISSION_DENIED);
