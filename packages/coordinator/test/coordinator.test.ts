@@ -164,3 +164,31 @@ test('a live stream run is checked every stream poll, so new data is planned lon
   assert.ok(await eventually(() => plannedTo(400), 10_000), 'and so was data appended after that: the run stays polled');
   assert.equal((await runs.get(runId))?.state, RunState.RUNNING);
 });
+
+test('a stream run whose brokers are away is retried at every poll but logged once, and says when it plans again', async (t) => {
+  const s = setup(t);
+  const { redis, runs, namespace } = s;
+  const runId = `${namespace}-stream-outage`;
+  let away = true;
+  let calls = 0;
+  const kafka = {
+    async listOffsets() {
+      calls += 1;
+      if (away) throw new SluiceError(ErrorCode.UNAVAILABLE, 'cannot connect to the Kafka brokers 127.0.0.1:1 (connect ECONNREFUSED 127.0.0.1:1)', {});
+      return [{ partition: 0, logStartOffset: 0, endOffset: 100, newestTimestamp: null }];
+    },
+  };
+  const lines: string[] = [];
+  const positions = createStreamPositions(redis);
+  startCoordinator(s, { tickMs: 600_000, streamPollMs: 20, kafka, positions, log: (line) => lines.push(line) });
+
+  await runs.submit({ runId, kind: 'stream', job: 'network-metrics', inputs: ['events'], options: { start: 'earliest' }, splitSize: 1, namespace });
+  assert.ok(await eventually(async () => calls >= 10, 10_000), `the run was retried at each poll (${calls} calls)`);
+  const failures = lines.filter((line) => line.includes('ECONNREFUSED'));
+  assert.deepEqual(failures, [`stream run ${runId}: cannot connect to the Kafka brokers 127.0.0.1:1 (connect ECONNREFUSED 127.0.0.1:1) (will retry)`]);
+
+  away = false;
+  assert.ok(await eventually(async () => (await positions.list(runId)).some((p) => p.planned === 100), 10_000), 'planned once the brokers were back');
+  assert.equal(lines.filter((line) => line === `stream run ${runId}: planning again`).length, 1, lines.join('\n'));
+  assert.equal((await runs.get(runId))?.state, RunState.RUNNING);
+});
