@@ -12,12 +12,18 @@ import type { Gunzip } from 'node:zlib';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import type { RangeReader } from '@sluice/core';
 
+/** Where a gzip read stands in the compressed file, for progress counted in file bytes. */
+export interface GunzipPosition {
+  /** Compressed bytes handed to the decompressor before the piece last yielded was produced. */
+  compressed: number;
+}
+
 /**
- * The uncompressed bytes of a gzip file, in order. A truncated or corrupt stream throws
- * CORRUPT_INPUT naming the URL and the uncompressed offset reached, after yielding every byte
- * decompressed before it.
+ * The uncompressed bytes of a gzip file, in order; `position`, when given, follows the compressed
+ * bytes consumed. A truncated or corrupt stream throws CORRUPT_INPUT naming the URL and the
+ * uncompressed offset reached, after yielding every byte decompressed before it.
  */
-export async function* readGunzipChunks(reader: RangeReader): AsyncGenerator<Buffer> {
+export async function* readGunzipChunks(reader: RangeReader, position?: GunzipPosition): AsyncGenerator<Buffer> {
   // Larger output pieces than the 16 KiB default: fewer hand-offs and fewer lines straddling two pieces.
   const gunzip = createGunzip({ chunkSize: 128 * 1024 });
   let output: Buffer[] = [];
@@ -43,6 +49,8 @@ export async function* readGunzipChunks(reader: RangeReader): AsyncGenerator<Buf
       if (inFlight !== undefined) await inFlight;
       const ready = output;
       output = [];
+      // The pieces ready now came from the chunks fed so far, not from the one fed next.
+      if (position !== undefined) position.compressed = compressedOffset;
       const failed = failure;
       if (failed === undefined) {
         // zlib inflates the next chunk on the thread pool while the consumer decodes this output.
@@ -62,6 +70,7 @@ export async function* readGunzipChunks(reader: RangeReader): AsyncGenerator<Buf
         failure ??= error instanceof Error ? error : new Error(String(error));
       });
     }
+    if (position !== undefined) position.compressed = compressedOffset;
     for (const piece of output) {
       uncompressedOffset += piece.length;
       yield piece;

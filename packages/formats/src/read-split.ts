@@ -10,6 +10,7 @@ import { ErrorCode, SluiceError } from '@sluice/core';
 import type { DeadLetter, RangeReader } from '@sluice/core';
 import { CsvLineDecoder } from './csv-decoder.ts';
 import { readGunzipChunks } from './gunzip-chunks.ts';
+import type { GunzipPosition } from './gunzip-chunks.ts';
 import type { DecodedRecord, LineDecoder } from './line-decoder.ts';
 import { readParquetSplit } from './parquet-decoder.ts';
 import type { RecordBatch } from './record-batch.ts';
@@ -76,9 +77,13 @@ export async function* readSplit(reader: RangeReader, options: ReadSplitOptions)
   let segments: AsyncIterable<LineSegment>;
   let limit: number;
   let consumedTo: number;
+  // gzip: progress counts compressed bytes, the unit of the file sizes a run's total is made of.
+  let gzip: GunzipPosition | undefined;
+  let gzipCounted = 0;
   if (compression === SplitCompression.GZIP) {
     decoder = await createDecoder(reader, format, false);
-    segments = readLineSegments(readGunzipChunks(reader), 0, false, Number.POSITIVE_INFINITY);
+    gzip = { compressed: 0 };
+    segments = readLineSegments(readGunzipChunks(reader, gzip), 0, false, Number.POSITIVE_INFINITY);
     limit = Number.POSITIVE_INFINITY;
     consumedTo = resumeFrom;
   } else {
@@ -96,8 +101,10 @@ export async function* readSplit(reader: RangeReader, options: ReadSplitOptions)
   let offsets: number[] = [];
   let deadLetters: DeadLetter[] = [];
   let bytes = 0;
+  const pendingBytes = (): number => (gzip === undefined ? bytes : gzip.compressed - gzipCounted);
   const take = (): RecordBatch => {
-    const batch = { records, offsets, deadLetters, endOffset: consumedTo, bytes };
+    const batch = { records, offsets, deadLetters, endOffset: consumedTo, bytes: pendingBytes() };
+    if (gzip !== undefined) gzipCounted = gzip.compressed;
     records = [];
     offsets = [];
     deadLetters = [];
@@ -126,6 +133,8 @@ export async function* readSplit(reader: RangeReader, options: ReadSplitOptions)
         }
         if (lineEnd > a && buf[lineEnd - 1] === 13) lineEnd -= 1;
         if (offset < resumeFrom) {
+          // What an earlier attempt committed was counted then.
+          if (gzip !== undefined) gzipCounted = gzip.compressed;
           if (lineEnd > a) decoder.observe(buf, a, lineEnd, offset);
           a = next;
           continue;
@@ -146,10 +155,10 @@ export async function* readSplit(reader: RangeReader, options: ReadSplitOptions)
       }
     }
   } catch (error) {
-    if (records.length + deadLetters.length > 0 || bytes > 0) yield take();
+    if (records.length + deadLetters.length > 0 || pendingBytes() > 0) yield take();
     throw error;
   }
-  if (records.length + deadLetters.length > 0 || bytes > 0) yield take();
+  if (records.length + deadLetters.length > 0 || pendingBytes() > 0) yield take();
 }
 
 async function createDecoder(reader: RangeReader, format: Exclude<SplitFormat, 'parquet'>, needsFileHeader: boolean): Promise<LineDecoder> {

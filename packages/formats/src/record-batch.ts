@@ -18,8 +18,10 @@ export interface RecordBatch {
   /** Position just after the last record consumed: where a resume after this batch starts. */
   endOffset: number;
   /**
-   * Bytes consumed by this batch: for text, the bytes of its lines (gzip: uncompressed), blank and
-   * header lines included; for Parquet, its rows' share of the compressed column chunks read.
+   * Bytes of the file consumed by this batch, the unit of a run's total: for plain text, the bytes
+   * of its lines, blank and header lines included; for gzip, the compressed bytes fed to the
+   * decompressor since the previous batch (a whole read sums to the file size); for Parquet, its
+   * rows' share of the compressed column chunks read.
    */
   bytes: number;
   /** Names the input these offsets belong to, when it is not the split's own (splits run together). */

@@ -134,9 +134,10 @@ export async function runSplit<Rec, Options>(task: SplitTask, run: RunSplitOptio
   let deadLetters: DeadLetter[] = [];
   let inFlight: Promise<void> | undefined;
   let lastEnd = chunkStart;
-  // Offsets are byte positions only for text formats; Parquet offsets are rows and Kafka offsets
-  // are messages, so their chunks count the bytes their batches report instead.
-  const offsetsAreBytes = task.source === undefined && task.format !== 'parquet';
+  // Offsets are file byte positions only for plain text; Parquet offsets are rows, Kafka offsets
+  // are messages and gzip offsets are uncompressed, so their chunks count the bytes their batches
+  // report instead (for gzip, compressed: the unit of the run's total).
+  const offsetsAreBytes = task.source === undefined && task.format !== 'parquet' && task.compression !== 'gzip';
   let batchBytes = 0;
 
   const cut = async (resumeAt: number, endOfBytes: number = resumeAt): Promise<void> => {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { ErrorCode, SluiceError, defineJob, isSluiceError } from '@sluice/core';
 import type { Aggregate, Chunk, ChunkStats, RangeReader } from '@sluice/core';
@@ -8,8 +9,8 @@ import { SPLIT_DONE, runSplit } from '../src/index.ts';
 import type { CommitTarget, SplitTask } from '../src/index.ts';
 
 /** Serves `text` in pieces of `piece` bytes; `delayMs` makes every piece a real wait, as I/O is. */
-function memoryReader(text: string, piece = 7, delayMs = 0): RangeReader & { streams: number } {
-  const bytes = Buffer.from(text, 'utf8');
+function memoryReader(text: string | Buffer, piece = 7, delayMs = 0): RangeReader & { streams: number } {
+  const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
   const reader = {
     url: 'mem://input.ndjson',
     streams: 0,
@@ -314,4 +315,14 @@ test('a commit that fails while the next batch is being read fails the split wit
     runSplit(task(memoryReader(many, 4096, 5), Buffer.byteLength(many)), { job, options: {}, store: failing, chunkRecords: 100 }),
     (e: unknown) => isSluiceError(e) && e.code === ErrorCode.UNAVAILABLE,
   );
+});
+
+test('a gzip split counts its compressed bytes, the unit of the run total, once over all chunks', async () => {
+  const gz = gzipSync(text);
+  const store = memoryStore();
+  const result = await runSplit({ ...task(memoryReader(gz, 97), gz.length), compression: 'gzip' }, { job, options: {}, store, chunkRecords: 7 });
+  assert.ok(store.applied.length > 2, `${store.applied.length} chunks`);
+  assert.equal(store.applied.reduce((a, c) => a + c.stats.bytes, 0), gz.length);
+  assert.equal(result.bytes, gz.length);
+  assert.equal(result.records, lines.length);
 });
