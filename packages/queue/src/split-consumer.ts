@@ -126,6 +126,8 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
           context: { queue: worker.name, timeoutMs: CLOSE_TIMEOUT_MS },
         });
       }
+      // Settled by now: this only passes on a failure of BullMQ's close.
+      await closing;
     },
   };
 }
