@@ -23,6 +23,9 @@ export function normalizeInput(input: string): string {
       context: { input },
     });
   }
+  // A webhdfs:// URL names its NameNode: a missing host or a bad port fails here, not in the
+  // coordinator. An hdfs:// URL is resolved where it is read (SLUICE_HDFS_HTTP_ADDRESS there).
+  if (scheme.toLowerCase() === 'webhdfs') createFileSystem(input);
   return input;
 }
 

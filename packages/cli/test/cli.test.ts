@@ -67,6 +67,10 @@ test('backfill checks the job, its options and the input scheme before touching 
     [['backfill', 'network-metrics', '--input', '/x', '--set', 'recordType=http'], /error \[SLUICE_INVALID_CONFIG\]: network-metrics: recordType must be 'dns' or 'ssl'/],
     [['backfill', 'network-metrics', '--input', '/x', '--since', 'last week'], /error \[SLUICE_INVALID_CONFIG\]: --since must be an ISO-8601 time/],
     [['backfill', 'network-metrics', '--input', 's3://bucket/x.ndjson'], /error \[SLUICE_INVALID_CONFIG\]: input "s3:\/\/bucket\/x.ndjson" has scheme s3:\/\//],
+    [['backfill', 'network-metrics', '--input', 'webhdfs:///archive/x.ndjson'], /error \[SLUICE_INVALID_CONFIG\]: invalid WebHDFS URL .*needs a host/],
+    [['backfill', 'network-metrics', '--input', 'webhdfs://nn:99999/x'], /error \[SLUICE_INVALID_CONFIG\]: invalid WebHDFS URL .*is not a valid host:port/],
+    [['backfill', 'network-metrics', '--input', '/x', '--since', '2020-01-02T00:00:00Z', '--until', '2020-01-01T00:00:00Z'], /error \[SLUICE_INVALID_CONFIG\]: --since \(2020-01-02T00:00:00Z\) must be before --until/],
+    [['run', 'network-metrics', '--backfill', 'webhdfs://h:9870/a', '--stream', 't', '--boundary', 'noon'], /error \[SLUICE_INVALID_CONFIG\]: --boundary must be an ISO-8601 time/],
   ];
   const results = await Promise.all(cases.map(([args]) => sluice([...args, '--redis', deadRedis])));
   for (const [i, [args, expected]] of cases.entries()) {

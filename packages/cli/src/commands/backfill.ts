@@ -52,6 +52,11 @@ export function registerBackfillCommand(program: Command): void {
       resolveRunOptions(job, options);
       const since = parseEventTimeBound('--since', flags.since);
       const until = parseEventTimeBound('--until', flags.until);
+      if (since !== undefined && until !== undefined && since >= until) {
+        throw new SluiceError(ErrorCode.INVALID_CONFIG, `--since (${flags.since}) must be before --until (${flags.until}): no record could be in between`, {
+          context: { since: flags.since, until: flags.until },
+        });
+      }
       const inputs = flags.input.map(normalizeInput);
       const redis = await connectRedis(redisUrl);
       try {

@@ -68,13 +68,13 @@ export async function submitHandOff(job: JobDefinition<unknown, unknown>, flags:
   if (topics.length === 0) throw new SluiceError(ErrorCode.INVALID_CONFIG, '--stream names no topic', { context: { flag: '--stream' } });
   const slackSeconds = flags.slack;
   if (!Number.isFinite(slackSeconds) || slackSeconds < 0) throw new SluiceError(ErrorCode.INVALID_CONFIG, `--slack must be seconds >= 0, got ${flags.slack}`, { context: { flag: '--slack' } });
+  const explicit = parseEventTimeBound('--boundary', flags.boundary);
   const redis = await connectRedis(redisUrl);
   try {
     if ((await readLeaseHolder(redis, coordinatorLeaseKey(flags.namespace))) === undefined) {
       throw new SluiceError(ErrorCode.UNAVAILABLE, 'no coordinator is alive: start one with `sluice coordinator --brokers <host:port>` and workers, then run again', { retryable: false });
     }
     const step = largestStepSeconds(job);
-    const explicit = parseEventTimeBound('--boundary', flags.boundary);
     const newest = explicit === undefined || timeShift === 'auto' ? await newestArchiveEvent(job, inputs) : undefined;
     const boundary = alignBoundary(explicit ?? (newest as number), step);
     // Both runs must shift by the same amount, so `auto` is resolved here, from the archive.
