@@ -105,6 +105,26 @@ test('run refuses to mix a local --input with the hand-off, or half a hand-off, 
   }
 });
 
+test('every command that needs Redis fails with the same message when it cannot reach it, and prints no retry noise', async () => {
+  const commands = [
+    ['status'],
+    ['cancel', 'some-run'],
+    ['backfill', 'network-metrics', '--input', '/x'],
+    ['stream', 'start', 'network-metrics', '--topic', 't'],
+    ['stream', 'stop', 'some-run'],
+    ['run', 'network-metrics', '--backfill', 'webhdfs://h:9870/a', '--stream', 't'],
+    ['worker'],
+    ['coordinator'],
+  ];
+  const results = await Promise.all(commands.map((args) => sluice([...args, '--redis', deadRedis])));
+  for (const [i, args] of commands.entries()) {
+    const res = results[i] as { code: number; stderr: string };
+    assert.equal(res.code, 1, `${args.join(' ')}: ${res.stderr}`);
+    assert.match(res.stderr, /^error \[SLUICE_UNAVAILABLE\]: cannot reach Redis at redis:\/\/127\.0\.0\.1:1 /, args.join(' '));
+    assert.ok(!res.stderr.includes('Unhandled error event'), `${args.join(' ')}: ${res.stderr}`);
+  }
+});
+
 test('an unknown command or a missing required flag is a usage error with help', async () => {
   const unknown = await sluice(['backfil']);
   assert.notEqual(unknown.code, 0);

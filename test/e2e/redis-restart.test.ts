@@ -1,0 +1,106 @@
+/**
+ * A worker and a coordinator outlive a Redis restart: each prints one line when Redis goes away and
+ * one when it is back (no stack per reconnection attempt), a backfill submitted after the restart
+ * completes, and both stop within their bound when told, even while BullMQ's connections are still
+ * reconnecting. The test runs a redis-server of its own on a free port (appendonly, as production
+ * runs it), so the shared one stays up for the other tests.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { runSluice, spawnSluice } from '../support/processes.ts';
+
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => done(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+async function startRedisServer(port: number, dir: string): Promise<ChildProcess> {
+  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((done, fail) => {
+    let out = '';
+    server.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+      if (out.includes('Ready to accept connections')) done();
+    });
+    server.once('exit', (code) => fail(new Error(`redis-server on port ${port} exited with ${String(code)}: ${out}`)));
+  });
+  return server;
+}
+
+async function stopServer(server: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (server.exitCode !== null || server.signalCode !== null) return;
+  const exited = new Promise<void>((done) => server.once('exit', () => done()));
+  server.kill(signal);
+  await exited;
+}
+
+test('a worker and a coordinator ride out a Redis restart, report it in one line each way, run a backfill after it, and stop when told', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-redis-restart-'));
+  const port = await freePort();
+  let server = await startRedisServer(port, dir);
+  t.after(async () => {
+    await stopServer(server, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const url = `redis://127.0.0.1:${port}`;
+  const common = ['--redis', url, '--namespace', 'restart-test'];
+  const worker = spawnSluice(t, ['worker', ...common]);
+  const coordinator = spawnSluice(t, ['coordinator', ...common, '--tick', '100']);
+  await worker.waitFor('ready (concurrency 1)');
+  await coordinator.waitFor('is the leader');
+
+  await stopServer(server);
+  await worker.waitFor(`Redis at ${url}: connect ECONNREFUSED`);
+  await coordinator.waitFor(`Redis at ${url}: connect ECONNREFUSED`);
+  // Many reconnection attempts fail meanwhile; each distinct failure is printed once.
+  await sleep(3000);
+  server = await startRedisServer(port, dir);
+  await worker.waitFor(`Redis at ${url}: connected again`);
+  await coordinator.waitFor(`Redis at ${url}: connected again`);
+
+  const input = join(dir, 'dns.ndjson');
+  const now = Date.now();
+  const lines = [0, 1, 2].map((i) => JSON.stringify({ _path: 'dns', ts: new Date(now - i * 1000).toISOString(), 'id.orig_h': '10.9.8.7', 'id.resp_h': '10.9.8.1', rcode_name: 'NOERROR', rtt: 0.001, qtype_name: 'A' }));
+  writeFileSync(input, `${lines.join('\n')}\n`);
+  const backfill = await runSluice(t, ['backfill', 'network-metrics', '--input', input, ...common, '--wait', '--json']);
+  assert.equal(backfill.code, 0, `${backfill.output}\nworker:\n${worker.output()}\ncoordinator:\n${coordinator.output()}`);
+  const final = JSON.parse(backfill.stdout) as { run: { state: string }; records: number };
+  assert.equal(final.run.state, 'completed');
+  assert.equal(final.records, 3);
+  const redis = new Redis(url);
+  try {
+    assert.ok((await redis.keys('dns.queries.10.9.8.7:*')).length > 0, 'the backfill wrote no dns.queries series');
+  } finally {
+    redis.disconnect();
+  }
+
+  for (const [name, service] of [['worker', worker], ['coordinator', coordinator]] as const) {
+    const out = service.output();
+    const outageLines = out.split('\n').filter((line) => line.includes('ECONNREFUSED'));
+    // Its own client(s) and the queue's connections: one line each, not one per attempt.
+    assert.ok(outageLines.length >= 1 && outageLines.length <= 2, `${name} reported the outage ${outageLines.length} times:\n${out}`);
+    assert.ok(!out.includes('Unhandled error event') && !/\n\s+at /.test(out), `stack traces in the ${name}'s output:\n${out}`);
+  }
+
+  // Bounded even if BullMQ's connections are still reconnecting: drain (none running) plus 10 s.
+  const stopping = Date.now();
+  worker.kill();
+  coordinator.kill();
+  await Promise.all([worker.exited, coordinator.exited]);
+  assert.ok(Date.now() - stopping < 30_000, `stopping took ${Date.now() - stopping} ms`);
+  assert.match(worker.output(), /worker \d+ stopped\n/);
+});
