@@ -36,6 +36,8 @@ export interface SplitConsumerOptions<R> {
   process: (payload: SplitPayload, context: SplitContext) => Promise<R>;
   /** Called when a split failed for good (non-retryable error, or its last attempt). */
   onFinalFailure?: (payload: SplitPayload, error: SerializedError, attempts: number) => Promise<void> | void;
+  /** Called after every failed attempt (before `onFinalFailure` on the last): where an operator sees retries. */
+  onAttemptFailed?: (payload: SplitPayload, error: SerializedError, attempt: number, willRetry: boolean) => void;
   /** Errors of the queue's own Redis connections (BullMQ retries them); without it BullMQ prints each one. */
   onError?: (error: Error) => void;
 }
@@ -84,9 +86,9 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
           throw new WaitingError();
         }
         const failure = coerceError(error);
-        if (job.attemptsMade + 1 >= attempts || !failure.retryable) {
-          await options.onFinalFailure?.(job.data, failure.toJSON(), job.attemptsMade + 1);
-        }
+        const final = job.attemptsMade + 1 >= attempts || !failure.retryable;
+        options.onAttemptFailed?.(job.data, failure.toJSON(), job.attemptsMade + 1, !final);
+        if (final) await options.onFinalFailure?.(job.data, failure.toJSON(), job.attemptsMade + 1);
         // BullMQ retries anything but UnrecoverableError; a non-retryable Sluice error must not burn attempts.
         if (!failure.retryable) throw new UnrecoverableError(`[${failure.code}] ${failure.message}`);
         throw new Error(`[${failure.code}] ${failure.message}`, { cause: error });

@@ -76,13 +76,20 @@ test('a split that succeeds completes with its result', async (t) => {
 test('a retryable failure is retried until its attempts are spent, then reported once', async (t) => {
   const h = harness(t, 3);
   const seen: Pick<SplitContext, 'attempt' | 'finalAttempt'>[] = [];
+  const attemptsSeen: [string, string, number, boolean][] = [];
   h.consume(async (_payload, context) => {
     seen.push({ attempt: context.attempt, finalAttempt: context.finalAttempt });
     throw new SluiceError(ErrorCode.UNAVAILABLE, 'namenode down');
+  }, {
+    onAttemptFailed: (payload, error, attempt, willRetry) => {
+      attemptsSeen.push([payload.splitId, error.code, attempt, willRetry]);
+    },
   });
   await h.queue.enqueue([split('flaky')]);
   await until(stateOf(h, 'flaky'), (s) => s === 'failed', 'the final failure');
   assert.deepEqual(seen, [{ attempt: 1, finalAttempt: false }, { attempt: 2, finalAttempt: false }, { attempt: 3, finalAttempt: true }]);
+  // Every attempt is reported as it fails, the last one as final.
+  assert.deepEqual(attemptsSeen, [['flaky', ErrorCode.UNAVAILABLE, 1, true], ['flaky', ErrorCode.UNAVAILABLE, 2, true], ['flaky', ErrorCode.UNAVAILABLE, 3, false]]);
   assert.equal(h.failures.length, 1);
   assert.deepEqual({ ...h.failures[0], error: h.failures[0]?.error.code }, { splitId: 'flaky', error: ErrorCode.UNAVAILABLE, attempts: 3 });
 });

@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { ErrorCode, SluiceError } from '@sluice/core';
-import type { JobDefinition, RangeReader } from '@sluice/core';
+import type { JobDefinition, RangeReader, SerializedError } from '@sluice/core';
 import { RunState, createRunStore } from '@sluice/control';
 import { QueueKind, createSplitConsumer } from '@sluice/queue';
 import type { SplitConsumer, SplitPayload } from '@sluice/queue';
@@ -48,6 +48,8 @@ export interface WorkerOptions {
   onSplitDone?: (payload: SplitPayload, result: SplitResult | 'skipped') => void;
   /** Errors of the queue connections (retried until Redis is back); without it BullMQ prints each one. */
   onQueueError?: (error: Error) => void;
+  /** Called after every failed attempt of a split: `willRetry` false means it failed for good. */
+  onSplitAttemptFailed?: (payload: SplitPayload, error: SerializedError, attempt: number, willRetry: boolean) => void;
 }
 
 /** A batch of a Kafka range: with each record's Kafka timestamp (ms), parallel to `offsets`, when known. */
@@ -103,6 +105,7 @@ export function createWorker(options: WorkerOptions): SluiceWorker {
     ...(options.lockDurationMs === undefined ? {} : { lockDurationMs: options.lockDurationMs }),
     ...(options.stalledIntervalMs === undefined ? {} : { stalledIntervalMs: options.stalledIntervalMs }),
     ...(options.onQueueError === undefined ? {} : { onError: options.onQueueError }),
+    ...(options.onSplitAttemptFailed === undefined ? {} : { onAttemptFailed: options.onSplitAttemptFailed }),
     async process(payload, { signal }) {
       const run = await runs.get(payload.runId);
       if (run === undefined) {

@@ -50,6 +50,9 @@ export function registerWorkerCommand(program: Command): void {
         stalledIntervalMs: Math.max(1000, Math.floor(flags.lockDuration / 2)),
         ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
         onQueueError: (error) => outages.failed(queueWhat, error),
+        onSplitAttemptFailed: (payload, error, attempt, willRetry) => {
+          log(`split ${payload.splitId} of run ${payload.runId}: attempt ${attempt} failed${willRetry ? ', will retry' : ' for good'}: [${error.code}] ${error.message}`);
+        },
         onGroupDeclined: (runId, splitIds, reason) => {
           log(`run ${runId}: ${splitIds.length} ranges gathered to commit together run one by one instead (${reason})`);
         },
