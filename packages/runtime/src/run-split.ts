@@ -177,60 +177,75 @@ export async function runSplit<Rec, Options>(task: SplitTask, run: RunSplitOptio
 
   const batches = openBatches(task, progress?.resumeAt, job.fields);
   let firstBatch = progress === undefined && task.start > 0;
-  for await (const batch of batches) {
-    if (firstBatch) {
-      // The partial line before this split's first owned line was counted by the previous split.
-      const first = Math.min(batch.offsets[0] ?? Number.MAX_SAFE_INTEGER, ...batch.deadLetters.map((d) => offsetOf(d.provenance)));
-      if (first !== Number.MAX_SAFE_INTEGER && first > chunkStart) chunkStart = first;
-      firstBatch = false;
-    }
-    if (run.signal?.aborted) {
-      // The reason says whether the split is released for a retry (shutdown) or cancelled for good.
-      const reason: unknown = run.signal.reason;
-      throw isSluiceError(reason) ? reason : new SluiceError(ErrorCode.CANCELLED, `split ${task.splitId} cancelled`, { context: { runId: task.runId, splitId: task.splitId } });
-    }
-    // Decode failures are located by offset; fold them into the chunk that covers that offset.
-    let nextDead = 0;
-    const decodeDead = batch.deadLetters;
-    const deadOffsets = decodeDead.map((d) => offsetOf(d.provenance));
-    const { records: recs, offsets } = batch;
-    for (let i = 0; i < recs.length; i += 1) {
-      const offset = offsets[i] as number;
-      while (nextDead < decodeDead.length && (deadOffsets[nextDead] as number) < offset) {
-        if (records >= chunkRecords || combiner.full) await cut(deadOffsets[nextDead] as number);
+  // Whether the loop is inside a batch: an error there leaves it half folded, one between batches
+  // (the reader failing: a corrupt gzip, an I/O error) leaves every record before it processed.
+  let inBatch = false;
+  try {
+    for await (const batch of batches) {
+      inBatch = true;
+      if (firstBatch) {
+        // The partial line before this split's first owned line was counted by the previous split.
+        const first = Math.min(batch.offsets[0] ?? Number.MAX_SAFE_INTEGER, ...batch.deadLetters.map((d) => offsetOf(d.provenance)));
+        if (first !== Number.MAX_SAFE_INTEGER && first > chunkStart) chunkStart = first;
+        firstBatch = false;
+      }
+      if (run.signal?.aborted) {
+        // The reason says whether the split is released for a retry (shutdown) or cancelled for good.
+        const reason: unknown = run.signal.reason;
+        throw isSluiceError(reason) ? reason : new SluiceError(ErrorCode.CANCELLED, `split ${task.splitId} cancelled`, { context: { runId: task.runId, splitId: task.splitId } });
+      }
+      // Decode failures are located by offset; fold them into the chunk that covers that offset.
+      let nextDead = 0;
+      const decodeDead = batch.deadLetters;
+      const deadOffsets = decodeDead.map((d) => offsetOf(d.provenance));
+      const { records: recs, offsets } = batch;
+      for (let i = 0; i < recs.length; i += 1) {
+        const offset = offsets[i] as number;
+        while (nextDead < decodeDead.length && (deadOffsets[nextDead] as number) < offset) {
+          if (records >= chunkRecords || combiner.full) await cut(deadOffsets[nextDead] as number);
+          deadLetters.push(decodeDead[nextDead] as DeadLetter);
+          records += 1;
+          bad += 1;
+          nextDead += 1;
+        }
+        if (records >= chunkRecords || combiner.full) await cut(offset);
+        const record = recs[i] as Rec;
+        used = 0;
+        records += 1;
+        try {
+          if (filtered) {
+            const ts = (eventTime as (r: Rec) => number | undefined)(record);
+            // Records without an event time cannot be placed on either side of a boundary: bad records.
+            if (ts === undefined) throw new SluiceError(ErrorCode.BAD_RECORD, 'record has no event time, so since/until cannot place it');
+            if (ts < since || ts >= until) continue;
+          }
+          job.process(record, bufferedEmit, context);
+          if (used > 0) combiner.emitAll(pending, used);
+        } catch (error) {
+          const failure = coerceError(error, ErrorCode.BAD_RECORD);
+          if (failure.code === ErrorCode.INVALID_DEFINITION) throw failure;
+          bad += 1;
+          deadLetters.push({ provenance: `${batch.url ?? task.url ?? task.reader?.url ?? task.splitId}@${offset}`, reason: failure.message, raw: safeRaw(record) });
+        }
+      }
+      while (nextDead < decodeDead.length) {
         deadLetters.push(decodeDead[nextDead] as DeadLetter);
         records += 1;
         bad += 1;
         nextDead += 1;
       }
-      if (records >= chunkRecords || combiner.full) await cut(offset);
-      const record = recs[i] as Rec;
-      used = 0;
-      records += 1;
-      try {
-        if (filtered) {
-          const ts = (eventTime as (r: Rec) => number | undefined)(record);
-          // Records without an event time cannot be placed on either side of a boundary: bad records.
-          if (ts === undefined) throw new SluiceError(ErrorCode.BAD_RECORD, 'record has no event time, so since/until cannot place it');
-          if (ts < since || ts >= until) continue;
-        }
-        job.process(record, bufferedEmit, context);
-        if (used > 0) combiner.emitAll(pending, used);
-      } catch (error) {
-        const failure = coerceError(error, ErrorCode.BAD_RECORD);
-        if (failure.code === ErrorCode.INVALID_DEFINITION) throw failure;
-        bad += 1;
-        deadLetters.push({ provenance: `${batch.url ?? task.url ?? task.reader?.url ?? task.splitId}@${offset}`, reason: failure.message, raw: safeRaw(record) });
-      }
+      lastEnd = Math.max(lastEnd, batch.endOffset);
+      batchBytes += batch.bytes;
+      inBatch = false;
     }
-    while (nextDead < decodeDead.length) {
-      deadLetters.push(decodeDead[nextDead] as DeadLetter);
-      records += 1;
-      bad += 1;
-      nextDead += 1;
+  } catch (error) {
+    // The reader yields every record it could decode before it fails: commit them, so that a file
+    // corrupt at its end loses only what cannot be read, and a retry resumes after them.
+    if (!inBatch && records > 0) {
+      await cut(lastEnd);
+      if (inFlight !== undefined) await inFlight;
     }
-    lastEnd = Math.max(lastEnd, batch.endOffset);
-    batchBytes += batch.bytes;
+    throw error;
   }
   // The last chunk is committed even when empty: its resumeAt marks the split done, so a retry
   // after it returns at once instead of committing an empty chunk again.

@@ -326,3 +326,23 @@ test('a gzip split counts its compressed bytes, the unit of the run total, once 
   assert.equal(result.bytes, gz.length);
   assert.equal(result.records, lines.length);
 });
+
+test('a gzip file corrupt after its first records commits those records before the split fails', async () => {
+  const gz = gzipSync(many);
+  const truncated = gz.subarray(0, Math.floor(gz.length * 0.6));
+  const store = memoryStore();
+  // One chunk would hold the whole file: without the commit on failure, nothing would be kept.
+  await assert.rejects(
+    runSplit({ ...task(memoryReader(truncated, 512), truncated.length), compression: 'gzip' }, { job, options: {}, store, chunkRecords: 100_000 }),
+    (e: unknown) => isSluiceError(e) && e.code === ErrorCode.CORRUPT_INPUT,
+  );
+  const committed = store.applied.reduce((a, c) => a + c.stats.records, 0);
+  assert.ok(committed > 1000 && committed < 6000, `${committed} records committed before the corruption`);
+  assert.equal(total(store.counts), committed, 'exactly the committed records are counted');
+  const fence = await store.progress('r', 's');
+  assert.ok(fence !== undefined && fence.resumeAt < SPLIT_DONE, 'the split is not marked done');
+  // The fence resumes right after the last committed record: a line start in the uncompressed text.
+  const lineStarts = new Set([0, ...[...many.matchAll(/\n/g)].map((m) => (m.index ?? 0) + 1)]);
+  assert.ok(lineStarts.has(fence.resumeAt), `resumeAt ${fence.resumeAt} is a line start`);
+  assert.equal(fence.resumeAt, many.split('\n').slice(0, committed).join('\n').length + 1);
+});
