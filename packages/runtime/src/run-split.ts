@@ -178,7 +178,7 @@ export async function runSplit<Rec, Options>(task: SplitTask, run: RunSplitOptio
   const batches = openBatches(task, progress?.resumeAt, job.fields);
   let firstBatch = progress === undefined && task.start > 0;
   // Whether the loop is inside a batch: an error there leaves it half folded, one between batches
-  // (the reader failing: a corrupt gzip, an I/O error) leaves every record before it processed.
+  // (the reader failing) leaves every record before it processed.
   let inBatch = false;
   try {
     for await (const batch of batches) {
@@ -239,9 +239,12 @@ export async function runSplit<Rec, Options>(task: SplitTask, run: RunSplitOptio
       inBatch = false;
     }
   } catch (error) {
-    // The reader yields every record it could decode before it fails: commit them, so that a file
-    // corrupt at its end loses only what cannot be read, and a retry resumes after them.
-    if (!inBatch && records > 0) {
+    // A corrupt input (truncated gzip, undecodable row group) fails the split for good after the
+    // reader yielded every record before the corruption: commit them, so it loses only what cannot
+    // be read. Only for corruption: it sits at the same place in every attempt, so this cut is as
+    // deterministic as the others. A transient error (I/O, a Kafka fetch) could stop two attempts
+    // at different places; those retry from the last regular chunk instead.
+    if (!inBatch && records > 0 && isSluiceError(error) && error.code === ErrorCode.CORRUPT_INPUT) {
       await cut(lastEnd);
       if (inFlight !== undefined) await inFlight;
     }

@@ -346,3 +346,40 @@ test('a gzip file corrupt after its first records commits those records before t
   assert.ok(lineStarts.has(fence.resumeAt), `resumeAt ${fence.resumeAt} is a line start`);
   assert.equal(fence.resumeAt, many.split('\n').slice(0, committed).join('\n').length + 1);
 });
+
+test('a transient read error keeps only the regular chunks: a retry resumes from the last of them', async () => {
+  const full = memoryReader(many, 512);
+  const half = Math.floor(Buffer.byteLength(many) / 2);
+  const failing: RangeReader = {
+    ...full,
+    async *stream(offset: number, end?: number) {
+      for await (const piece of full.stream(offset, end)) {
+        yield piece;
+        if (offset === 0) throw new SluiceError(ErrorCode.UNAVAILABLE, 'connection reset by the DataNode');
+      }
+    },
+  };
+  // Fail after the first piece read past the middle: a cut there would depend on where the error fell.
+  let served = 0;
+  const midway: RangeReader = {
+    ...full,
+    async *stream(offset: number, end?: number) {
+      for await (const piece of full.stream(offset, end)) {
+        served += piece.length;
+        if (served > half) throw new SluiceError(ErrorCode.UNAVAILABLE, 'connection reset by the DataNode');
+        yield piece;
+      }
+    },
+  };
+  for (const reader of [failing, midway]) {
+    const store = memoryStore();
+    served = 0;
+    await assert.rejects(runSplit(task(reader, Buffer.byteLength(many)), { job, options: {}, store, chunkRecords: 1000 }), (e: unknown) => isSluiceError(e) && e.code === ErrorCode.UNAVAILABLE);
+    assert.ok(store.applied.every((c) => c.stats.records === 1000), `only whole chunks: ${store.applied.map((c) => c.stats.records).join(',')}`);
+    const before = store.applied.length;
+    await runSplit(task(memoryReader(many, 512), Buffer.byteLength(many)), { job, options: {}, store, chunkRecords: 1000 });
+    assert.equal(store.applied.length, 6, `the retry added the chunks after the ${before} kept`);
+    assert.equal(total(store.counts), 6000, 'every record counted once after the retry');
+    assert.equal(store.applied.reduce((a, c) => a + c.stats.records, 0), 6000);
+  }
+});
