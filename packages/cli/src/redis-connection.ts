@@ -9,7 +9,7 @@
  * Redis goes away and one when it is back, not a stack per attempt.
  */
 import { Redis } from 'ioredis';
-import { ErrorCode, SluiceError } from '@sluice/core';
+import { ErrorCode, SluiceError, createRepeatFilter } from '@sluice/core';
 
 /** How a command connects. */
 export interface ConnectRedisOptions {
@@ -45,22 +45,19 @@ export function redactRedisUrl(url: string): string {
 
 /** Creates a reporter printing through `log`: the first failure of an outage, later different ones, and the recovery. */
 export function createOutageReporter(log: (line: string) => void): OutageReporter {
-  const lastSeen = new Map<string, number>();
+  // Keyed by the whole line: each client and each distinct failure is printed once per minute.
+  const repeats = createRepeatFilter(REPEAT_QUIET_MS);
   let down = false;
   return {
     failed(what, error) {
       const line = `${what}: ${error.message}`;
-      const now = Date.now();
-      const seen = lastSeen.get(line);
       down = true;
-      if (seen !== undefined && now - seen < REPEAT_QUIET_MS) return;
-      lastSeen.set(line, now);
-      log(`${line}; retrying`);
+      if (repeats.admit(line, line)) log(`${line}; retrying`);
     },
     recovered(what) {
       if (!down) return;
       down = false;
-      lastSeen.clear();
+      repeats.clear();
       log(`${what}: connected again`);
     },
   };

@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { ErrorCode, SluiceError, coerceError } from '@sluice/core';
+import { ErrorCode, SluiceError, coerceError, createRepeatFilter } from '@sluice/core';
 import type { RangeReader } from '@sluice/core';
 import { RunState, coordinatorLeaseKey, createLease, createRunStore, isFinalState } from '@sluice/control';
 import type { RunRecord } from '@sluice/control';
@@ -96,8 +96,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   });
   const limits: RangeLimits = { ...DEFAULT_RANGE_LIMITS, ...options.rangeLimits };
   const streamTicked = new Set<string>();
-  /** The last retryable planning failure logged per stream run, and when. */
-  const streamRetryLogged = new Map<string, { message: string; at: number }>();
+  /** Retryable planning failures of stream runs, logged once a minute while they last. */
+  const streamRetries = createRepeatFilter(60_000);
   const planningAttempts = new Map<string, number>();
   const planningRetries = options.planningRetries ?? 5;
   const tickMs = options.tickMs ?? 1000;
@@ -247,7 +247,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         kafka: options.kafka, positions: options.positions, queue: ranges, limits, firstTick: !streamTicked.has(run.runId),
       });
       streamTicked.add(run.runId);
-      if (streamRetryLogged.delete(run.runId)) log(`stream run ${run.runId}: planning again`);
+      if (streamRetries.forget(run.runId)) log(`stream run ${run.runId}: planning again`);
       if (planned > 0) log(`stream run ${run.runId}: ${planned} ranges enqueued`);
     } catch (error) {
       const failure = coerceError(error);
@@ -255,13 +255,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         await runs.transition(run.runId, [RunState.RUNNING], RunState.FAILED, { error: `[${failure.code}] ${failure.message}`, finishedAt: Date.now() });
         log(`stream run ${run.runId} failed: ${failure.message}`);
       } else {
-        // Retried at every stream poll while Kafka is away: the same failure is logged once a minute.
-        const last = streamRetryLogged.get(run.runId);
-        const now = Date.now();
-        if (last === undefined || last.message !== failure.message || now - last.at >= 60_000) {
-          streamRetryLogged.set(run.runId, { message: failure.message, at: now });
-          log(`stream run ${run.runId}: ${failure.message} (will retry)`);
-        }
+        // Retried at every stream poll while Kafka is away.
+        if (streamRetries.admit(run.runId, failure.message)) log(`stream run ${run.runId}: ${failure.message} (will retry)`);
       }
     }
   };

@@ -23,3 +23,5 @@ export { GregorianStep, createBucketCalc, createIntervalCalc, resolveStep } from
 export type { BucketCalc, IntervalCalc, ResolvedStep } from './intervals.ts';
 export { encodePythonFloat, encodeValue } from './encode.ts';
 export { runDeadLettersKey, runStatsKey } from './run-keys.ts';
+export { createRepeatFilter } from './repeat-filter.ts';
+export type { RepeatFilter } from './repeat-filter.ts';
