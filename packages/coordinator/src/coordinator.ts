@@ -70,9 +70,14 @@ export interface Coordinator {
   readonly isLeader: boolean;
 }
 
+/** The coordinator's default log: one timestamped line on stdout. */
+export function logCoordinatorLine(line: string): void {
+  process.stdout.write(`${new Date().toISOString()} coordinator ${line}\n`);
+}
+
 /** Creates a coordinator (call `run()` to start it). */
 export function createCoordinator(options: CoordinatorOptions): Coordinator {
-  const log = options.log ?? ((line: string) => process.stdout.write(`${new Date().toISOString()} coordinator ${line}\n`));
+  const log = options.log ?? logCoordinatorLine;
   const runs = createRunStore(options.redis);
   const blockingRuns = createRunStore(options.blockingRedis);
   const lease = createLease(options.redis, {

@@ -1,4 +1,4 @@
-export { DEFAULT_STREAM_POLL_MS, createCoordinator } from './coordinator.ts';
+export { DEFAULT_STREAM_POLL_MS, createCoordinator, logCoordinatorLine } from './coordinator.ts';
 export type { Coordinator, CoordinatorOptions } from './coordinator.ts';
 export { planBackfill } from './plan-backfill.ts';
 export type { BackfillPlan, InputFile } from './plan-backfill.ts';

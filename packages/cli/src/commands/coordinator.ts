@@ -4,16 +4,11 @@
  */
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { DEFAULT_RANGE_LIMITS, DEFAULT_STREAM_POLL_MS, createCoordinator } from '@sluice/coordinator';
+import { DEFAULT_RANGE_LIMITS, DEFAULT_STREAM_POLL_MS, createCoordinator, logCoordinatorLine as log } from '@sluice/coordinator';
 import { byteSizeFlag, integerFlag, resolveRedisUrl } from '../config.ts';
 import { listInputFiles, openInputReader } from '../inputs.ts';
 import { connectRedis, createOutageReporter, redactRedisUrl } from '../redis-connection.ts';
 import { createStreamWiring, resolveBrokers } from '../stream-wiring.ts';
-
-/** Prints one timestamped line of this coordinator process. */
-function log(line: string): void {
-  process.stdout.write(`${new Date().toISOString()} coordinator ${line}\n`);
-}
 
 /** Registers `sluice coordinator`. */
 export function registerCoordinatorCommand(program: Command): void {
@@ -50,7 +45,6 @@ export function registerCoordinatorCommand(program: Command): void {
         leaseTtlMs: flags.leaseTtl,
         tickMs: flags.tick,
         streamPollMs: flags.streamPoll,
-        log,
         onQueueError: (error) => outages.failed(queueWhat, error),
         ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
       });
