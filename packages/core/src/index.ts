@@ -25,3 +25,4 @@ export { encodePythonFloat, encodeValue } from './encode.ts';
 export { runDeadLettersKey, runStatsKey } from './run-keys.ts';
 export { createRepeatFilter } from './repeat-filter.ts';
 export type { RepeatFilter } from './repeat-filter.ts';
+export { settledWithin } from './settled-within.ts';

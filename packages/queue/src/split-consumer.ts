@@ -5,7 +5,7 @@
  */
 import { UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { ConnectionOptions, Job } from 'bullmq';
-import { ErrorCode, SluiceError, coerceError } from '@sluice/core';
+import { ErrorCode, SluiceError, coerceError, settledWithin } from '@sluice/core';
 import type { SerializedError } from '@sluice/core';
 import { DEFAULT_QUEUE_PREFIX, QueueKind, queueName } from './names.ts';
 import { decodeSplitPayload } from './payload.ts';
@@ -132,17 +132,4 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
       await closing;
     },
   };
-}
-
-/** Whether `promise` settled within `ms` (its outcome is the caller's to read). */
-async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true, () => true), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
