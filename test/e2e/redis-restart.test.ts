@@ -104,3 +104,38 @@ test('a worker and a coordinator ride out a Redis restart, report it in one line
   assert.ok(Date.now() - stopping < 30_000, `stopping took ${Date.now() - stopping} ms`);
   assert.match(worker.output(), /worker \d+ stopped\n/);
 });
+
+test('a worker and a coordinator told to stop while Redis is away exit within their bound and say why', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-redis-away-'));
+  const port = await freePort();
+  const server = await startRedisServer(port, dir);
+  t.after(async () => {
+    await stopServer(server, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const url = `redis://127.0.0.1:${port}`;
+  const common = ['--redis', url, '--namespace', 'away-test'];
+  const worker = spawnSluice(t, ['worker', ...common]);
+  const coordinator = spawnSluice(t, ['coordinator', ...common, '--tick', '100']);
+  await worker.waitFor('ready (concurrency 1)');
+  await coordinator.waitFor('is the leader');
+
+  await stopServer(server);
+  await worker.waitFor(`Redis at ${url}: connect ECONNREFUSED`);
+  await coordinator.waitFor(`Redis at ${url}: connect ECONNREFUSED`);
+
+  // Neither can hand anything back to a Redis that is gone: each gives up after its bound, says
+  // so, and exits 1 (the worker: no split running, then 10 s for BullMQ; the coordinator: 2 s for
+  // the lease, 10 s for the queues, a tick plus 2 s for its loop).
+  const stopping = Date.now();
+  worker.kill();
+  coordinator.kill();
+  const [workerExit, coordinatorExit] = await Promise.all([worker.exited, coordinator.exited]);
+  assert.ok(Date.now() - stopping < 40_000, `stopping took ${Date.now() - stopping} ms`);
+  assert.equal(workerExit, 1, worker.output());
+  assert.equal(coordinatorExit, 1, coordinator.output());
+  assert.match(worker.output(), /did not close within \d+ ms[^\n]*\n[^\n]*worker \d+ stopped\n/);
+  assert.match(coordinator.output(), /SIGTERM: stopping\n/);
+  assert.match(coordinator.output(), /could not hand the lease back/);
+  assert.match(coordinator.output(), /coordinator stopped\n/);
+});

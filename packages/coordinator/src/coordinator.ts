@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { ErrorCode, SluiceError, coerceError, createRepeatFilter } from '@sluice/core';
+import { ErrorCode, SluiceError, coerceError, createRepeatFilter, settledWithin } from '@sluice/core';
 import type { RangeReader } from '@sluice/core';
 import { RunState, coordinatorLeaseKey, createLease, createRunStore, isFinalState } from '@sluice/control';
 import type { RunRecord } from '@sluice/control';
@@ -24,6 +24,11 @@ import type { InputFile } from './plan-backfill.ts';
 
 /** How often a coordinator checks live stream runs for new data when it is given no period. */
 export const DEFAULT_STREAM_POLL_MS = 100;
+
+/** How long `stop()` tries to hand the lease back; past it a standby waits out the lease instead. */
+const LEASE_RELEASE_TIMEOUT_MS = 2000;
+/** How long `stop()` waits for the queues' Redis connections to close. */
+const QUEUE_CLOSE_TIMEOUT_MS = 10_000;
 
 /** Options of `createCoordinator`. */
 export interface CoordinatorOptions {
@@ -64,8 +69,15 @@ export interface CoordinatorOptions {
 
 /** A coordinator process's handle. */
 export interface Coordinator {
-  /** Runs until `stop()`; resolves when stopped. */
+  /**
+   * Runs until `stop()`; resolves when stopped. While Redis is away a tick waits for it, so this
+   * may resolve only once Redis is back: a process that must exit bounds its wait on it.
+   */
   run(): Promise<void>;
+  /**
+   * Stops planning, hands the lease back and closes the queues, in bounded time even while Redis
+   * is away (TIMEOUT when the queues did not close).
+   */
   stop(): Promise<void>;
   readonly isLeader: boolean;
 }
@@ -325,10 +337,22 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       stopped = true;
       wake?.();
       if (renewTimer !== undefined) clearInterval(renewTimer);
-      if (leader) await lease.release();
+      if (leader) {
+        // Handing the lease back lets a standby take over at once; when Redis is away it expires instead.
+        const releasing = lease.release();
+        if (await settledWithin(releasing, LEASE_RELEASE_TIMEOUT_MS)) await releasing;
+        else log(`could not hand the lease back within ${LEASE_RELEASE_TIMEOUT_MS} ms; a standby takes over when it expires`);
+      }
       leader = false;
-      await queue.close();
-      await ranges.close();
+      // BullMQ's close can wait forever on a connection still reconnecting (taskforcesh/bullmq#4656).
+      const closing = Promise.all([queue.close(), ranges.close()]);
+      if (!(await settledWithin(closing, QUEUE_CLOSE_TIMEOUT_MS))) {
+        throw new SluiceError(ErrorCode.TIMEOUT, `the queues' Redis connections did not close within ${QUEUE_CLOSE_TIMEOUT_MS} ms`, {
+          retryable: false,
+          context: { timeoutMs: QUEUE_CLOSE_TIMEOUT_MS },
+        });
+      }
+      await closing;
     },
   };
 }

@@ -5,10 +5,14 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { DEFAULT_RANGE_LIMITS, DEFAULT_STREAM_POLL_MS, createCoordinator, logCoordinatorLine as log } from '@sluice/coordinator';
+import { settledWithin } from '@sluice/core';
 import { byteSizeFlag, integerFlag, resolveRedisUrl } from '../config.ts';
 import { listInputFiles, openInputReader } from '../inputs.ts';
 import { connectRedis, createOutageReporter, redactRedisUrl } from '../redis-connection.ts';
 import { createStreamWiring, resolveBrokers } from '../stream-wiring.ts';
+
+/** Time the planning loop gets, beyond one tick, to notice a stop. */
+const RUN_EXIT_GRACE_MS = 2000;
 
 /** Registers `sluice coordinator`. */
 export function registerCoordinatorCommand(program: Command): void {
@@ -48,14 +52,37 @@ export function registerCoordinatorCommand(program: Command): void {
         onQueueError: (error) => outages.failed(queueWhat, error),
         ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
       });
-      const stop = (): void => {
-        coordinator.stop().catch((error: unknown) => log(`stopping failed: ${error instanceof Error ? error.message : String(error)}`));
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-      await coordinator.run();
+      const running = coordinator.run();
+      // Resolves once told to stop and `stop()` settled: true when it stopped cleanly.
+      const stopped = new Promise<boolean>((resolve) => {
+        const stop = (signal: string): void => {
+          log(`${signal}: stopping`);
+          coordinator.stop().then(
+            () => resolve(true),
+            (error: unknown) => {
+              log(`stopping: ${error instanceof Error ? error.message : String(error)}`);
+              resolve(false);
+            },
+          );
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      // run() returns only after stop(); a rejection is a defect and ends the command with it.
+      await Promise.race([running, stopped]);
+      let clean = await stopped;
+      // The loop ends at its next check, unless a tick is waiting for Redis, which may never come back.
+      if (!(await settledWithin(running, flags.tick + RUN_EXIT_GRACE_MS))) {
+        log(`the planning loop is still waiting for Redis after ${flags.tick + RUN_EXIT_GRACE_MS} ms; exiting without it`);
+        clean = false;
+      } else {
+        await running;
+      }
       await wiring?.close();
       redis.disconnect();
       blocking.disconnect();
+      log('stopped');
+      // Connections that did not close keep retry timers alive: the process must not wait on them.
+      if (!clean) process.exit(1);
     });
 }
