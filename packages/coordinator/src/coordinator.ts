@@ -53,6 +53,7 @@ export interface CoordinatorOptions {
    * to the time from produce to visible.
    */
   streamPollMs?: number;
+  /** Attempts per backfill split (live ranges retry retryable errors until they succeed). */
   attempts?: number;
   log?: (line: string) => void;
   nowMicros?: () => number;
@@ -108,7 +109,6 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     connection: { url: options.redisUrl, maxRetriesPerRequest: null },
     kind: QueueKind.RANGES,
     ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
-    ...(options.attempts === undefined ? {} : { attempts: options.attempts }),
     ...onQueueError,
   });
   const limits: RangeLimits = { ...DEFAULT_RANGE_LIMITS, ...options.rangeLimits };

@@ -5,3 +5,5 @@ export { createSplitQueue, splitJobId } from './split-queue.ts';
 export type { SplitQueue, SplitQueueOptions } from './split-queue.ts';
 export { createSplitConsumer } from './split-consumer.ts';
 export type { SplitConsumer, SplitConsumerOptions, SplitContext } from './split-consumer.ts';
+export { DEFAULT_RANGE_RETRY_DELAYS, RANGE_ATTEMPTS, cappedBackoffMs } from './retry-policy.ts';
+export type { RetryDelays } from './retry-policy.ts';

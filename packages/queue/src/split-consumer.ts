@@ -10,6 +10,8 @@ import type { SerializedError } from '@sluice/core';
 import { DEFAULT_QUEUE_PREFIX, QueueKind, queueName } from './names.ts';
 import { decodeSplitPayload } from './payload.ts';
 import type { SplitPayload } from './payload.ts';
+import { DEFAULT_RANGE_RETRY_DELAYS, RANGE_BACKOFF, cappedBackoffMs } from './retry-policy.ts';
+import type { RetryDelays } from './retry-policy.ts';
 
 /** What the processor gets besides the payload. */
 export interface SplitContext {
@@ -40,6 +42,8 @@ export interface SplitConsumerOptions<R> {
   onAttemptFailed?: (payload: SplitPayload, error: SerializedError, attempt: number, willRetry: boolean) => void;
   /** Errors of the queue's own Redis connections (BullMQ retries them); without it BullMQ prints each one. */
   onError?: (error: Error) => void;
+  /** Backoff between the attempts of a live range (default 1 s doubling to at most 30 s). */
+  rangeRetryDelays?: RetryDelays;
 }
 
 /** A running consumer. */
@@ -62,6 +66,7 @@ const CLOSE_TIMEOUT_MS = 10_000;
 export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitConsumer {
   const aborts = new Set<AbortController>();
   const running = new Set<Promise<unknown>>();
+  const rangeRetryDelays = options.rangeRetryDelays ?? DEFAULT_RANGE_RETRY_DELAYS;
   const released = new SluiceError(ErrorCode.CANCELLED, 'worker shutting down: split released for retry', { retryable: true });
   const worker = new Worker<SplitPayload, Result>(
     queueName(options.kind ?? QueueKind.SPLITS, options.namespace),
@@ -106,6 +111,12 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
       stalledInterval: options.stalledIntervalMs ?? 15_000,
       // A split may be interrupted by several worker crashes; exactly-once commits make reruns safe.
       maxStalledCount: 20,
+      settings: {
+        backoffStrategy: (attemptsMade: number, type?: string) => {
+          if (type === RANGE_BACKOFF.type) return cappedBackoffMs(attemptsMade, rangeRetryDelays);
+          throw new SluiceError(ErrorCode.INTERNAL, `no backoff strategy ${String(type)}`, { context: { type } });
+        },
+      },
     },
   );
   const onError = options.onError;

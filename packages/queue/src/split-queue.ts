@@ -7,6 +7,7 @@ import { Queue } from 'bullmq';
 import type { ConnectionOptions, JobsOptions } from 'bullmq';
 import type { SplitPayload } from './payload.ts';
 import { DEFAULT_QUEUE_PREFIX, QueueKind, queueName } from './names.ts';
+import { RANGE_ATTEMPTS, RANGE_BACKOFF } from './retry-policy.ts';
 
 /** Options of `createSplitQueue`. */
 export interface SplitQueueOptions {
@@ -18,7 +19,7 @@ export interface SplitQueueOptions {
   prefix?: string;
   /** Jobs per `addBulk` call. */
   bulkSize?: number;
-  /** Attempts per split before the run marks it failed. */
+  /** Attempts per backfill split before the run marks it failed; live ranges retry until they succeed (`retry-policy.ts`). */
   attempts?: number;
   /** Errors of the queue's own Redis connections (BullMQ retries them); without it BullMQ prints each one. */
   onError?: (error: Error) => void;
@@ -41,9 +42,10 @@ export function createSplitQueue(options: SplitQueueOptions): SplitQueue {
   const onError = options.onError;
   if (onError !== undefined) queue.on('error', onError);
   const bulkSize = options.bulkSize ?? 1000;
+  const ranges = options.kind === QueueKind.RANGES;
   const jobOptions: JobsOptions = {
-    attempts: options.attempts ?? 5,
-    backoff: { type: 'exponential', delay: 1000 },
+    attempts: ranges ? RANGE_ATTEMPTS : (options.attempts ?? 5),
+    backoff: ranges ? RANGE_BACKOFF : { type: 'exponential', delay: 1000 },
     removeOnComplete: { count: 1000 },
     removeOnFail: { count: 10000 },
   };

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import type { SerializedError } from '@sluice/core';
-import { PAYLOAD_VERSION, createSplitConsumer, createSplitQueue, splitJobId } from '../src/index.ts';
+import { DEFAULT_RANGE_RETRY_DELAYS, PAYLOAD_VERSION, QueueKind, cappedBackoffMs, createSplitConsumer, createSplitQueue, splitJobId } from '../src/index.ts';
 import type { SplitConsumer, SplitConsumerOptions, SplitContext, SplitPayload, SplitQueue } from '../src/index.ts';
 
 const url = process.env.REDIS_URL ?? `redis://127.0.0.1:${process.env.REDIS_PORT ?? '6379'}`;
@@ -21,9 +21,9 @@ interface Harness {
   consume(process: SplitConsumerOptions<unknown>['process'], options?: Partial<SplitConsumerOptions<unknown>>): SplitConsumer;
 }
 
-function harness(t: TestContext, attempts: number): Harness {
+function harness(t: TestContext, attempts: number, kind: QueueKind = QueueKind.SPLITS): Harness {
   const namespace = `test-${randomUUID()}`;
-  const queue = createSplitQueue({ connection, namespace, attempts });
+  const queue = createSplitQueue({ connection, namespace, attempts, kind });
   const consumers: SplitConsumer[] = [];
   const failures: Harness['failures'] = [];
   t.after(async () => {
@@ -36,7 +36,7 @@ function harness(t: TestContext, attempts: number): Harness {
     failures,
     consume(process, options = {}) {
       const consumer = createSplitConsumer({
-        connection, namespace, process, lockDurationMs: 5000, stalledIntervalMs: 5000,
+        connection, namespace, kind, process, lockDurationMs: 5000, stalledIntervalMs: 5000,
         onFinalFailure: (payload, error, n) => {
           failures.push({ splitId: payload.splitId, error, attempts: n });
         },
@@ -92,6 +92,46 @@ test('a retryable failure is retried until its attempts are spent, then reported
   assert.deepEqual(attemptsSeen, [['flaky', ErrorCode.UNAVAILABLE, 1, true], ['flaky', ErrorCode.UNAVAILABLE, 2, true], ['flaky', ErrorCode.UNAVAILABLE, 3, false]]);
   assert.equal(h.failures.length, 1);
   assert.deepEqual({ ...h.failures[0], error: h.failures[0]?.error.code }, { splitId: 'flaky', error: ErrorCode.UNAVAILABLE, attempts: 3 });
+});
+
+test('a live range retries a retryable failure past any attempts setting, until it succeeds', async (t) => {
+  // A Kafka broker away for longer than a backfill split's attempts last must not fail the range
+  // for good: its partition would stall for ever behind it.
+  const h = harness(t, 3, QueueKind.RANGES);
+  const attemptsSeen: [number, boolean][] = [];
+  let calls = 0;
+  h.consume(async () => {
+    calls += 1;
+    if (calls <= 6) throw new SluiceError(ErrorCode.UNAVAILABLE, 'broker away');
+    return { records: 10 };
+  }, {
+    rangeRetryDelays: { baseMs: 10, maxMs: 40 },
+    onAttemptFailed: (_payload, _error, attempt, willRetry) => {
+      attemptsSeen.push([attempt, willRetry]);
+    },
+  });
+  await h.queue.enqueue([split('range')]);
+  await until(stateOf(h, 'range'), (s) => s === 'completed', 'completion after the outage');
+  assert.deepEqual(attemptsSeen, [1, 2, 3, 4, 5, 6].map((n) => [n, true]));
+  assert.deepEqual(h.failures, []);
+});
+
+test('a live range fails at once on a non-retryable error, and is reported', async (t) => {
+  const h = harness(t, 3, QueueKind.RANGES);
+  let calls = 0;
+  h.consume(async () => {
+    calls += 1;
+    throw new SluiceError(ErrorCode.INVALID_DEFINITION, 'key holds another type');
+  });
+  await h.queue.enqueue([split('range')]);
+  await until(stateOf(h, 'range'), (s) => s === 'failed', 'the failure');
+  assert.equal(calls, 1);
+  assert.deepEqual(h.failures.map((f) => [f.splitId, f.error.code, f.attempts]), [['range', ErrorCode.INVALID_DEFINITION, 1]]);
+});
+
+test('the range backoff doubles from its base and stops at its cap', () => {
+  const delays = [1, 2, 3, 4, 5, 6, 7, 50, 5000].map((n) => cappedBackoffMs(n, DEFAULT_RANGE_RETRY_DELAYS));
+  assert.deepEqual(delays, [1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000, 30_000]);
 });
 
 test('a non-retryable failure fails at once, burning no attempts', async (t) => {

@@ -28,7 +28,7 @@ export function registerCoordinatorCommand(program: Command): void {
     .option('--max-range-records <n>', 'most records in one planned Kafka range', integerFlag('--max-range-records', { min: 1, unit: 'records' }), DEFAULT_RANGE_LIMITS.maxRecords)
     .addOption(new Option('--max-range-bytes <bytes>', 'about this many message bytes in one planned Kafka range, by each partition\'s average message size so far').argParser(byteSizeFlag('--max-range-bytes', 1024)).default(DEFAULT_RANGE_LIMITS.maxBytes, `${DEFAULT_RANGE_LIMITS.maxBytes / 1024 ** 2}m`))
     .option('--max-in-flight <n>', 'planned but unfinished ranges per partition', integerFlag('--max-in-flight', { min: 1, max: 1000 }), DEFAULT_RANGE_LIMITS.maxInFlightPerPartition)
-    .option('--attempts <n>', 'attempts per split before it counts as failed', integerFlag('--attempts', { min: 1, max: 1000 }), 5)
+    .option('--attempts <n>', 'attempts per backfill split before it counts as failed (live ranges retry until Kafka and Redis are back)', integerFlag('--attempts', { min: 1, max: 1000 }), 5)
     .action(async (flags: { redis?: string; namespace?: string; leaseTtl: number; tick: number; streamPoll: number; brokers?: string; maxRangeRecords: number; maxRangeBytes: number; maxInFlight: number; attempts: number }) => {
       const url = resolveRedisUrl(flags.redis);
       const brokers = resolveBrokers(flags.brokers);
