@@ -168,6 +168,8 @@ export interface RunStore {
   /** Marks a split finished; idempotent. The run's last split outcome wakes the coordinator. */
   recordSplitDone(runId: string, splitId: string): Promise<void>;
   clearFailedSplits(runId: string): Promise<void>;
+  /** How many splits (or live ranges) of the run failed for good. */
+  countFailedSplits(runId: string): Promise<number>;
   progress(runId: string, now?: number): Promise<RunProgress | undefined>;
   /** Pops run ids pushed by `submit` or by a run's last split outcome, waiting up to `timeoutSeconds` for one. */
   waitForSubmission(timeoutSeconds: number): Promise<string | undefined>;
@@ -208,6 +210,8 @@ export function createRunStore(redis: Redis): RunStore {
       if (!isFinalState(existing.state) || existing.state === RunState.COMPLETED) return existing;
       // A failed or cancelled run resumes: splits already committed are skipped by their fences.
       await store.clearFailedSplits(spec.runId);
+      // Running again: the end of the earlier attempt would freeze its elapsed time, rate and ETA.
+      await redis.hdel(runKey(spec.runId), 'finishedAt');
       await store.transition(spec.runId, [existing.state], RunState.SUBMITTED, { error: '' } as Partial<RunRecord>);
       await redis.lpush(SUBMIT_WAKEUP, spec.runId);
       return (await store.get(spec.runId)) as RunRecord;
@@ -262,6 +266,9 @@ export function createRunStore(redis: Redis): RunStore {
     },
     async clearFailedSplits(runId) {
       await redis.del(runFailedKey(runId));
+    },
+    async countFailedSplits(runId) {
+      return redis.hlen(runFailedKey(runId));
     },
     async progress(runId, now = Date.now()) {
       const run = await store.get(runId);

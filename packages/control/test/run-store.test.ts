@@ -264,7 +264,9 @@ test('a run id resumes only the run as first submitted: other inputs, options, b
   // What the coordinator does at planning: bounds and a resolved time shift go into the options.
   await runs.transition(runId, [RunState.SUBMITTED], RunState.RUNNING);
   await runs.update(runId, { options: { a: '1', timeShift: '86400', since: '1000000' } });
-  await runs.transition(runId, [RunState.RUNNING], RunState.FAILED, { error: '1 of 2 splits failed' });
+  await runs.recordFailedSplit(runId, { splitId: 's1', code: 'SLUICE_REMOTE', message: 'OOM', attempts: 1 });
+  assert.equal(await runs.countFailedSplits(runId), 1);
+  await runs.transition(runId, [RunState.RUNNING], RunState.FAILED, { error: '1 of 2 splits failed', finishedAt: 2000 });
 
   const changes: [Partial<RunSpec>, string][] = [
     [{ inputs: ['file:///y'] }, 'inputs'],
@@ -291,6 +293,8 @@ test('a run id resumes only the run as first submitted: other inputs, options, b
   // The same flags, options in another order: the run resumes, with the options planning resolved.
   const resumed = await runs.submit({ ...first, options: { timeShift: 'auto', a: '1' } });
   assert.equal(resumed.state, RunState.SUBMITTED);
+  assert.equal(await runs.countFailedSplits(runId), 0, 'its failed splits run again');
+  assert.equal(resumed.finishedAt, undefined, 'running again, it has not finished');
   assert.deepEqual(resumed.options, { a: '1', timeShift: '86400', since: '1000000' }, 'the time shift of the first planning is kept');
   assert.equal(await runs.waitForSubmission(1), runId);
   await assert.rejects(runs.submit({ ...first, inputs: ['file:///y'] }), /was submitted with other inputs/, 'also while it is active');
