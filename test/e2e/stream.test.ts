@@ -257,3 +257,35 @@ test('a stream started at a time starts at the offsets for it: older records are
   assert.deepEqual(Object.keys(positions).toSorted().map((k) => (JSON.parse(positions[k] as string) as { start: number }).start), [50, 40, 0], 'where each partition started');
   await runSluice(t, ['stream', 'stop', runId, '--redis', redisUrl()]);
 });
+
+test('a range that fails for good fails the stream run, naming it; resubmitted once the cause is fixed, the run resumes to exactly the reference', async (t) => {
+  const topic = await produceTopic(t, 6, datasetLines());
+  const stack = await startStack(t, 2);
+  // Another tool's string where the job writes a histogram: the commit of the range holding its
+  // events is refused (nothing written) with an error no retry can fix.
+  const [blocked] = [...reference].find(([, v]) => v.type === 'hash') as [string, KeyValue];
+  await stack.redis.set(`${stack.prefix}${blocked}`, 'not a hash');
+  const runId = await startStream(t, stack, topic);
+
+  const deadline = Date.now() + 120_000;
+  while ((await status(t, runId)).state !== 'failed') {
+    assert.ok(Date.now() < deadline, `the run did not fail: ${stack.coordinator.output()}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const shown = await runSluice(t, ['status', runId, '--redis', redisUrl()]);
+  // The key's IP has events in every partition: each partition's first range fails.
+  assert.match(shown.stdout, /\n\s*splits +\d+ ranges done, [1-6] failed\n/);
+  assert.match(shown.stdout, new RegExp(`failed range +kafka://${topic}/\\d+@\\d+-\\d+: \\[SLUICE_INVALID_DEFINITION\\] ${stack.prefix}${blocked.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is a Redis string but this commit writes it as a hash`));
+  assert.match(shown.stdout, new RegExp(`error +a range failed for good \\(see the run's failed ranges\\); fix the cause, then resubmit the run with the same flags and --run-id ${runId} to resume it`));
+  await stack.coordinator.waitFor(`stream run ${runId} failed`);
+
+  await stack.redis.del(`${stack.prefix}${blocked}`);
+  const resumed = await runSluice(t, ['stream', 'network-metrics', '--topic', topic, '--start', 'earliest', '--set', `timeShift=${shift}`, '--run-id', runId, '--redis', redisUrl(), '--namespace', stack.namespace]);
+  assert.equal(resumed.code, 0, resumed.output);
+  await stack.coordinator.waitFor(`stream run ${runId} on ${topic} resumed`);
+  const s = await waitCaughtUp(t, runId, 6);
+  assert.equal(s.state, 'running');
+  assert.equal(s.records, 53_615 + 49_474);
+  assert.deepEqual(stripPrefix(await dumpKeys(stack.redis, `${stack.prefix}*`), stack.prefix), reference);
+  await runSluice(t, ['stream', 'stop', runId, '--redis', redisUrl()]);
+});

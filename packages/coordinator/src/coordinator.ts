@@ -12,7 +12,7 @@ import type { RangeReader } from '@sluice/core';
 import { RunState, coordinatorLeaseKey, createLease, createRunStore, isFinalState } from '@sluice/control';
 import type { RunRecord } from '@sluice/control';
 import { QueueKind, createSplitQueue } from '@sluice/queue';
-import type { SplitPayload } from '@sluice/queue';
+import type { SplitPayload, SplitQueue } from '@sluice/queue';
 import { computeAutoShiftSeconds, loadJob, parseTimeShift } from '@sluice/runtime';
 import { readSplit } from '@sluice/formats';
 import type { SplitCompression, SplitFormat } from '@sluice/formats';
@@ -211,8 +211,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     return computeAutoShiftSeconds(newest, (options.nowMicros ?? (() => Date.now() * 1000))());
   };
 
-  const removeFailedJobs = async (runId: string): Promise<void> => {
-    const failed = await queue.queue.getJobs(['failed'], 0, -1);
+  const removeFailedJobs = async (runId: string, from: SplitQueue = queue): Promise<void> => {
+    const failed = await from.queue.getJobs(['failed'], 0, -1);
     for (const job of failed) if (job.data.runId === runId) await job.remove();
   };
 
@@ -252,9 +252,22 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       return;
     }
     if (run.state === RunState.SUBMITTED) {
+      // A resumed run (failed or stopped before): its failed ranges run again, and its first tick
+      // re-enqueues every range planned and not completed, those removed when it stopped too.
+      await removeFailedJobs(run.runId, ranges);
+      streamTicked.delete(run.runId);
       await runs.transition(run.runId, [RunState.SUBMITTED], RunState.RUNNING, { startedAt: run.startedAt ?? Date.now(), plannedBy: lease.token as number });
-      log(`stream run ${run.runId} on ${run.inputs.join(', ')} started`);
+      log(`stream run ${run.runId} on ${run.inputs.join(', ')} ${run.startedAt === undefined ? 'started' : 'resumed'}`);
     } else if (run.state !== RunState.RUNNING) {
+      return;
+    }
+    // A range that failed for good (a non-retryable error) holds its partition back for ever: the
+    // run fails, as a Flink job does, and says how to resume once the cause is fixed.
+    const failedRanges = await runs.countFailedSplits(run.runId);
+    if (failedRanges > 0) {
+      // No count in the message: ranges in flight may still fail after it is written.
+      const error = `a range failed for good (see the run's failed ranges); fix the cause, then resubmit the run with the same flags and --run-id ${run.runId} to resume it`;
+      if (await runs.transition(run.runId, [RunState.RUNNING], RunState.FAILED, { error, finishedAt: Date.now() })) log(`stream run ${run.runId} failed: ${error}`);
       return;
     }
     try {

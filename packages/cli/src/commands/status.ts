@@ -45,13 +45,19 @@ export function registerStatusCommand(program: Command): void {
           return;
         }
         for (const p of all) {
-          const total = p.run.splitsTotal ?? 0;
-          process.stdout.write(`${p.run.runId.padEnd(40)} ${p.run.kind.padEnd(8)} ${p.run.job.padEnd(20)} ${p.run.state.padEnd(10)} ${p.splitsDone}/${total} splits  ${p.records.toLocaleString('en-US')} records\n`);
+          process.stdout.write(`${p.run.runId.padEnd(40)} ${p.run.kind.padEnd(8)} ${p.run.job.padEnd(20)} ${p.run.state.padEnd(10)} ${formatSplitCount(p)}  ${p.records.toLocaleString('en-US')} records\n`);
         }
       } finally {
         redis.disconnect();
       }
     });
+}
+
+/** A run's splits in the run list: done of planned for a backfill, done for a stream (which has no total). */
+function formatSplitCount(p: RunProgress): string {
+  const failed = p.splitsFailed > 0 ? `, ${p.splitsFailed} failed` : '';
+  if (p.run.kind === 'stream') return `${p.splitsDone} ranges${failed}`;
+  return `${p.splitsDone}/${p.run.splitsTotal ?? '?'} splits${failed}`;
 }
 
 /** Per-partition end offset, committed offset, lag in records and in seconds of event time, and records/s. */
@@ -72,11 +78,12 @@ export function formatLag(lag: readonly PartitionLag[]): string {
 /** Formats one run's progress as a table. */
 export function formatProgress(p: RunProgress): string {
   const total = p.run.splitsTotal;
+  const failed = p.splitsFailed > 0 ? `, ${p.splitsFailed} failed` : '';
   const rows: [string, string][] = [
     ['run', p.run.runId],
     ['job', `${p.run.job} (${p.run.kind})`],
     ['state', p.run.state],
-    ['splits', p.run.kind === 'stream' ? `${p.splitsDone} ranges done` : total === undefined ? 'planning' : `${p.splitsDone}/${total} done${p.splitsFailed > 0 ? `, ${p.splitsFailed} failed` : ''}`],
+    ['splits', p.run.kind === 'stream' ? `${p.splitsDone} ranges done${failed}` : total === undefined ? 'planning' : `${p.splitsDone}/${total} done${failed}`],
     ['bytes', `${p.bytes.toLocaleString('en-US')}${p.run.bytesTotal === undefined ? '' : ` / ${p.run.bytesTotal.toLocaleString('en-US')}`}`],
     ['records', p.records.toLocaleString('en-US')],
     ['records/s', Math.round(p.recordsPerSecond).toLocaleString('en-US')],
@@ -85,6 +92,6 @@ export function formatProgress(p: RunProgress): string {
     ['eta', p.etaSeconds === undefined ? '-' : `${Math.ceil(p.etaSeconds)} s`],
   ];
   if (p.run.error !== undefined) rows.push(['error', p.run.error]);
-  for (const f of p.failed) rows.push([`failed split`, `${f.splitId}: [${f.code}] ${f.message} (${f.attempts} attempts)`]);
+  for (const f of p.failed) rows.push([p.run.kind === 'stream' ? 'failed range' : 'failed split', `${f.splitId}: [${f.code}] ${f.message} (${f.attempts} attempts)`]);
   return formatTable(rows);
 }
