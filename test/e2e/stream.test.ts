@@ -258,7 +258,7 @@ test('a stream started at a time starts at the offsets for it: older records are
   await runSluice(t, ['stream', 'stop', runId, '--redis', redisUrl()]);
 });
 
-test('a range that fails for good fails the stream run, naming it; resubmitted once the cause is fixed, the run resumes to exactly the reference', async (t) => {
+test('a range that fails for good fails the stream run, naming it; resumed once the cause is fixed, and again after a stop, it ends exactly at the reference', async (t) => {
   const topic = await produceTopic(t, 6, datasetLines());
   const stack = await startStack(t, 2);
   // Another tool's string where the job writes a histogram: the commit of the range holding its
@@ -286,6 +286,29 @@ test('a range that fails for good fails the stream run, naming it; resubmitted o
   const s = await waitCaughtUp(t, runId, 6);
   assert.equal(s.state, 'running');
   assert.equal(s.records, 53_615 + 49_474);
+  assert.deepEqual(stripPrefix(await dumpKeys(stack.redis, `${stack.prefix}*`), stack.prefix), reference);
+
+  // Stopped while ranges wait in the queue (no worker runs), then resumed: the ranges its stop
+  // removed are enqueued again. Messages that are not JSON change no series, only the dead letters.
+  for (const worker of stack.workers) {
+    worker.kill('SIGKILL');
+    await worker.exited;
+  }
+  const enqueued = stack.coordinator.output().split('ranges enqueued').length;
+  await produceTimed(topic, [0, 1, 2, 3, 4, 5].map((partition) => ({ partition, value: 'not json', timestamp: Date.now() })));
+  const planned = Date.now() + 60_000;
+  while (stack.coordinator.output().split('ranges enqueued').length === enqueued) {
+    assert.ok(Date.now() < planned, `the new messages were not planned: ${stack.coordinator.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal((await runSluice(t, ['stream', 'stop', runId, '--redis', redisUrl()])).code, 0);
+  await stack.coordinator.waitFor(`run ${runId} cancelled`);
+  const again = await runSluice(t, ['stream', 'network-metrics', '--topic', topic, '--start', 'earliest', '--set', `timeShift=${shift}`, '--run-id', runId, '--redis', redisUrl(), '--namespace', stack.namespace]);
+  assert.equal(again.code, 0, again.output);
+  await stack.startWorker().waitFor('ready');
+  const after = await waitCaughtUp(t, runId, 6, 60_000);
+  assert.equal(after.badRecords, 6);
+  assert.equal(after.records, 53_615 + 49_474 + 6);
   assert.deepEqual(stripPrefix(await dumpKeys(stack.redis, `${stack.prefix}*`), stack.prefix), reference);
   await runSluice(t, ['stream', 'stop', runId, '--redis', redisUrl()]);
 });
