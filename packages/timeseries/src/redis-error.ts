@@ -12,6 +12,14 @@ export function toStoreError(error: unknown, what: string, context: Readonly<Rec
   if (isSluiceError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   const unavailable = CONNECTION.test(message) || (error instanceof Error && error.name === 'MaxRetriesPerRequestError');
+  if (!unavailable && message.startsWith('OOM ')) {
+    // Not retried: memory is freed by an operator, not by waiting a few seconds.
+    return new SluiceError(
+      ErrorCode.REMOTE,
+      `${what}: Redis is out of memory (${message}); raise its maxmemory or free memory, then resubmit the run with the same flags to resume it (committed chunks are not written twice)`,
+      { cause: error, context },
+    );
+  }
   return new SluiceError(unavailable ? ErrorCode.UNAVAILABLE : ErrorCode.REMOTE, `${what}: ${message}`, { cause: error, context });
 }
 
