@@ -7,46 +7,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { runSluice, spawnSluice } from '../support/processes.ts';
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => done(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
-async function startRedisServer(port: number, dir: string): Promise<ChildProcess> {
-  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((done, fail) => {
-    let out = '';
-    server.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString('utf8');
-      if (out.includes('Ready to accept connections')) done();
-    });
-    server.once('exit', (code) => fail(new Error(`redis-server on port ${port} exited with ${String(code)}: ${out}`)));
-  });
-  return server;
-}
-
-async function stopServer(server: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (server.exitCode !== null || server.signalCode !== null) return;
-  const exited = new Promise<void>((done) => server.once('exit', () => done()));
-  server.kill(signal);
-  await exited;
-}
+import { freePort, startRedisServer, stopServer } from '../support/redis-server.ts';
 
 test('a worker and a coordinator ride out a Redis restart, report it in one line each way, run a backfill after it, and stop when told', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-redis-restart-'));
