@@ -11,6 +11,9 @@ import cliProgress from 'cli-progress';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import { coordinatorLeaseKey, createRunStore, isFinalState, readLeaseHolder, RunState } from '@sluice/control';
 import type { RunProgress, RunStore } from '@sluice/control';
+import { createSplitQueue } from '@sluice/queue';
+import type { SplitQueue } from '@sluice/queue';
+import type { Redis } from 'ioredis';
 import { loadJob, parseEventTimeBound, resolveRunOptions } from '@sluice/runtime';
 import { byteSizeFlag, collectSet, resolveRedisUrl } from '../config.ts';
 import { connectRedis, redactRedisUrl } from '../redis-connection.ts';
@@ -84,7 +87,8 @@ export function registerBackfillCommand(program: Command): void {
           process.stdout.write(`${run.runId}\n`);
           return;
         }
-        const final = await follow(runs, run.runId);
+        const watch = watchRun(redis, redisUrl, flags.namespace);
+        const final = await follow(runs, run.runId, watch).finally(() => watch.close());
         process.stdout.write(flags.json === true ? `${JSON.stringify(final)}\n` : `${formatProgress(final)}\n`);
         if (final.run.state !== RunState.COMPLETED) process.exitCode = 1;
       } finally {
@@ -110,8 +114,64 @@ export function registerBackfillCommand(program: Command): void {
     });
 }
 
+/** What `follow` checks while it waits, so a run that cannot move says why instead of sitting still. */
+export interface RunWatch {
+  /** Whether a coordinator of the run's namespace holds the lease. */
+  coordinatorAlive(): Promise<boolean>;
+  /** Workers connected to the run's queue; undefined when Redis cannot tell (CLIENT LIST refused). */
+  workers(): Promise<number | undefined>;
+  /** How to start what is missing, e.g. ` --namespace x` (empty for the default namespace). */
+  namespaceFlag: string;
+}
+
+/** How often `follow` checks the coordinator and the workers, and how long one may be missing before it says so. */
+const WATCH_EVERY_MS = 2000;
+const MISSING_FOR_MS = 10_000;
+
+/** The run's queue workers and the coordinator lease, read from the run's Redis. */
+export function watchRun(redis: Redis, redisUrl: string, namespace: string | undefined): RunWatch & { close(): Promise<void> } {
+  let splits: SplitQueue | undefined;
+  return {
+    namespaceFlag: namespace === undefined ? '' : ` --namespace ${namespace}`,
+    async coordinatorAlive() {
+      return (await readLeaseHolder(redis, coordinatorLeaseKey(namespace))) !== undefined;
+    },
+    async workers() {
+      splits ??= createSplitQueue({ connection: { url: redisUrl, maxRetriesPerRequest: null }, ...(namespace === undefined ? {} : { namespace }) });
+      try {
+        return await splits.queue.getWorkersCount();
+      } catch {
+        // Managed Redis services may refuse CLIENT LIST: then follow says nothing about workers.
+        return undefined;
+      }
+    },
+    async close() {
+      await splits?.close();
+    },
+  };
+}
+
+/** Tracks one condition a run needs, and says once when it has been missing a while and once when it is back. */
+function createMissingNotice(missing: string, back: string, say: (line: string) => void): (present: boolean, now: number) => void {
+  let missingSince: number | undefined;
+  let said = false;
+  return (present, now) => {
+    if (present) {
+      if (said) say(back);
+      missingSince = undefined;
+      said = false;
+      return;
+    }
+    missingSince ??= now;
+    if (!said && now - missingSince >= MISSING_FOR_MS) {
+      say(missing);
+      said = true;
+    }
+  };
+}
+
 /** Follows a run with a progress bar until it ends; returns its final progress. */
-export async function follow(runs: RunStore, runId: string): Promise<RunProgress> {
+export async function follow(runs: RunStore, runId: string, watch?: RunWatch): Promise<RunProgress> {
   const tty = process.stderr.isTTY === true;
   const bar = new cliProgress.SingleBar(
     {
@@ -124,9 +184,25 @@ export async function follow(runs: RunStore, runId: string): Promise<RunProgress
     cliProgress.Presets.shades_classic,
   );
   let started = false;
+  // A notice goes above the bar: the bar's line is cleared first and redrawn at its next update.
+  const say = (line: string): void => {
+    process.stderr.write(`${tty ? '\r\x1b[K' : ''}${line}\n`);
+  };
+  const ns = watch?.namespaceFlag ?? '';
+  const coordinatorNotice = createMissingNotice(`no coordinator is alive: run ${runId} waits until one runs (sluice coordinator${ns})`, 'a coordinator is alive again', say);
+  const workerNotice = createMissingNotice(`no worker is running: run ${runId} waits until one runs (sluice worker${ns})`, 'a worker is running again', say);
+  let watched = 0;
   for (;;) {
     const p = await runs.progress(runId);
     if (p === undefined) throw new SluiceError(ErrorCode.NOT_FOUND, `run ${runId} disappeared`, { context: { runId } });
+    const now = Date.now();
+    if (watch !== undefined && !isFinalState(p.run.state) && now - watched >= WATCH_EVERY_MS) {
+      watched = now;
+      coordinatorNotice(await watch.coordinatorAlive(), now);
+      // Workers matter once there are splits to run.
+      const workers = p.run.state === RunState.RUNNING ? await watch.workers() : undefined;
+      workerNotice(workers === undefined || workers > 0, now);
+    }
     const payload = {
       records: p.records.toLocaleString('en-US'),
       rate: Math.round(p.recordsPerSecond).toLocaleString('en-US'),

@@ -1,0 +1,46 @@
+/**
+ * `sluice backfill --wait` says why a run does not move: no worker running, or no coordinator
+ * alive, once either has been missing for 10 s, and says when it is back; the run then completes
+ * and the command exits 0. On a redis-server of its own, so the coordinator lease is the test's.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSluice } from '../support/processes.ts';
+import type { SluiceProcess } from '../support/processes.ts';
+import { freePort, startRedisServer, stopServer } from '../support/redis-server.ts';
+
+test('backfill --wait says when no worker runs or no coordinator is alive, and when they are back', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-wait-'));
+  const server = await startRedisServer(await freePort(), dir);
+  t.after(async () => {
+    await stopServer(server, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const port = (server.spawnargs[server.spawnargs.indexOf('--port') + 1] as string);
+  const common = ['--redis', `redis://127.0.0.1:${port}`, '--namespace', 'wait-test'];
+  const input = join(dir, 'dns.ndjson');
+  const now = Date.now();
+  writeFileSync(input, `${[0, 1, 2].map((i) => JSON.stringify({ _path: 'dns', ts: new Date(now - i * 1000).toISOString(), 'id.orig_h': '10.9.8.7', 'id.resp_h': '10.9.8.1', rcode_name: 'NOERROR', rtt: 0.001, qtype_name: 'A' })).join('\n')}\n`);
+  const backfill = (runId: string): SluiceProcess => spawnSluice(t, ['backfill', 'network-metrics', '--input', input, '--run-id', runId, ...common, '--wait', '--json']);
+
+  const coordinator = spawnSluice(t, ['coordinator', ...common, '--tick', '100']);
+  await coordinator.waitFor('is the leader');
+
+  // No worker: the run is planned and sits still, and says why.
+  const run = backfill('wait-run');
+  await run.waitFor('no worker is running: run wait-run waits until one runs (sluice worker --namespace wait-test)', 30_000);
+  // The coordinator stops too (handing its lease back): nothing could finish the run.
+  coordinator.kill();
+  await coordinator.exited;
+  await run.waitFor('no coordinator is alive: run wait-run waits until one runs (sluice coordinator --namespace wait-test)', 30_000);
+  await spawnSluice(t, ['coordinator', ...common, '--tick', '100']).waitFor('is the leader');
+  await run.waitFor('a coordinator is alive again', 30_000);
+  // Each notice once, however long the wait.
+  assert.equal(run.output().split('no worker is running').length, 2, run.output());
+  spawnSluice(t, ['worker', ...common]);
+  assert.equal(await run.exited, 0, run.output());
+  assert.match(run.output(), /"state":"completed"/);
+});
