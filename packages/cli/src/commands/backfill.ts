@@ -140,9 +140,10 @@ export function watchRun(redis: Redis, redisUrl: string, namespace: string | und
       splits ??= createSplitQueue({ connection: { url: redisUrl, maxRetriesPerRequest: null }, ...(namespace === undefined ? {} : { namespace }) });
       try {
         return await splits.queue.getWorkersCount();
-      } catch {
-        // Managed Redis services may refuse CLIENT LIST: then follow says nothing about workers.
-        return undefined;
+      } catch (error) {
+        // Managed Redis services may refuse or rename CLIENT LIST: then follow says nothing about workers.
+        if (error instanceof Error && /unknown command|NOPERM|CLIENT/i.test(error.message)) return undefined;
+        throw error;
       }
     },
     async close() {
