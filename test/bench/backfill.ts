@@ -37,6 +37,7 @@ import { readCpuSeconds, readRedisCpuSeconds } from './cpu.ts';
 import type { DecodeSplit, FromDecoder, ToDecoder } from './backfill/decode-splits.ts';
 import { alignedShiftSeconds, prepareBenchData } from './backfill/generate-data.ts';
 import type { BenchData, BenchFile } from './backfill/generate-data.ts';
+import { HEAP_GROWING_PERCENT } from '@sluice/cli';
 import { countKeys, diffSummaries, readRedisSummary } from './backfill/series-summary.ts';
 import type { SeriesSummary } from './backfill/series-summary.ts';
 
@@ -50,9 +51,15 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     // The old-generation cap a deployment gives a worker (the container image sets the same).
     'worker-heap-mib': { type: 'string', default: '320' },
+    // What `sluice` sets (gc-tuning.ts); 0 leaves the growth to V8, for an A/B of the tuning.
+    'heap-growing-percent': { type: 'string', default: String(HEAP_GROWING_PERCENT) },
   },
 });
-const HEAP_OPTIONS = Number(args['worker-heap-mib']) > 0 ? [`--max-old-space-size=${Number(args['worker-heap-mib'])}`] : [];
+// Workers and the decode-alone processes get the same heap flags, given explicitly.
+const HEAP_OPTIONS = [
+  ...(Number(args['worker-heap-mib']) > 0 ? [`--max-old-space-size=${Number(args['worker-heap-mib'])}`] : []),
+  `--heap-growing-percent=${Number(args['heap-growing-percent'])}`,
+];
 const RECORDS = Number(args.records);
 const SPLIT_SIZE = args['split-size'];
 const WORKERS = 2;

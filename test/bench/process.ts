@@ -15,6 +15,7 @@ import type { Chunk } from '@sluice/core';
 import { createFileRangeReader, readSplit } from '@sluice/formats';
 import type { SplitFormat } from '@sluice/formats';
 import { runSplit } from '@sluice/runtime';
+import { tuneGarbageCollector } from '@sluice/cli';
 import type { CommitTarget } from '@sluice/runtime';
 import { networkMetrics } from '../../jobs/network-metrics/src/index.ts';
 import { readPeakRssKiB } from './backfill/decode-splits.ts';
@@ -22,6 +23,8 @@ import { prepareBenchData } from './backfill/generate-data.ts';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 
+// As a `sluice worker` process runs (both paths measured here get it).
+tuneGarbageCollector();
 const { values: args } = parseArgs({
   options: {
     file: { type: 'string' },

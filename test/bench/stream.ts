@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { createKafkaAdmin, createKafkaClient, createKafkaProducer, listOffsets, readRange, readRangeRecords } from '@sluice/kafka';
 import { ACTIVE_RUNS_INDEX, RUNS_INDEX, createStreamPositions } from '@sluice/control';
+import { tuneGarbageCollector } from '@sluice/cli';
 import { kafkaBrokers, redisUrl } from '../support/env.ts';
 import { datasetFiles, deleteKeys } from '../support/network-metrics-reference.ts';
 import { startChild } from './backfill/child-processes.ts';
@@ -24,6 +25,8 @@ import type { Child } from './backfill/child-processes.ts';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const cli = join(root, 'packages', 'cli', 'src', 'bin.ts');
+// The raw reads in this process get the heap tuning the `sluice` workers get: the baseline is not handicapped.
+tuneGarbageCollector();
 const { values: args } = parseArgs({
   options: {
     events: { type: 'string', default: '1000000' },
