@@ -5,23 +5,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSluice } from '../support/processes.ts';
 import type { SluiceProcess } from '../support/processes.ts';
-import { freePort, startRedisServer, stopServer } from '../support/redis-server.ts';
+import { startPrivateRedis } from '../support/redis-server.ts';
 
 test('backfill --wait says when no worker runs or no coordinator is alive, and when they are back', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-wait-'));
-  const server = await startRedisServer(await freePort(), dir);
-  t.after(async () => {
-    await stopServer(server, 'SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const port = (server.spawnargs[server.spawnargs.indexOf('--port') + 1] as string);
-  const common = ['--redis', `redis://127.0.0.1:${port}`, '--namespace', 'wait-test'];
-  const input = join(dir, 'dns.ndjson');
+  const redis = await startPrivateRedis(t, 'wait-test');
+  const common = ['--redis', redis.url, '--namespace', 'wait-test'];
+  const input = join(redis.dir, 'dns.ndjson');
   const now = Date.now();
   writeFileSync(input, `${[0, 1, 2].map((i) => JSON.stringify({ _path: 'dns', ts: new Date(now - i * 1000).toISOString(), 'id.orig_h': '10.9.8.7', 'id.resp_h': '10.9.8.1', rcode_name: 'NOERROR', rtt: 0.001, qtype_name: 'A' })).join('\n')}\n`);
   const backfill = (runId: string): SluiceProcess => spawnSluice(t, ['backfill', 'network-metrics', '--input', input, '--run-id', runId, ...common, '--wait', '--json']);

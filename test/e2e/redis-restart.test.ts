@@ -7,35 +7,37 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { TestContext } from 'node:test';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { runSluice, spawnSluice } from '../support/processes.ts';
-import { freePort, startRedisServer, stopServer } from '../support/redis-server.ts';
+import type { SluiceProcess } from '../support/processes.ts';
+import { startPrivateRedis } from '../support/redis-server.ts';
+import type { PrivateRedis } from '../support/redis-server.ts';
 
-test('a worker and a coordinator ride out a Redis restart, report it in one line each way, run a backfill after it, and stop when told', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-redis-restart-'));
-  const port = await freePort();
-  let server = await startRedisServer(port, dir);
-  t.after(async () => {
-    await stopServer(server, 'SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const url = `redis://127.0.0.1:${port}`;
-  const common = ['--redis', url, '--namespace', 'restart-test'];
+/** A private Redis with a worker and a coordinator on it, both ready. */
+async function startStack(t: TestContext, name: string): Promise<{ redis: PrivateRedis; common: string[]; worker: SluiceProcess; coordinator: SluiceProcess }> {
+  const redis = await startPrivateRedis(t, name);
+  const common = ['--redis', redis.url, '--namespace', name];
   const worker = spawnSluice(t, ['worker', ...common]);
   const coordinator = spawnSluice(t, ['coordinator', ...common, '--tick', '100']);
   await worker.waitFor('ready (concurrency 1)');
   await coordinator.waitFor('is the leader');
+  return { redis, common, worker, coordinator };
+}
 
-  await stopServer(server);
+test('a worker and a coordinator ride out a Redis restart, report it in one line each way, run a backfill after it, and stop when told', async (t) => {
+  const { redis: server, common, worker, coordinator } = await startStack(t, 'restart-test');
+  const { url, dir } = server;
+
+  await server.stop();
   await worker.waitFor(`Redis at ${url}: connect ECONNREFUSED`);
   await coordinator.waitFor(`Redis at ${url}: connect ECONNREFUSED`);
   // Many reconnection attempts fail meanwhile; each distinct failure is printed once.
   await sleep(3000);
-  server = await startRedisServer(port, dir);
+  await server.start();
   await worker.waitFor(`Redis at ${url}: connected again`);
   await coordinator.waitFor(`Redis at ${url}: connected again`);
 
@@ -73,21 +75,10 @@ test('a worker and a coordinator ride out a Redis restart, report it in one line
 });
 
 test('a worker and a coordinator told to stop while Redis is away exit within their bound and say why', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-redis-away-'));
-  const port = await freePort();
-  const server = await startRedisServer(port, dir);
-  t.after(async () => {
-    await stopServer(server, 'SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const url = `redis://127.0.0.1:${port}`;
-  const common = ['--redis', url, '--namespace', 'away-test'];
-  const worker = spawnSluice(t, ['worker', ...common]);
-  const coordinator = spawnSluice(t, ['coordinator', ...common, '--tick', '100']);
-  await worker.waitFor('ready (concurrency 1)');
-  await coordinator.waitFor('is the leader');
+  const { redis: server, worker, coordinator } = await startStack(t, 'away-test');
+  const { url } = server;
 
-  await stopServer(server);
+  await server.stop();
   await worker.waitFor(`Redis at ${url}: connect ECONNREFUSED`);
   await coordinator.waitFor(`Redis at ${url}: connect ECONNREFUSED`);
 
