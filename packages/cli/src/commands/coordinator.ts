@@ -9,6 +9,7 @@ import { settledWithin } from '@sluice/core';
 import { byteSizeFlag, integerFlag, resolveRedisUrl } from '../config.ts';
 import { listInputFiles, openInputReader } from '../inputs.ts';
 import { connectRedis, createOutageReporter, redactRedisUrl } from '../redis-connection.ts';
+import { stopOnSignal } from '../stop-signal.ts';
 import { createStreamWiring, resolveBrokers } from '../stream-wiring.ts';
 
 /** Time the planning loop gets, beyond one tick, to notice a stop. */
@@ -53,21 +54,7 @@ export function registerCoordinatorCommand(program: Command): void {
         ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
       });
       const running = coordinator.run();
-      // Resolves once told to stop and `stop()` settled: true when it stopped cleanly.
-      const stopped = new Promise<boolean>((resolve) => {
-        const stop = (signal: string): void => {
-          log(`${signal}: stopping`);
-          coordinator.stop().then(
-            () => resolve(true),
-            (error: unknown) => {
-              log(`stopping: ${error instanceof Error ? error.message : String(error)}`);
-              resolve(false);
-            },
-          );
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-      });
+      const stopped = stopOnSignal(log, 'stopping', () => coordinator.stop());
       // run() returns only after stop(); a rejection is a defect and ends the command with it.
       await Promise.race([running, stopped]);
       let clean = await stopped;

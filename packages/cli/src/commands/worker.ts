@@ -8,6 +8,7 @@ import { createWorker } from '@sluice/worker';
 import { integerFlag, numberFlag, resolveRedisUrl } from '../config.ts';
 import { openInputReader } from '../inputs.ts';
 import { connectRedis, createOutageReporter, redactRedisUrl } from '../redis-connection.ts';
+import { stopOnSignal } from '../stop-signal.ts';
 import { createStreamWiring, resolveBrokers } from '../stream-wiring.ts';
 
 interface WorkerFlags { brokers?: string; rangeConcurrency: number; redis?: string; concurrency: number; drain: number; namespace?: string; lockDuration: number; keyPrefix?: string; chunkRecords?: number }
@@ -62,20 +63,7 @@ export function registerWorkerCommand(program: Command): void {
         },
       });
       log(`ready (concurrency ${flags.concurrency})`);
-      const closed = await new Promise<boolean>((resolve) => {
-        const stop = (signal: string): void => {
-          log(`${signal}: draining`);
-          worker.close(flags.drain * 1000).then(
-            () => resolve(true),
-            (error: unknown) => {
-              log(`stopping: ${error instanceof Error ? error.message : String(error)}`);
-              resolve(false);
-            },
-          );
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-      });
+      const closed = await stopOnSignal(log, 'draining', () => worker.close(flags.drain * 1000));
       await wiring?.close();
       redis.disconnect();
       log('stopped');
