@@ -30,6 +30,11 @@ export interface StreamWiring {
   close(): Promise<void>;
 }
 
+/** Whether a payload is a live Kafka range (its URL is `kafka://topic/partition`) rather than a file split. */
+export function isRangeUrl(url: string): boolean {
+  return url.startsWith('kafka://');
+}
+
 /** Parses a range payload's `kafka://topic/partition` URL. */
 export function parseRangeUrl(url: string): { topic: string; partition: number } {
   const m = /^kafka:\/\/(.+)\/(\d+)$/.exec(url);

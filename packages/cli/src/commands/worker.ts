@@ -9,7 +9,8 @@ import { integerFlag, numberFlag, resolveRedisUrl } from '../config.ts';
 import { openInputReader } from '../inputs.ts';
 import { connectRedis, createOutageReporter, redactRedisUrl } from '../redis-connection.ts';
 import { stopOnSignal } from '../stop-signal.ts';
-import { createStreamWiring, resolveBrokers } from '../stream-wiring.ts';
+import { createAttemptLog, createRangeLog } from '../worker-log.ts';
+import { createStreamWiring, isRangeUrl, resolveBrokers } from '../stream-wiring.ts';
 
 interface WorkerFlags { brokers?: string; rangeConcurrency: number; redis?: string; concurrency: number; drain: number; namespace?: string; lockDuration: number; keyPrefix?: string; chunkRecords?: number }
 
@@ -39,6 +40,9 @@ export function registerWorkerCommand(program: Command): void {
       const queueWhat = `queue at ${redactRedisUrl(url)}`;
       const brokers = resolveBrokers(flags.brokers);
       const wiring = brokers === undefined ? undefined : createStreamWiring(brokers, redis);
+      const attempts = createAttemptLog(log);
+      const groupsDeclined = createAttemptLog(log);
+      const ranges = createRangeLog(log);
       const worker = createWorker({
         ...(wiring === undefined ? {} : { openSource: wiring.openSource, onRangeDone: wiring.onRangeDone, rangeConcurrency: flags.rangeConcurrency }),
         connection: { url },
@@ -52,18 +56,24 @@ export function registerWorkerCommand(program: Command): void {
         ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
         onQueueError: (error) => outages.failed(queueWhat, error),
         onSplitAttemptFailed: (payload, error, attempt, willRetry) => {
-          log(`split ${payload.splitId} of run ${payload.runId}: attempt ${attempt} failed${willRetry ? ', will retry' : ' for good'}: [${error.code}] ${error.message}`);
+          const errorText = `[${error.code}] ${error.message}`;
+          attempts.failed(errorText, `split ${payload.splitId} of run ${payload.runId}: attempt ${attempt} failed${willRetry ? ', will retry' : ' for good'}: ${errorText}`, willRetry);
         },
         onGroupDeclined: (runId, splitIds, reason) => {
-          log(`run ${runId}: ${splitIds.length} ranges gathered to commit together run one by one instead (${reason})`);
+          groupsDeclined.failed(reason, `run ${runId}: ${splitIds.length} ranges gathered to commit together run one by one instead (${reason})`, true);
         },
         onSplitDone: (payload, result) => {
+          if (isRangeUrl(payload.url)) {
+            ranges.done(result === 'skipped' ? { records: 0, badRecords: 0, resumed: false } : { records: result.records, badRecords: result.badRecords, resumed: result.resumedFrom !== undefined });
+            return;
+          }
           const what = result === 'skipped' ? 'skipped (run cancelled)' : `${result.records} records, ${result.badRecords} bad, ${result.chunks} chunks${result.resumedFrom === undefined ? '' : `, resumed at ${result.resumedFrom}`}`;
           log(`split ${payload.splitId}: ${what}`);
         },
       });
       log(`ready (concurrency ${flags.concurrency})`);
       const closed = await stopOnSignal(log, 'draining', () => worker.close(flags.drain * 1000));
+      ranges.close();
       await wiring?.close();
       redis.disconnect();
       log('stopped');
