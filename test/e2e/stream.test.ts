@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
+import { createStreamPositions } from '@sluice/control';
 import type { PartitionLag } from '@sluice/control';
 import { createKafkaAdmin, createKafkaProducer } from '@sluice/kafka';
 import { kafkaBrokers, redisUrl } from '../support/env.ts';
@@ -294,11 +295,12 @@ test('a range that fails for good fails the stream run, naming it; resumed once 
     worker.kill('SIGKILL');
     await worker.exited;
   }
-  const enqueued = stack.coordinator.output().split('ranges enqueued').length;
   await produceTimed(topic, [0, 1, 2, 3, 4, 5].map((partition) => ({ partition, value: 'not json', timestamp: Date.now() })));
+  // Planned (reserved and enqueued) through the new offsets on every partition, none committed.
+  const positions = createStreamPositions(stack.redis);
   const planned = Date.now() + 60_000;
-  while (stack.coordinator.output().split('ranges enqueued').length === enqueued) {
-    assert.ok(Date.now() < planned, `the new messages were not planned: ${stack.coordinator.output()}`);
+  while ((await positions.list(runId)).some((p) => p.planned === p.committed)) {
+    assert.ok(Date.now() < planned, `the new messages were not planned: ${JSON.stringify(await positions.list(runId))}\n${stack.coordinator.output()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.equal((await runSluice(t, ['stream', 'stop', runId, '--redis', redisUrl()])).code, 0);

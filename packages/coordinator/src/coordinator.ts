@@ -27,6 +27,8 @@ export const DEFAULT_STREAM_POLL_MS = 100;
 
 /** How long `stop()` tries to hand the lease back; past it a standby waits out the lease instead. */
 const LEASE_RELEASE_TIMEOUT_MS = 2000;
+/** How often a live stream run's enqueued ranges are summed up in the log. */
+const ENQUEUE_LOG_EVERY_MS = 10_000;
 /** How long `stop()` waits for the queues' Redis connections to close. */
 const QUEUE_CLOSE_TIMEOUT_MS = 10_000;
 
@@ -113,6 +115,23 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   });
   const limits: RangeLimits = { ...DEFAULT_RANGE_LIMITS, ...options.rangeLimits };
   const streamTicked = new Set<string>();
+  // A live run plans at most polls (up to ten a second): its first plan is logged, then a sum per period.
+  const enqueueLog = new Map<string, { ranges: number; since: number }>();
+  const noteEnqueued = (runId: string, ranges: number): void => {
+    const now = Date.now();
+    const entry = enqueueLog.get(runId);
+    if (entry === undefined) {
+      enqueueLog.set(runId, { ranges: 0, since: now });
+      log(`stream run ${runId}: ${ranges} ranges enqueued`);
+      return;
+    }
+    entry.ranges += ranges;
+    if (now - entry.since >= ENQUEUE_LOG_EVERY_MS) {
+      log(`stream run ${runId}: ${entry.ranges} ranges enqueued in the last ${Math.round((now - entry.since) / 1000)} s`);
+      entry.ranges = 0;
+      entry.since = now;
+    }
+  };
   /** Retryable planning failures of stream runs, logged once a minute while they last. */
   const streamRetries = createRepeatFilter(60_000);
   const planningAttempts = new Map<string, number>();
@@ -278,7 +297,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       });
       streamTicked.add(run.runId);
       if (streamRetries.forget(run.runId)) log(`stream run ${run.runId}: planning again`);
-      if (planned > 0) log(`stream run ${run.runId}: ${planned} ranges enqueued`);
+      if (planned > 0) noteEnqueued(run.runId, planned);
     } catch (error) {
       const failure = coerceError(error);
       if (!failure.retryable) {
