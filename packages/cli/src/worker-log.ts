@@ -60,29 +60,33 @@ export function createRangeLog(log: (line: string) => void, everyMs = 10_000): R
   };
 }
 
-/** Decides which failed attempts to print. */
-export interface AttemptLog {
-  /** Prints `line` unless the same error was printed within the quiet period; then counts it. */
-  failed(errorText: string, line: string, willRetry: boolean): void;
+/** Prints lines that may repeat many times a minute (retried failures, declined range groups). */
+export interface RepeatLog {
+  /**
+   * Prints `line` unless a line with the same `key` was printed within the quiet period; then
+   * counts it, and the next line printed for the key says how many it hid. `always` prints anyway
+   * (a final failure).
+   */
+  say(key: string, line: string, always?: boolean): void;
 }
 
-/** Creates an attempt log: final failures always print; a retried error at most once per `quietMs`. */
-export function createAttemptLog(log: (line: string) => void, quietMs = 60_000, now: () => number = Date.now): AttemptLog {
+/** Creates a repeat log that prints a line per key at most once per `quietMs`. */
+export function createRepeatLog(log: (line: string) => void, quietMs = 60_000, now: () => number = Date.now): RepeatLog {
   const filter = createRepeatFilter(quietMs, now);
-  const suppressed = new Map<string, number>();
+  const hidden = new Map<string, number>();
   return {
-    failed(errorText, line, willRetry) {
-      if (!willRetry) {
+    say(key, line, always = false) {
+      if (always) {
         log(line);
         return;
       }
-      if (!filter.admit(errorText, errorText)) {
-        suppressed.set(errorText, (suppressed.get(errorText) ?? 0) + 1);
+      if (!filter.admit(key, key)) {
+        hidden.set(key, (hidden.get(key) ?? 0) + 1);
         return;
       }
-      const more = suppressed.get(errorText) ?? 0;
-      suppressed.delete(errorText);
-      log(more > 0 ? `${line} (and ${more} more attempts failed with this error since it was last printed)` : line);
+      const more = hidden.get(key) ?? 0;
+      hidden.delete(key);
+      log(more > 0 ? `${line} (and ${more} more like it since it was last printed)` : line);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAttemptLog, createRangeLog } from '../src/worker-log.ts';
+import { createRangeLog, createRepeatLog } from '../src/worker-log.ts';
 
 test('finished ranges are summed into one line per period, and nothing is printed for an idle period', () => {
   const lines: string[] = [];
@@ -19,21 +19,21 @@ test('finished ranges are summed into one line per period, and nothing is printe
   assert.equal(lines.length, 2, 'the sums start again after each line');
 });
 
-test('a retried error prints once per quiet period with the count of the attempts it hid; a final failure always prints', () => {
+test('a repeated line prints once per quiet period with the count it hid; an always line prints every time', () => {
   const lines: string[] = [];
   let clock = 0;
-  const attempts = createAttemptLog((line) => lines.push(line), 60_000, () => clock);
-  attempts.failed('[SLUICE_UNAVAILABLE] broker away', 'range a: attempt 1 failed, will retry', true);
-  attempts.failed('[SLUICE_UNAVAILABLE] broker away', 'range b: attempt 1 failed, will retry', true);
-  attempts.failed('[SLUICE_UNAVAILABLE] broker away', 'range a: attempt 2 failed, will retry', true);
-  attempts.failed('[SLUICE_REMOTE] OOM', 'range c: attempt 1 failed, will retry', true);
-  attempts.failed('[SLUICE_UNAVAILABLE] broker away', 'range d: attempt 1 failed for good', false);
+  const repeats = createRepeatLog((line) => lines.push(line), 60_000, () => clock);
+  repeats.say('[SLUICE_UNAVAILABLE] broker away', 'range a: attempt 1 failed, will retry');
+  repeats.say('[SLUICE_UNAVAILABLE] broker away', 'range b: attempt 1 failed, will retry');
+  repeats.say('[SLUICE_UNAVAILABLE] broker away', 'range a: attempt 2 failed, will retry');
+  repeats.say('[SLUICE_REMOTE] OOM', 'range c: attempt 1 failed, will retry');
+  repeats.say('[SLUICE_UNAVAILABLE] broker away', 'range d: attempt 1 failed for good', true);
   clock = 60_000;
-  attempts.failed('[SLUICE_UNAVAILABLE] broker away', 'range b: attempt 3 failed, will retry', true);
+  repeats.say('[SLUICE_UNAVAILABLE] broker away', 'range b: attempt 3 failed, will retry');
   assert.deepEqual(lines, [
     'range a: attempt 1 failed, will retry',
     'range c: attempt 1 failed, will retry',
     'range d: attempt 1 failed for good',
-    'range b: attempt 3 failed, will retry (and 2 more attempts failed with this error since it was last printed)',
+    'range b: attempt 3 failed, will retry (and 2 more like it since it was last printed)',
   ]);
 });

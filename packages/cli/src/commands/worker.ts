@@ -9,7 +9,7 @@ import { integerFlag, numberFlag, resolveRedisUrl } from '../config.ts';
 import { openInputReader } from '../inputs.ts';
 import { connectRedis, createOutageReporter, redactRedisUrl } from '../redis-connection.ts';
 import { stopOnSignal } from '../stop-signal.ts';
-import { createAttemptLog, createRangeLog } from '../worker-log.ts';
+import { createRangeLog, createRepeatLog } from '../worker-log.ts';
 import { createStreamWiring, isRangeUrl, resolveBrokers } from '../stream-wiring.ts';
 
 interface WorkerFlags { brokers?: string; rangeConcurrency: number; redis?: string; concurrency: number; drain: number; namespace?: string; lockDuration: number; keyPrefix?: string; chunkRecords?: number }
@@ -40,8 +40,8 @@ export function registerWorkerCommand(program: Command): void {
       const queueWhat = `queue at ${redactRedisUrl(url)}`;
       const brokers = resolveBrokers(flags.brokers);
       const wiring = brokers === undefined ? undefined : createStreamWiring(brokers, redis);
-      const attempts = createAttemptLog(log);
-      const groupsDeclined = createAttemptLog(log);
+      const attempts = createRepeatLog(log);
+      const groupsDeclined = createRepeatLog(log);
       const ranges = createRangeLog(log);
       const worker = createWorker({
         ...(wiring === undefined ? {} : { openSource: wiring.openSource, onRangeDone: wiring.onRangeDone, rangeConcurrency: flags.rangeConcurrency }),
@@ -57,10 +57,11 @@ export function registerWorkerCommand(program: Command): void {
         onQueueError: (error) => outages.failed(queueWhat, error),
         onSplitAttemptFailed: (payload, error, attempt, willRetry) => {
           const errorText = `[${error.code}] ${error.message}`;
-          attempts.failed(errorText, `split ${payload.splitId} of run ${payload.runId}: attempt ${attempt} failed${willRetry ? ', will retry' : ' for good'}: ${errorText}`, willRetry);
+          // A final failure always prints; retries of one error are summed up once a minute.
+          attempts.say(errorText, `split ${payload.splitId} of run ${payload.runId}: attempt ${attempt} failed${willRetry ? ', will retry' : ' for good'}: ${errorText}`, !willRetry);
         },
         onGroupDeclined: (runId, splitIds, reason) => {
-          groupsDeclined.failed(reason, `run ${runId}: ${splitIds.length} ranges gathered to commit together run one by one instead (${reason})`, true);
+          groupsDeclined.say(reason, `run ${runId}: ${splitIds.length} ranges gathered to commit together run one by one instead (${reason})`);
         },
         onSplitDone: (payload, result) => {
           if (isRangeUrl(payload.url)) {
