@@ -10,7 +10,7 @@ import type { BackoffOptions } from 'bullmq';
 /** Attempts of a live range: unbounded in practice (BullMQ needs a number). */
 export const RANGE_ATTEMPTS = 2 ** 31 - 1;
 
-/** The backoff strategy named on range jobs; the consumer computes it (`rangeRetryDelay`). */
+/** The backoff strategy named on range jobs; the consumer computes it with `cappedBackoffMs`. */
 export const RANGE_BACKOFF: BackoffOptions = { type: 'sluice-capped-exponential' };
 
 /** Delays of the capped backoff. */

@@ -55,9 +55,14 @@ export function registerStatusCommand(program: Command): void {
 
 /** A run's splits in the run list: done of planned for a backfill, done for a stream (which has no total). */
 function formatSplitCount(p: RunProgress): string {
-  const failed = p.splitsFailed > 0 ? `, ${p.splitsFailed} failed` : '';
+  const failed = formatFailedCount(p);
   if (p.run.kind === 'stream') return `${p.splitsDone} ranges${failed}`;
   return `${p.splitsDone}/${p.run.splitsTotal ?? '?'} splits${failed}`;
+}
+
+/** `, N failed` when splits or ranges failed for good, else nothing. */
+function formatFailedCount(p: RunProgress): string {
+  return p.splitsFailed > 0 ? `, ${p.splitsFailed} failed` : '';
 }
 
 /** Per-partition end offset, committed offset, lag in records and in seconds of event time, and records/s. */
@@ -78,7 +83,7 @@ export function formatLag(lag: readonly PartitionLag[]): string {
 /** Formats one run's progress as a table. */
 export function formatProgress(p: RunProgress): string {
   const total = p.run.splitsTotal;
-  const failed = p.splitsFailed > 0 ? `, ${p.splitsFailed} failed` : '';
+  const failed = formatFailedCount(p);
   const rows: [string, string][] = [
     ['run', p.run.runId],
     ['job', `${p.run.job} (${p.run.kind})`],
