@@ -314,3 +314,39 @@ test('a range that fails for good fails the stream run, naming it; resumed once 
   assert.deepEqual(stripPrefix(await dumpKeys(stack.redis, `${stack.prefix}*`), stack.prefix), reference);
   await runSluice(t, ['stream', 'stop', runId, '--redis', redisUrl()]);
 });
+
+test('records retention deletes while their ranges wait in the queue are a gap of the run, which goes on with the rest, exactly', async (t) => {
+  const lines = datasetLines().slice(0, 2000);
+  const topic = await produceTopic(t, 2, lines);
+  const stack = await startStack(t, 0);
+  const runId = await startStream(t, stack, topic);
+  // Planned (reserved and enqueued) to the end of both partitions, and nothing read: no worker runs.
+  const positions = createStreamPositions(stack.redis);
+  const deadline = Date.now() + 60_000;
+  while (!(await positions.list(runId)).every((p) => p.planned === 1000 && p.committed === 0)) {
+    assert.ok(Date.now() < deadline, `the ranges were not planned: ${JSON.stringify(await positions.list(runId))}\n${stack.coordinator.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const admin = createKafkaAdmin({ brokers: kafkaBrokers() });
+  try {
+    assert.equal(await admin.deleteRecords(topic, 0, 300), 300);
+  } finally {
+    await admin.close();
+  }
+  const worker = stack.startWorker();
+  await worker.waitFor('ready');
+  const s = await waitCaughtUp(t, runId, 2);
+  assert.equal(s.state, 'running', 'a gap is not a failure');
+  assert.equal(s.records, 2000 - 300);
+  assert.equal(s.badRecords, 0);
+  // Partition 0 held the even lines: the first 300 of them are gone, everything else counts once.
+  const kept = lines.filter((_, i) => !(i % 2 === 0 && i / 2 < 300)).map((line) => JSON.parse(line) as Record<string, unknown>);
+  assert.deepEqual(stripPrefix(await dumpKeys(stack.redis, `${stack.prefix}*`), stack.prefix), computeReference(shift, '', kept));
+
+  const json = await runSluice(t, ['status', runId, '--json', '--redis', redisUrl()]);
+  assert.deepEqual((JSON.parse(json.stdout) as { gaps: unknown }).gaps, [{ topic, partition: 0, from: 0, until: 300 }]);
+  const text = await runSluice(t, ['status', runId, '--redis', redisUrl()]);
+  assert.match(text.stdout, new RegExp(`\\ngaps: 1 \\(300 records deleted by retention before the run read them\\)\\n  ${topic}/0 \\[0, 300\\)\\n`));
+  assert.match(worker.output(), new RegExp(`range kafka://${topic}/0@0-1000: offsets \\[0, 300\\) were deleted by retention before they were read; recorded as a gap of run ${runId}`));
+  await runSluice(t, ['stream', 'stop', runId, '--redis', redisUrl()]);
+});

@@ -52,8 +52,11 @@ function readNdjson(): Record<string, unknown>[] {
   return out;
 }
 
-/** The Redis contents (key → value) that one sequential pass of network-metrics leaves, with `shiftSeconds` added to event times. */
-export function computeReference(shiftSeconds: number, prefix = ''): Map<string, KeyValue> {
+/**
+ * The Redis contents (key → value) that one sequential pass of network-metrics leaves, with
+ * `shiftSeconds` added to event times, over `records` (by default every record of the dataset).
+ */
+export function computeReference(shiftSeconds: number, prefix = '', records: readonly Record<string, unknown>[] = readNdjson()): Map<string, KeyValue> {
   const counts = new Map<string, number>();
   const hashes = new Map<string, Map<string, number>>();
   const sets = new Map<string, Set<string>>();
@@ -61,7 +64,7 @@ export function computeReference(shiftSeconds: number, prefix = ''): Map<string,
   const each = (name: string, ts: number, fn: (key: string) => void): void => {
     for (const [interval, step] of Object.entries(STEPS)) fn(`${prefix}${name}:${interval}:${Math.floor(ts / (step * 1e6))}`);
   };
-  for (const r of readNdjson()) {
+  for (const r of records) {
     const ts = isoToMicros(r.ts as string) + shiftSeconds * 1e6;
     if (r._path === 'ssl') {
       const resp = r['id.resp_h'] as string;

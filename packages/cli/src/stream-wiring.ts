@@ -8,7 +8,7 @@ import { createStreamPositions } from '@sluice/control';
 import type { StreamPositions } from '@sluice/control';
 import type { StreamKafka } from '@sluice/coordinator';
 import { createKafkaAdmin, createKafkaClient, listOffsets, parseBrokers, readRange, readRangeRecords } from '@sluice/kafka';
-import type { KafkaAdmin, KafkaClient } from '@sluice/kafka';
+import type { KafkaAdmin, KafkaClient, OffsetGap } from '@sluice/kafka';
 import type { RangeRead, SourceOpener } from '@sluice/worker';
 import type { SplitPayload } from '@sluice/queue';
 
@@ -65,8 +65,11 @@ export async function readMaxTimestamp(client: KafkaClient, topic: string, parti
   }
 }
 
-/** Opens the wiring (one Kafka client and one admin client, neither connected until first use). */
-export function createStreamWiring(brokers: string[], redis: Redis): StreamWiring {
+/**
+ * Opens the wiring (one Kafka client and one admin client, neither connected until first use);
+ * `log` hears of records retention deleted before a range read them.
+ */
+export function createStreamWiring(brokers: string[], redis: Redis, log: (line: string) => void = () => {}): StreamWiring {
   const client: KafkaClient = createKafkaClient({ brokers, clientId: `sluice-${process.pid}` });
   const admin: KafkaAdmin = createKafkaAdmin({ brokers, clientId: `sluice-admin-${process.pid}` });
   const positions = createStreamPositions(redis);
@@ -89,7 +92,13 @@ export function createStreamWiring(brokers: string[], redis: Redis): StreamWirin
     },
     openSource(payload, resumeFrom, signal) {
       const { topic, partition } = parseRangeUrl(payload.url);
-      return readRangeRecords({ client }, { topic, partition, from: payload.start, until: payload.end, signal, ...(resumeFrom === undefined ? {} : { resumeFrom }) });
+      // Records deleted by retention after the range was planned are a gap on the run, as the
+      // coordinator records the ones deleted before it planned them; the range goes on after it.
+      const onGap = async (gap: OffsetGap): Promise<void> => {
+        await positions.recordGap(payload.runId, topic, partition, gap.from, gap.until);
+        log(`range ${payload.url}@${payload.start}-${payload.end}: offsets [${gap.from}, ${gap.until}) were deleted by retention before they were read; recorded as a gap of run ${payload.runId}`);
+      };
+      return readRangeRecords({ client }, { topic, partition, from: payload.start, until: payload.end, signal, onGap, ...(resumeFrom === undefined ? {} : { resumeFrom }) });
     },
     async onRangeDone(payload, read) {
       const { topic, partition } = parseRangeUrl(payload.url);

@@ -165,9 +165,12 @@ export interface StreamPositions {
   list(runId: string): Promise<PartitionPositions[]>;
   /** Remembers the end offsets (and newest timestamps) the coordinator last saw, for lag in `sluice status`. */
   recordEnds(runId: string, topic: string, ends: readonly PartitionEnd[]): Promise<void>;
-  /** Appends a gap to the run's list; `skipGap` does this itself. */
+  /** Appends a gap to the run's list; `skipGap` does this itself. A retried range may append its gap again. */
   recordGap(runId: string, topic: string, partition: number, from: number, until: number): Promise<void>;
-  /** The run's gaps, oldest first. */
+  /**
+   * The run's gaps, oldest first, each start once: a gap appended again (a retried range, which may
+   * find retention moved on) counts with the widest end it was seen with.
+   */
   gaps(runId: string): Promise<PlannedRange[]>;
   /**
    * Adds what a range attempt read (value bytes, records) to its partition's totals, from which
@@ -289,7 +292,15 @@ export function createStreamPositions(redis: Redis): StreamPositions {
       await redis.rpush(streamGapsKey(runId), JSON.stringify({ topic, partition, from, until }));
     },
     async gaps(runId) {
-      return (await redis.lrange(streamGapsKey(runId), 0, -1)).map((g) => JSON.parse(g) as PlannedRange);
+      const byStart = new Map<string, PlannedRange>();
+      for (const raw of await redis.lrange(streamGapsKey(runId), 0, -1)) {
+        const gap = JSON.parse(raw) as PlannedRange;
+        const key = `${field(gap.topic, gap.partition)}@${gap.from}`;
+        const seen = byStart.get(key);
+        if (seen === undefined) byStart.set(key, gap);
+        else if (gap.until > seen.until) seen.until = gap.until;
+      }
+      return [...byStart.values()];
     },
     async recordSize(runId, topic, partition, bytes, records) {
       requireOffsets('recordSize', { partition, bytes, records }, { runId, topic, partition, bytes, records });

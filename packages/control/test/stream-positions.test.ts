@@ -153,6 +153,21 @@ test('a gap is skipped in one step: recorded once, never pending, committed once
   assert.deepEqual(await positionOf(positions, run, 'tp', 1), { planned: 40, committed: 40, inFlight: 0 }, 'nothing below it: committed at once');
 });
 
+test('a gap a worker recorded again (a retried range) is listed once, with the widest end seen', async (t) => {
+  const { positions, newRun } = withPositions(t);
+  const run = newRun();
+  await positions.recordGap(run, 'tp', 0, 100, 150);
+  await positions.recordGap(run, 'tp', 1, 100, 120);
+  await positions.recordGap(run, 'tp', 0, 100, 180);
+  await positions.recordGap(run, 'tp', 0, 100, 160);
+  await positions.recordGap(run, 'tp', 0, 400, 450);
+  assert.deepEqual(await positions.gaps(run), [
+    { topic: 'tp', partition: 0, from: 100, until: 180 },
+    { topic: 'tp', partition: 1, from: 100, until: 120 },
+    { topic: 'tp', partition: 0, from: 400, until: 450 },
+  ]);
+});
+
 test('list reports every partition with planned, committed, in flight, where it started and the last end offset seen', async (t) => {
   const { positions, newRun } = withPositions(t);
   const run = newRun();

@@ -13,5 +13,5 @@ export { planRangeRead, readRange } from './read-range.ts';
 export type { RangePlan, ReadRangeOptions } from './read-range.ts';
 export type { RangeBatch, RangeRecord } from './trim-batches.ts';
 export { decodeJsonMessage, readRangeRecords } from './range-records.ts';
-export type { DecodeMessage, RangeRecordsOptions } from './range-records.ts';
+export type { DecodeMessage, OffsetGap, RangeRecordsOptions } from './range-records.ts';
 export type { RangeRecordBatch } from './range-records.ts';

@@ -4,7 +4,7 @@
  * message that does not decode is a dead letter with `kafka://topic/partition@offset`, and the
  * range goes on.
  */
-import { ErrorCode, coerceError } from '@sluice/core';
+import { ErrorCode, coerceError, isSluiceError } from '@sluice/core';
 import type { DeadLetter } from '@sluice/core';
 import type { RecordBatch } from '@sluice/formats';
 import type { KafkaSource } from './kafka-source.ts';
@@ -34,6 +34,18 @@ export interface RangeRecordsOptions {
   /** Bytes per fetch (see `readRange`). */
   maxBytes?: number;
   signal?: AbortSignal;
+  /**
+   * Called when retention deleted records of the range before they were read: the read then goes
+   * on from the new log start (or ends, when the whole rest is gone) instead of throwing
+   * OFFSET_GAP. Without it, the gap is thrown.
+   */
+  onGap?: (gap: OffsetGap) => void | Promise<void>;
+}
+
+/** Offsets `[from, until)` of a range that were deleted before they were read. */
+export interface OffsetGap {
+  from: number;
+  until: number;
 }
 
 /** A batch of a range: a `RecordBatch` whose offsets are Kafka offsets, with each record's Kafka timestamp. */
@@ -74,6 +86,8 @@ export function readRangeRecords(source: KafkaSource, options: RangeRecordsOptio
   if (typeof decode !== 'function') throw invalidOption('decode', decode, 'a function');
   const from = requireOffset(options.from, 'from');
   const start = options.resumeFrom === undefined ? from : requireInteger(options.resumeFrom, 'resumeFrom', from, Math.max(from, requireOffset(options.until, 'until')));
+  const onGap = options.onGap;
+  if (onGap !== undefined && typeof onGap !== 'function') throw invalidOption('onGap', onGap, 'a function');
   const read: ReadRangeOptions = {
     ...source,
     topic: options.topic,
@@ -84,7 +98,43 @@ export function readRangeRecords(source: KafkaSource, options: RangeRecordsOptio
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   };
   // readRange checks the options (and `from <= until`) before returning, so a bad call throws here.
-  return decodeRangeBatches(readRange(read), { topic: options.topic, partition: options.partition, start, until: options.until, decode });
+  const first = readRange(read);
+  const batches = onGap === undefined ? first : skipGaps((at) => (at === start ? first : readRange({ ...read, from: at })), start, options.until, onGap);
+  return decodeRangeBatches(batches, { topic: options.topic, partition: options.partition, start, until: options.until, decode });
+}
+
+/**
+ * The batches of `open(from)`, reopened past each OFFSET_GAP at the log start the gap names, after
+ * `onGap` saw the deleted offsets. Retention only ever raises the log start, so every attempt of a
+ * range that meets a gap reads the same records after it, or fewer when retention moved on since.
+ */
+export async function* skipGaps(
+  open: (from: number) => AsyncIterable<RangeBatch>,
+  from: number,
+  until: number,
+  onGap: (gap: OffsetGap) => void | Promise<void>,
+): AsyncGenerator<RangeBatch, void, undefined> {
+  let position = from;
+  for (;;) {
+    try {
+      for await (const batch of open(position)) {
+        const last = batch.records.at(-1);
+        if (last !== undefined) position = last.offset + 1;
+        yield batch;
+      }
+      return;
+    } catch (error) {
+      if (!isSluiceError(error) || error.code !== ErrorCode.OFFSET_GAP) throw error;
+      const at = Number(error.context.position);
+      const logStart = Number(error.context.logStartOffset);
+      // A gap that does not move the read forward would loop; it is a broker answer we do not understand.
+      if (!(Number.isSafeInteger(at) && Number.isSafeInteger(logStart) && logStart > at && at >= position)) throw error;
+      const gapEnd = Math.min(logStart, until);
+      await onGap({ from: at, until: gapEnd });
+      if (gapEnd >= until) return;
+      position = gapEnd;
+    }
+  }
 }
 
 /** Decodes the raw batches of a range read into record batches (the part of `readRangeRecords` after the fetch). */

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ErrorCode, SluiceError, isSluiceError } from '@sluice/core';
-import { decodeJsonMessage, decodeRangeBatches, readRangeRecords } from '../src/range-records.ts';
-import type { DecodeMessage, RangeRecordBatch, RangeRecordsOptions } from '../src/range-records.ts';
+import { decodeJsonMessage, decodeRangeBatches, readRangeRecords, skipGaps } from '../src/range-records.ts';
+import type { DecodeMessage, OffsetGap, RangeRecordBatch, RangeRecordsOptions } from '../src/range-records.ts';
 import { iterateRange } from '../src/read-range.ts';
 import { createFakePartition, makeBatch, makeControlBatch } from './fake-log.ts';
 import type { FakePartition } from './fake-log.ts';
@@ -179,4 +179,46 @@ test('property: every offset of [start, until) is a record or a dead letter exac
     ),
     { numRuns: 200 },
   );
+});
+
+test('with onGap, offsets retention deleted before or during the read are reported once each and the range goes on after them', async () => {
+  const part = createFakePartition(100, 10);
+  part.logStartOffset = 20;
+  const plan = { topic: 't', partition: 0, from: 5, until: 90, maxBytes: 10, maxWaitMs: 5, retries: 1 };
+  const gaps: OffsetGap[] = [];
+  const reads = skipGaps((from) => iterateRange(part.internals, { ...plan, from }), 5, 90, (gap) => {
+    gaps.push(gap);
+  });
+  const seen: number[] = [];
+  let last = 0;
+  for await (const batch of decodeRangeBatches(reads, { topic: 't', partition: 0, start: 5, until: 90, decode: (v) => ({ v: v.toString() }) })) {
+    seen.push(...batch.offsets);
+    last = batch.endOffset;
+    // Retention overtakes the read once it is past offset 40.
+    if (seen.includes(40) && part.logStartOffset < 60) part.logStartOffset = 60;
+  }
+  assert.deepEqual(gaps, [{ from: 5, until: 20 }, { from: 50, until: 60 }]);
+  assert.deepEqual(seen, [...Array.from({ length: 30 }, (_, i) => 20 + i), ...Array.from({ length: 30 }, (_, i) => 60 + i)], 'every record left, once');
+  assert.equal(last, 90);
+});
+
+test('with onGap, a range wholly deleted ends at once at its end, with one gap', async () => {
+  const part = createFakePartition(100, 10);
+  part.logStartOffset = 95;
+  const gaps: OffsetGap[] = [];
+  const plan = { topic: 't', partition: 0, from: 30, until: 80, maxBytes: 10, maxWaitMs: 5, retries: 1 };
+  const reads = skipGaps((from) => iterateRange(part.internals, { ...plan, from }), 30, 80, (gap) => {
+    gaps.push(gap);
+  });
+  const batches = await collect(decodeRangeBatches(reads, { topic: 't', partition: 0, start: 30, until: 80, decode: decodeJsonMessage }));
+  assert.deepEqual(gaps, [{ from: 30, until: 80 }]);
+  assert.deepEqual(batches.map((b) => [b.records.length, b.endOffset]), [[0, 80]]);
+});
+
+test('without onGap a deleted offset still fails the read, and onGap must be a function', async () => {
+  const part = createFakePartition(20, 10);
+  part.logStartOffset = 10;
+  const plan = { topic: 't', partition: 0, from: 0, until: 20, maxBytes: 10, maxWaitMs: 5, retries: 1 };
+  await assert.rejects(collect(decodeRangeBatches(iterateRange(part.internals, plan), { topic: 't', partition: 0, start: 0, until: 20, decode: decodeJsonMessage })), rejectsWith(ErrorCode.OFFSET_GAP));
+  assert.throws(() => readRangeRecords({ client: {} as never }, { topic: 't', partition: 0, from: 0, until: 1, onGap: 5 as never }), rejectsWith(ErrorCode.INVALID_CONFIG, 'onGap'));
 });

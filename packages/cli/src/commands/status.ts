@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import { computePartitionLag, createRunStore, createStreamPositions } from '@sluice/control';
-import type { PartitionLag, RunProgress } from '@sluice/control';
+import type { PartitionLag, PlannedRange, RunProgress } from '@sluice/control';
 import { integerFlag, resolveRedisUrl } from '../config.ts';
 import { connectRedis } from '../redis-connection.ts';
 import { formatTable } from '../table.ts';
@@ -26,9 +26,11 @@ export function registerStatusCommand(program: Command): void {
         if (runId !== undefined) {
           const progress = await runs.progress(runId);
           if (progress === undefined) throw new SluiceError(ErrorCode.NOT_FOUND, `no run ${runId}; \`sluice status\` lists the runs`, { context: { runId } });
-          const stream = progress.run.kind === 'stream' ? await streamLag(redis, progress) : undefined;
-          if (flags.json === true) process.stdout.write(`${JSON.stringify({ ...progress, ...(stream === undefined ? {} : { stream }) })}\n`);
-          else process.stdout.write(`${formatProgress(progress)}\n${stream === undefined ? '' : `${formatLag(stream)}\n`}`);
+          const isStream = progress.run.kind === 'stream';
+          const stream = isStream ? await streamLag(redis, progress) : undefined;
+          const gaps = isStream ? await createStreamPositions(redis).gaps(runId) : undefined;
+          if (flags.json === true) process.stdout.write(`${JSON.stringify({ ...progress, ...(stream === undefined ? {} : { stream, gaps }) })}\n`);
+          else process.stdout.write(`${formatProgress(progress)}\n${stream === undefined ? '' : `${formatLag(stream)}\n${formatGaps(gaps ?? [])}`}`);
           return;
         }
         // Active runs are listed however old: they are what someone is waiting for.
@@ -69,6 +71,19 @@ function formatFailedCount(p: RunProgress): string {
 export async function streamLag(redis: Redis, progress: RunProgress, now: number = Date.now()): Promise<PartitionLag[]> {
   const partitions = await createStreamPositions(redis).list(progress.run.runId);
   return partitions.map((p) => computePartitionLag(p, now));
+}
+
+/** Gaps listed by `sluice status <run>`; the JSON lists all of them. */
+const GAPS_SHOWN = 10;
+
+/** Offsets retention deleted before the run read them, one line each (empty when there are none). */
+export function formatGaps(gaps: readonly PlannedRange[]): string {
+  if (gaps.length === 0) return '';
+  const records = gaps.reduce((n, g) => n + (g.until - g.from), 0);
+  const lines = [`gaps: ${gaps.length} (${records.toLocaleString('en-US')} records deleted by retention before the run read them)`];
+  for (const g of gaps.slice(0, GAPS_SHOWN)) lines.push(`  ${g.topic}/${g.partition} [${g.from}, ${g.until})`);
+  if (gaps.length > GAPS_SHOWN) lines.push(`  … and ${gaps.length - GAPS_SHOWN} more (sluice status --json lists them all)`);
+  return `${lines.join('\n')}\n`;
 }
 
 /** Formats the lag table of a stream run. */

@@ -39,7 +39,7 @@ export function registerWorkerCommand(program: Command): void {
       const redis = await connectRedis(url, { maxRetriesPerRequest: null, outages });
       const queueWhat = `queue at ${redactRedisUrl(url)}`;
       const brokers = resolveBrokers(flags.brokers);
-      const wiring = brokers === undefined ? undefined : createStreamWiring(brokers, redis);
+      const wiring = brokers === undefined ? undefined : createStreamWiring(brokers, redis, log);
       const attempts = createRepeatLog(log);
       const groupsDeclined = createRepeatLog(log);
       const ranges = createRangeLog(log);
