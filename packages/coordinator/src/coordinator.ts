@@ -117,15 +117,15 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   const streamTicked = new Set<string>();
   // A live run plans at most polls (up to ten a second): its first plan is logged, then a sum per period.
   const enqueueLog = new Map<string, { ranges: number; since: number }>();
-  const noteEnqueued = (runId: string, ranges: number): void => {
+  const noteEnqueued = (runId: string, count: number): void => {
     const now = Date.now();
     const entry = enqueueLog.get(runId);
     if (entry === undefined) {
       enqueueLog.set(runId, { ranges: 0, since: now });
-      log(`stream run ${runId}: ${ranges} ranges enqueued`);
+      log(`stream run ${runId}: ${count} ranges enqueued`);
       return;
     }
-    entry.ranges += ranges;
+    entry.ranges += count;
     if (now - entry.since >= ENQUEUE_LOG_EVERY_MS) {
       log(`stream run ${runId}: ${entry.ranges} ranges enqueued in the last ${Math.round((now - entry.since) / 1000)} s`);
       entry.ranges = 0;
