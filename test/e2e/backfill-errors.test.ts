@@ -1,7 +1,7 @@
 /**
  * Bad input through the real backfill path (HDFS, a coordinator and a worker process): garbage lines
  * become dead letters with file and byte offset while every good record is committed; a truncated
- * gzip fails its split (and only it) with CORRUPT_INPUT; a missing path, a glob that matches nothing
+ * gzip and a file that is not Parquet fail their splits (and only them) with CORRUPT_INPUT; a missing path, a glob that matches nothing
  * and an unreachable NameNode fail the run at planning with a message that says what is wrong.
  *
  * The stack runs on a Redis database of its own: the coordinator lease and the run index are per
@@ -20,6 +20,7 @@ import { RUNS_INDEX, createRunStore } from '@sluice/control';
 import { createFileSystem } from '@sluice/hdfs';
 import { redisUrl, webhdfsUrl } from '../support/env.ts';
 import { datasetFiles, deleteKeys, dumpKeys } from '../support/network-metrics-reference.ts';
+import { writeDatasetParquet } from '../support/parquet-dataset.ts';
 import { runSluice, spawnSluice } from '../support/processes.ts';
 import type { SluiceProcess } from '../support/processes.ts';
 
@@ -124,6 +125,20 @@ test('bad input end to end', async (t) => {
     assert.ok(expected.size > 100, `the reference has keys to compare (${expected.size})`);
     // ssl keys are left out: the truncated file's chunks before the corruption are committed too.
     assert.deepEqual(strip(await dumpKeys(redis, `${prefix}dns.*`), prefix), expected);
+  });
+
+  await t.test('a Parquet file that is not Parquet fails only its split, after the other files are committed', async () => {
+    const [dnsParquet] = writeDatasetParquet(local, { rowGroupSize: 10_000 });
+    await fs.create(`${dir}/parquet/dns.parquet`, readFileSync(dnsParquet?.path as string));
+    await fs.create(`${dir}/parquet/broken.parquet`, 'PAR1 then no footer at all, as a copy cut short might look');
+    const p = await backfill(`${base}/parquet/*.parquet`);
+    assert.equal(p.run.state, 'failed');
+    assert.deepEqual(p.failed.map((f) => [f.splitId, f.code, f.attempts]), [[`${base}/parquet/broken.parquet#rows=0-end`, 'SLUICE_CORRUPT_INPUT', 1]],
+      'exactly the broken file\'s split failed, at once');
+    assert.match(p.failed[0]?.message ?? '', /broken\.parquet is not a readable Parquet file: reading the footer \(truncated, or not Parquet\?\) failed/);
+    assert.equal(p.run.error, `1 of ${p.run.splitsTotal} splits failed`);
+    assert.equal(p.records, dnsParquet?.rows, 'every record of the good file is committed');
+    assert.equal(p.badRecords, 0);
   });
 
   await t.test('a missing path fails the run at planning with NOT_FOUND naming the path', async () => {

@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { ErrorCode, SluiceError, coerceError, createRepeatFilter, settledWithin } from '@sluice/core';
+import { ErrorCode, SluiceError, coerceError, createRepeatFilter, isSluiceError, settledWithin } from '@sluice/core';
 import type { RangeReader } from '@sluice/core';
 import { RunState, coordinatorLeaseKey, createLease, createRunStore, isFinalState } from '@sluice/control';
 import type { RunRecord } from '@sluice/control';
@@ -219,11 +219,16 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     let newest: number | undefined;
     for (const split of splits) {
       const batches = readSplit(options.openReader(split.url), { format: split.format as SplitFormat, compression: split.compression as SplitCompression, start: split.start, end: split.end, ...(job.fields === undefined ? {} : { columns: job.fields }) });
-      for await (const batch of batches) {
-        for (const record of batch.records) {
-          const ts = job.eventTime(record);
-          if (ts !== undefined && (newest === undefined || ts > newest)) newest = ts;
+      try {
+        for await (const batch of batches) {
+          for (const record of batch.records) {
+            const ts = job.eventTime(record);
+            if (ts !== undefined && (newest === undefined || ts > newest)) newest = ts;
+          }
         }
+      } catch (error) {
+        // A corrupt file fails its own split on a worker, with what it holds before the corruption.
+        if (!(isSluiceError(error) && error.code === ErrorCode.CORRUPT_INPUT)) throw error;
       }
     }
     if (newest === undefined) throw new SluiceError(ErrorCode.INVALID_CONFIG, 'timeShift=auto: the input has no record with an event time', { retryable: false });

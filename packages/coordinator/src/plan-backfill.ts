@@ -3,7 +3,7 @@
  * range for Parquet), not from positions in a listing, so a resubmitted run finds the same fences
  * even if files were added to the input since.
  */
-import { ErrorCode, SluiceError } from '@sluice/core';
+import { ErrorCode, SluiceError, isSluiceError } from '@sluice/core';
 import type { RangeReader } from '@sluice/core';
 import { PAYLOAD_VERSION } from '@sluice/queue';
 import type { SplitPayload } from '@sluice/queue';
@@ -43,7 +43,7 @@ export async function planBackfill(
     let ranges: readonly { start: number; end: number }[];
     let rangeId = '';
     if (format === SplitFormat.PARQUET) {
-      ranges = await planParquetSplits(openReader(file.url), run.splitSize);
+      ranges = await planParquetFile(openReader(file.url), run.splitSize);
       rangeId = 'rows=';
     } else {
       ranges = isSplittable(compression) ? planTextSplits(file.size, run.splitSize) : [{ start: 0, end: file.size }];
@@ -53,7 +53,7 @@ export async function planBackfill(
         v: PAYLOAD_VERSION,
         runId: run.runId,
         job: run.job,
-        splitId: `${file.url}#${rangeId}${range.start}-${range.end}`,
+        splitId: `${file.url}#${rangeId}${range.start}-${range.end === ALL_ROWS ? 'end' : range.end}`,
         ordinal: splits.length,
         url: file.url,
         format,
@@ -65,4 +65,21 @@ export async function planBackfill(
     }
   }
   return { splits, files: files.length, bytes };
+}
+
+/** The end of a split that takes every row of its file, whatever their number (`readSplit` stops at the last). */
+const ALL_ROWS = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The row ranges of one Parquet file. A file whose footer does not decode becomes one split of all
+ * its rows: it fails on a worker with the decoder's CORRUPT_INPUT, and the run names it among its
+ * failed splits, while the other files of the input are read as usual.
+ */
+async function planParquetFile(reader: RangeReader, splitSize: number): Promise<readonly { start: number; end: number }[]> {
+  try {
+    return await planParquetSplits(reader, splitSize);
+  } catch (error) {
+    if (isSluiceError(error) && error.code === ErrorCode.CORRUPT_INPUT) return [{ start: 0, end: ALL_ROWS }];
+    throw error;
+  }
 }

@@ -6,8 +6,13 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { ErrorCode, SluiceError } from '@sluice/core';
+import { createFileRangeReader } from '@sluice/formats';
 import { ACTIVE_RUNS_INDEX, RUNS_INDEX, RunState, SUBMIT_WAKEUP, coordinatorLeaseKey, createRunStore, createStreamPositions } from '@sluice/control';
 import type { RunSpec, RunStore } from '@sluice/control';
 import { createCoordinator } from '../src/index.ts';
@@ -131,6 +136,26 @@ test('the coordinator sees an active run behind 250 newer finished ones', async 
   assert.match((await runs.get(submitted))?.error ?? '', /matched no file/, 'planning failed for its input, as it must with no file');
   assert.deepEqual(listed, ['file:///nothing-here/*.ndjson']);
   assert.deepEqual((await runs.listActive()).filter((r) => r.runId.startsWith(namespace)), [], 'nothing left active');
+});
+
+test('timeShift=auto looks past a file that is not Parquet: the run is planned with it as a split of its own', async (t) => {
+  const s = setup(t);
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-coord-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'dns.ndjson'), `${JSON.stringify({ _path: 'dns', ts: '2018-03-24T17:20:00Z', 'id.orig_h': '10.0.0.1' })}\n`);
+  writeFileSync(join(dir, 'broken.parquet'), 'PAR1 and no footer');
+  const files = ['broken.parquet', 'dns.ndjson'].map((name) => ({ url: pathToFileURL(join(dir, name)).href, size: 1 }));
+  startCoordinator(s, { tickMs: 100, listInputs: async () => files, openReader: (u) => createFileRangeReader(new URL(u).pathname) });
+  const runId = `${s.namespace}-auto`;
+  await s.runs.submit({ ...s.spec(runId), inputs: [`${pathToFileURL(dir).href}/*`], options: { timeShift: 'auto' } });
+  let run = await s.runs.get(runId);
+  await eventually(async () => {
+    run = await s.runs.get(runId);
+    return run?.state !== RunState.SUBMITTED && run?.state !== RunState.PLANNING;
+  }, 20_000);
+  assert.equal(run?.state, RunState.RUNNING, run?.error);
+  assert.equal(run?.splitsTotal, 2);
+  assert.match(run?.options.timeShift ?? '', /^\d+$/, 'the shift was resolved from the file that reads');
 });
 
 test('a live stream run is checked every stream poll, so new data is planned long before the next tick', async (t) => {
