@@ -88,7 +88,9 @@ export async function tickStreamRun(
   deps: { kafka: StreamKafka; positions: StreamPositionsView; queue: SplitQueue; limits: RangeLimits; firstTick: boolean },
 ): Promise<number> {
   const start = parseStreamStart(run.options.start);
-  const known = new Map((await deps.positions.list(run.runId)).map((p) => [`${p.topic}/${p.partition}`, p]));
+  const listed = await deps.positions.list(run.runId);
+  const known = new Map(listed.map((p) => [`${p.topic}/${p.partition}`, p]));
+  const startedTopics = new Set(listed.map((p) => p.topic));
   const payloads: SplitPayload[] = [];
   if (deps.firstTick) {
     // Re-enqueue what an earlier leader planned; identical ids make this a no-op for queued ranges.
@@ -102,9 +104,10 @@ export async function tickStreamRun(
     for (const o of offsets) {
       let position = known.get(`${topic}/${o.partition}`);
       if (position === undefined) {
-        // A partition seen for the first time when the run already has others was added while the
-        // run is live: everything in it is new, so it starts at its beginning.
-        const isNewPartition = !deps.firstTick && known.size > 0;
+        // A partition seen for the first time when its topic already has others in the run was
+        // added after the run started (maybe while no coordinator ran): everything in it is new, so
+        // it starts at its beginning, whatever `--start` chose for the partitions there at first.
+        const isNewPartition = startedTopics.has(topic);
         const from = isNewPartition || start === 'earliest' ? o.logStartOffset
           : start === 'latest' ? o.endOffset
           : (o.offsetForTimestamp ?? o.endOffset);

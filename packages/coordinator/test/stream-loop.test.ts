@@ -98,3 +98,17 @@ test('offsets retention deleted before they were planned are skipped as a gap, a
   assert.deepEqual(positions.reserved, ['gap 0@0-150', '0@150-250', '1@0-100', '0@250-300']);
   assert.deepEqual(ranges(queue), ['0@150-250', '1@0-100', '0@250-300']);
 });
+
+test('a partition added while no coordinator ran starts at its beginning on the next leader\'s first tick, whatever --start says', async () => {
+  const latest = { ...run, options: { start: 'latest' } } as RunRecord;
+  const positions = memoryPositions([{ topic: 't', partition: 0, planned: 80, committed: 80, inFlight: 0 }]);
+  const queue = memoryQueue();
+  await tickStreamRun(latest, { kafka: bounds({ logStartOffset: 0, endOffset: 100 }, { logStartOffset: 5, endOffset: 40 }), positions, queue, limits: { maxRecords: 100, maxInFlightPerPartition: 2 }, firstTick: true });
+  assert.deepEqual(ranges(queue), ['0@80-100', '1@5-40']);
+  // The first tick of a run has no partition yet: each starts where --start says.
+  const fresh = memoryPositions([]);
+  const freshQueue = memoryQueue();
+  await tickStreamRun(latest, { kafka: bounds({ logStartOffset: 0, endOffset: 100 }, { logStartOffset: 5, endOffset: 40 }), positions: fresh, queue: freshQueue, limits: { maxRecords: 100, maxInFlightPerPartition: 2 }, firstTick: true });
+  assert.deepEqual((await fresh.list('r1')).map((p) => [p.partition, p.planned]), [[0, 100], [1, 40]]);
+  assert.deepEqual(ranges(freshQueue), []);
+});
