@@ -154,16 +154,31 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       };
     });
 
+  const standDown = (why: string): void => {
+    if (renewTimer !== undefined) clearInterval(renewTimer);
+    renewTimer = undefined;
+    if (!leader) return;
+    leader = false;
+    log(`${why}; standing by`);
+  };
+
   const becomeLeader = (token: number): void => {
     leader = true;
+    // Ranges planned under an earlier lease may have been dropped while another leader ran: each
+    // stream run's first tick under this lease re-enqueues what is planned and not completed.
+    streamTicked.clear();
+    if (renewTimer !== undefined) clearInterval(renewTimer);
     log(`is the leader (fencing token ${token})`);
+    let renewedAt = Date.now();
     renewTimer = setInterval(() => {
       lease.renew().then((ok) => {
-        if (!ok && leader) {
-          leader = false;
-          log('lost the lease; standing by');
-        }
-      }, (error: unknown) => log(`lease renewal failed: ${coerceError(error).message}`));
+        if (ok) renewedAt = Date.now();
+        else standDown('lost the lease');
+      }, (error: unknown) => {
+        log(`lease renewal failed: ${coerceError(error).message}`);
+        // Past its TTL the lease may be another's: planning on would make two leaders.
+        if (Date.now() - renewedAt >= lease.ttlMs) standDown(`could not renew the lease for ${lease.ttlMs} ms`);
+      });
     }, Math.max(100, Math.floor(lease.ttlMs / 3)));
   };
 
@@ -361,6 +376,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
           await tick();
           // stop() cannot interrupt the blocking pop below, which may last a whole tick.
           if (stopped) break;
+          // A lease lost during the tick: stand by (and try again) now, not after a whole tick.
+          if (!leader) continue;
           // A submission wakes the loop at once; otherwise the blocking pop times out at the next tick.
           await blockingRuns.waitForSubmission((streaming ? streamPollMs : tickMs) / 1000);
         } catch (error) {
@@ -374,6 +391,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       stopped = true;
       wake?.();
       if (renewTimer !== undefined) clearInterval(renewTimer);
+      renewTimer = undefined;
       if (leader) {
         // Handing the lease back lets a standby take over at once; when Redis is away it expires instead.
         const releasing = lease.release();

@@ -15,6 +15,7 @@ import { ErrorCode, SluiceError } from '@sluice/core';
 import { createFileRangeReader } from '@sluice/formats';
 import { ACTIVE_RUNS_INDEX, RUNS_INDEX, RunState, SUBMIT_WAKEUP, coordinatorLeaseKey, createRunStore, createStreamPositions } from '@sluice/control';
 import type { RunSpec, RunStore } from '@sluice/control';
+import { QueueKind, createSplitQueue } from '@sluice/queue';
 import { createCoordinator } from '../src/index.ts';
 import type { CoordinatorOptions } from '../src/index.ts';
 
@@ -188,6 +189,39 @@ test('a live stream run is checked every stream poll, so new data is planned lon
   endOffset = 400;
   assert.ok(await eventually(() => plannedTo(400), 10_000), 'and so was data appended after that: the run stays polled');
   assert.equal((await runs.get(runId))?.state, RunState.RUNNING);
+});
+
+test('a coordinator that lost the lease and takes it again re-enqueues the ranges planned and not completed', async (t) => {
+  const s = setup(t);
+  const { redis, runs, namespace } = s;
+  const runId = `${namespace}-regained`;
+  const kafka = {
+    async listOffsets() {
+      return [{ partition: 0, logStartOffset: 0, endOffset: 100, newestTimestamp: null }];
+    },
+  };
+  const lines: string[] = [];
+  const positions = createStreamPositions(redis);
+  startCoordinator(s, { tickMs: 600_000, streamPollMs: 50, kafka, positions, log: (line) => lines.push(line), rangeLimits: { maxRecords: 1_000, maxInFlightPerPartition: 4 } });
+  const ranges = createSplitQueue({ connection: { url, maxRetriesPerRequest: null }, kind: QueueKind.RANGES, namespace });
+  s.defer(async () => {
+    await ranges.queue.obliterate({ force: true });
+    await ranges.close();
+  });
+  const waiting = async (): Promise<number> => (await ranges.queue.getJobCounts('waiting')).waiting ?? 0;
+  await runs.submit({ runId, kind: 'stream', job: 'network-metrics', inputs: ['events'], options: { start: 'earliest' }, splitSize: 1, namespace });
+  assert.ok(await eventually(async () => (await waiting()) === 1, 10_000), 'the range [0, 100) was planned and enqueued');
+
+  // Another coordinator takes the lease; while it leads, the queued range is lost (as if it died
+  // between reserving a range and enqueueing it). The lease then expires with nobody renewing it.
+  await redis.set(coordinatorLeaseKey(namespace), 'another-coordinator:999999', 'PX', 1_500);
+  assert.ok(await eventually(async () => lines.includes('lost the lease; standing by'), 10_000), lines.join('\n'));
+  await ranges.queue.drain();
+  assert.equal(await waiting(), 0);
+  assert.ok(await eventually(async () => lines.filter((line) => line.startsWith('is the leader')).length === 2, 10_000), lines.join('\n'));
+  assert.ok(await eventually(async () => (await waiting()) === 1, 10_000), 'the range planned before is enqueued again under the new lease');
+  assert.deepEqual((await positions.pendingRanges(runId)).map((r) => [r.from, r.until]), [[0, 100]]);
+  assert.equal(lines.filter((line) => line === 'lost the lease; standing by').length, 1, 'one step down, one line');
 });
 
 test('a stream run whose brokers are away is retried at every poll but logged once, and says when it plans again', async (t) => {
