@@ -63,7 +63,7 @@ async function produceTimed(topic: string, records: readonly { partition: number
 
 interface Stack { namespace: string; prefix: string; redis: Redis; workers: SluiceProcess[]; coordinator: SluiceProcess; startWorker(): SluiceProcess; startCoordinator(): SluiceProcess }
 
-async function startStack(t: TestContext, workers: number): Promise<Stack> {
+async function startStack(t: TestContext, workers: number, workerArgs: readonly string[] = []): Promise<Stack> {
   const namespace = `st-${randomUUID().slice(0, 8)}`;
   const prefix = `${namespace}:`;
   const redis = new Redis(redisUrl());
@@ -80,7 +80,7 @@ async function startStack(t: TestContext, workers: number): Promise<Stack> {
       return stack.coordinator;
     },
     startWorker() {
-      const w = spawnSluice(t, ['worker', ...common, '--key-prefix', prefix, '--lock-duration', '3000', '--drain', '5', '--chunk-records', '500']);
+      const w = spawnSluice(t, ['worker', ...common, '--key-prefix', prefix, '--lock-duration', '3000', '--drain', '5', '--chunk-records', '500', ...workerArgs]);
       stack.workers.push(w);
       return w;
     },
@@ -134,14 +134,19 @@ test('a stream run over a 6-partition topic gives the same series as the backfil
 test('workers SIGKILLed and the coordinator restarted mid-stream: still exactly the reference', async (t) => {
   const lines = datasetLines();
   const topic = await produceTopic(t, 6, lines.slice(0, 40_000));
-  const stack = await startStack(t, 2);
+  // Ranges run one by one, each in chunks of 500 records, so a kill lands between two commits of a
+  // range; gathered into one group commit (all or nothing), the whole backlog is two chunks.
+  const stack = await startStack(t, 2, ['--range-concurrency', '1']);
   const runId = await startStream(t, stack, topic);
   const statsKey = `sluice:run:${runId}:stats`;
   const chunks = async (): Promise<number> => Number((await stack.redis.hget(statsKey, 'chunks')) ?? 0);
   let seen = 0;
   for (let round = 0; round < 3; round += 1) {
     const deadline = Date.now() + 60_000;
-    while ((await chunks()) < seen + 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while ((await chunks()) < seen + 5) {
+      assert.ok(Date.now() < deadline, `round ${round}: no chunk committed for 60 s (${await chunks()} in all), so a kill would not land mid-stream`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
     seen = await chunks();
     const victim = stack.workers.find((w) => w.child.exitCode === null && w.child.signalCode === null) as SluiceProcess;
     victim.kill('SIGKILL');
@@ -174,7 +179,8 @@ test('a bad message is a dead letter with topic, partition and offset; a new par
   assert.equal(first.badRecords, 1);
   const dead = await stack.redis.lrange(`sluice:run:${runId}:dead`, 0, -1);
   assert.equal(dead.length, 1);
-  assert.match(dead[0] as string, new RegExp(`kafka://${topic}/\\d@\\d+`));
+  // 'not json' is the 1001st message, so it went to partition 1000 % 2 = 0, at offset 500 there.
+  assert.match(dead[0] as string, new RegExp(`"provenance":"kafka://${topic}/0@500"`));
   // A run started at `latest` sees none of what is already there.
   const latestRun = await startStream(t, stack, topic, 'latest');
   const latest = await waitCaughtUp(t, latestRun, 2);
