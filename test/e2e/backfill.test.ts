@@ -19,7 +19,7 @@ const hdfsRoot = `${webhdfsUrl().replace(/^http/, 'webhdfs')}/tmp/sluice-test/ba
 const shift = 86_400 * Math.floor((Date.now() / 1000 - newestEventMicros() / 1e6) / 86_400);
 const reference = computeReference(shift);
 
-interface Stack { namespace: string; prefix: string; redis: Redis; workers: SluiceProcess[]; startWorker(): SluiceProcess }
+interface Stack { namespace: string; prefix: string; redis: Redis; coordinator: SluiceProcess; workers: SluiceProcess[]; startWorker(): SluiceProcess }
 
 async function startStack(t: TestContext, workers: number, lockMs = 4000, chunkRecords = 50_000): Promise<Stack> {
   const namespace = `bf-${randomUUID().slice(0, 8)}`;
@@ -33,7 +33,7 @@ async function startStack(t: TestContext, workers: number, lockMs = 4000, chunkR
   const coordinator = spawnSluice(t, ['coordinator', ...common, '--lease-ttl', '3000', '--tick', '300']);
   await coordinator.waitFor('is the leader');
   const stack: Stack = {
-    namespace, prefix, redis, workers: [],
+    namespace, prefix, redis, coordinator, workers: [],
     startWorker() {
       const w = spawnSluice(t, ['worker', ...common, '--key-prefix', prefix, '--lock-duration', String(lockMs), '--drain', '5', '--chunk-records', String(chunkRecords)]);
       stack.workers.push(w);
@@ -116,6 +116,37 @@ test('workers SIGKILLed mid-split several times: the result is still exactly the
   // A split a killed worker had half committed was resumed after its last chunk, not started over.
   const resumedMidSplit = stack.workers.flatMap((w) => [...w.output().matchAll(/, resumed at (\d+)\n/g)].map((m) => Number(m[1]))).filter((at) => at < Number.MAX_SAFE_INTEGER);
   assert.ok(resumedMidSplit.length > 0, `no split was resumed mid-way: the kills did not land mid-split\n${stack.workers.map((w) => w.output()).join('\n---\n').slice(-4000)}`);
+});
+
+test('a cancelled backfill drops its pending splits, and a worker started after it writes nothing', async (t) => {
+  const stack = await startStack(t, 0);
+  const runId = `${stack.namespace}-cancelled`;
+  const submitted = await runSluice(t, ['backfill', 'network-metrics', '--input', `${hdfsRoot}/ndjson/*.ndjson`, '--set', `timeShift=${shift}`, '--split-size', '1m',
+    '--redis', redisUrl(), '--run-id', runId, '--namespace', stack.namespace]);
+  assert.equal(submitted.code, 0, submitted.output);
+  const runState = async (): Promise<{ state?: string; splitsTotal?: string }> => stack.redis.hgetall(`sluice:run:${runId}`);
+  const deadline = Date.now() + 60_000;
+  while ((await runState()).state !== 'running') {
+    assert.ok(Date.now() < deadline, `the run was not planned: ${JSON.stringify(await runState())}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const splits = Number((await runState()).splitsTotal);
+  assert.ok(splits > 4, `several splits wait in the queue (${splits})`);
+
+  const cancelled = await runSluice(t, ['cancel', runId, '--redis', redisUrl()]);
+  assert.equal(cancelled.code, 0, cancelled.output);
+  assert.equal(cancelled.stdout, `cancelling ${runId}\n`);
+  await stack.coordinator.waitFor(`run ${runId} cancelled (${splits} pending splits removed)`, 30_000);
+  assert.equal((await runState()).state, 'cancelled');
+  const again = await runSluice(t, ['cancel', runId, '--redis', redisUrl()]);
+  assert.equal(again.stdout, `run ${runId} is cancelled; nothing to cancel\n`);
+
+  const worker = stack.startWorker();
+  await worker.waitFor('ready');
+  // The worker polls the queue at once; half a second is many polls, and the queue must be empty.
+  await new Promise((r) => setTimeout(r, 500));
+  assert.doesNotMatch(worker.output(), /split /, 'no split of the cancelled run reached the worker');
+  assert.deepEqual([...(await dumpKeys(stack.redis, `${stack.prefix}*`)).keys()], [], 'nothing was written');
 });
 
 test('cleanup HDFS', async (t) => {

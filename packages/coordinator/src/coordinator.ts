@@ -261,13 +261,21 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       ...(await ranges.queue.getJobs(['waiting', 'delayed', 'prioritized', 'waiting-children'], 0, -1)),
     ];
     let removed = 0;
+    let taken = 0;
     for (const job of pending) {
       if (job.data.runId !== run.runId) continue;
-      await job.remove().catch(() => undefined);
-      removed += 1;
+      try {
+        await job.remove();
+        removed += 1;
+      } catch (error) {
+        // A worker took the job since it was listed; the worker sees the run cancelled and skips it.
+        // Anything else (Redis away) fails the tick, which cancels again at the next one.
+        if (!(error instanceof Error && /could not be removed because it is locked/.test(error.message))) throw error;
+        taken += 1;
+      }
     }
     await runs.transition(run.runId, [RunState.CANCELLING], RunState.CANCELLED, { finishedAt: Date.now() });
-    log(`run ${run.runId} cancelled (${removed} pending splits removed)`);
+    log(`run ${run.runId} cancelled (${removed} pending splits removed${taken === 0 ? '' : `, ${taken} taken by workers meanwhile, which skip them`})`);
   };
 
   const track = async (run: RunRecord): Promise<void> => {
