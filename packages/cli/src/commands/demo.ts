@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
-import { ErrorCode, SluiceError } from '@sluice/core';
+import { ErrorCode, SluiceError, isSluiceError } from '@sluice/core';
 import type { JobDefinition } from '@sluice/core';
 import { RunState, coordinatorLeaseKey, createRunStore, readLeaseHolder } from '@sluice/control';
 import { parseTimestampMicros } from '@sluice/formats';
@@ -130,7 +130,15 @@ function readEvents(files: readonly string[]): Event[] {
 async function produceFeed(brokers: string[], events: readonly Event[]): Promise<void> {
   const admin = createKafkaAdmin({ brokers });
   try {
-    if ((await admin.listPartitions(TOPIC).catch(() => [])).length > 0) await admin.deleteTopic(TOPIC);
+    // Only a missing topic means "nothing to delete": an unreachable broker must say so here.
+    const exists = await admin.listPartitions(TOPIC).then(
+      (partitions) => partitions.length > 0,
+      (error: unknown) => {
+        if (isSluiceError(error) && error.code === ErrorCode.NOT_FOUND) return false;
+        throw error;
+      },
+    );
+    if (exists) await admin.deleteTopic(TOPIC);
     // The feed replays 2018 events with their own times as Kafka timestamps: under the default
     // 7-day retention the broker would delete them at its next retention check, mid-demo.
     await admin.createTopic(TOPIC, 6, { configs: { 'retention.ms': '-1' } });
