@@ -36,20 +36,20 @@ export interface WebHdfsClientOptions {
   url: string;
   /** `user.name` of every request; default `HADOOP_USER_NAME`, else `sluice`. Ignored with a delegation token. */
   user?: string;
-  /** A Hadoop delegation token, sent instead of `user.name`; never logged. */
+  /** A Hadoop delegation token, sent instead of `user.name`; never logged. Default `SLUICE_HDFS_DELEGATION_TOKEN`. */
   delegationToken?: string;
   /** The NameNode HTTP address `hdfs://` URLs map to; default `SLUICE_HDFS_HTTP_ADDRESS`. */
   hdfsHttpAddress?: string;
-  /** Longest wait for a response, or between two chunks of a body, in ms; default 30000. */
+  /** Longest wait for a response, or between two chunks of a body, in ms; default `SLUICE_HDFS_TIMEOUT_MS`, else 30000. */
   timeoutMs?: number;
-  /** Retries of a failed request (refused, 5xx, standby NameNode); default 3. */
+  /** Retries of a failed request (refused, 5xx, standby NameNode); default `SLUICE_HDFS_RETRIES`, else 3. */
   retries?: number;
   backoff?: BackoffOptions;
   /** Called before each retry, for logs and metrics. */
   onRetry?: (error: SluiceError, retry: number, delayMs: number) => void;
   /** Page directory listings with LISTSTATUS_BATCH (Hadoop 3 NameNodes); default false. */
   pagedListing?: boolean;
-  /** How writes send their bytes; default `redirect`. */
+  /** How writes send their bytes; default `SLUICE_HDFS_DATA_TRANSFER`, else `redirect`. */
   dataTransfer?: DataTransfer;
   /** Directory listings in flight during `listFiles`; default 8. */
   listConcurrency?: number;
@@ -101,20 +101,29 @@ export function createWebHdfsClient(options: WebHdfsClientOptions): WebHdfsClien
     ...(options.hdfsHttpAddress === undefined ? {} : { hdfsHttpAddress: options.hdfsHttpAddress }),
   });
   const user = options.user ?? env.HADOOP_USER_NAME ?? 'sluice';
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const retries = options.retries ?? 3;
+  // Every process (CLI, coordinator, worker) builds its clients from input URLs alone, so settings
+  // a secured or slow cluster needs come from the environment, like Hadoop's own HADOOP_USER_NAME.
+  const timeoutMs = options.timeoutMs ?? integerFromEnv(env, 'SLUICE_HDFS_TIMEOUT_MS', 30_000);
+  const retries = options.retries ?? integerFromEnv(env, 'SLUICE_HDFS_RETRIES', 3);
+  const delegationToken = options.delegationToken ?? (env.SLUICE_HDFS_DELEGATION_TOKEN === '' ? undefined : env.SLUICE_HDFS_DELEGATION_TOKEN);
+  const dataTransferSetting = options.dataTransfer ?? env.SLUICE_HDFS_DATA_TRANSFER;
+  if (dataTransferSetting !== undefined && dataTransferSetting !== '' && !Object.values(DataTransfer).includes(dataTransferSetting as DataTransfer)) {
+    throw new SluiceError(ErrorCode.INVALID_CONFIG, `${options.dataTransfer === undefined ? 'SLUICE_HDFS_DATA_TRANSFER' : 'WebHDFS option dataTransfer'} must be ${Object.values(DataTransfer).join(' or ')}, got ${JSON.stringify(dataTransferSetting)}`, {
+      context: { option: options.dataTransfer === undefined ? 'SLUICE_HDFS_DATA_TRANSFER' : 'dataTransfer' },
+    });
+  }
   const listConcurrency = options.listConcurrency ?? 8;
   checkOption(user.trim() !== '', 'user', user, 'a non-empty user name');
   checkOption(Number.isSafeInteger(timeoutMs) && timeoutMs > 0, 'timeoutMs', timeoutMs, 'a positive integer');
   checkOption(Number.isSafeInteger(retries) && retries >= 0, 'retries', retries, 'an integer >= 0');
   checkOption(Number.isSafeInteger(listConcurrency) && listConcurrency > 0, 'listConcurrency', listConcurrency, 'a positive integer');
-  checkOption(options.delegationToken !== '', 'delegationToken', '', 'a token or absent');
+  checkOption(delegationToken !== '', 'delegationToken', '', 'a token or absent');
   // node:http for every exchange: besides the DataNode's unsolicited 100 Continue on uploads,
   // undici (behind fetch) can crash the whole process with an internal assertion when a DataNode
   // closes the connection while a slow consumer has the response body paused.
   const fetchImpl = options.fetch ?? fetchOverNodeHttp;
-  const dataTransfer = options.dataTransfer ?? DataTransfer.REDIRECT;
-  const auth: Query = options.delegationToken === undefined ? [['user.name', user]] : [['delegation', options.delegationToken]];
+  const dataTransfer = dataTransferSetting === undefined || dataTransferSetting === '' ? DataTransfer.REDIRECT : (dataTransferSetting as DataTransfer);
+  const auth: Query = delegationToken === undefined ? [['user.name', user]] : [['delegation', delegationToken]];
   const closer = new AbortController();
 
   const pathOf = (input: string): string => resolveHdfsPath(endpoint, input);
@@ -633,6 +642,17 @@ function checkRange(path: string, options: OpenOptions): { offset: number; lengt
     });
   }
   return { offset, length };
+}
+
+/** A whole number from the environment, or `fallback` when unset; anything else fails naming the variable. */
+function integerFromEnv(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new SluiceError(ErrorCode.INVALID_CONFIG, `${name} must be a whole number, got ${JSON.stringify(raw)}; unset it for the default (${fallback})`, { context: { variable: name } });
+  }
+  return value;
 }
 
 function checkOption(ok: boolean, name: string, value: unknown, expected: string): void {

@@ -63,6 +63,44 @@ test('the user comes from the option, else HADOOP_USER_NAME; a delegation token 
   assert.ok(!JSON.stringify(error.toJSON()).includes('SECRET'), 'the token never appears in an error');
 });
 
+test('token, retries, timeout and data transfer come from SLUICE_HDFS_* when not given, and a bad value names its variable', async () => {
+  const token = clientWith(ok, { env: { HADOOP_USER_NAME: 'etl', SLUICE_HDFS_DELEGATION_TOKEN: 'ENVTOKEN' } });
+  await token.client.getFileStatus('/');
+  assert.equal(token.requests[0]?.url.searchParams.get('delegation'), 'ENVTOKEN');
+  assert.equal(token.requests[0]?.url.searchParams.has('user.name'), false);
+  const given = clientWith(ok, { env: { SLUICE_HDFS_DELEGATION_TOKEN: 'ENVTOKEN' }, delegationToken: 'OPTION' });
+  await given.client.getFileStatus('/');
+  assert.equal(given.requests[0]?.url.searchParams.get('delegation'), 'OPTION', 'the option wins');
+
+  let calls = 0;
+  const retried = clientWith(() => (++calls <= 5 ? new Response('busy', { status: 503 }) : ok()), { env: { SLUICE_HDFS_RETRIES: '5' } });
+  await retried.client.getFileStatus('/');
+  assert.equal(retried.requests.length, 6, 'five retries, then the answer');
+  const none = clientWith(() => new Response('busy', { status: 503 }), { env: { SLUICE_HDFS_RETRIES: '0' } });
+  assert.equal((await rejection(none.client.getFileStatus('/'))).code, ErrorCode.UNAVAILABLE);
+  assert.equal(none.requests.length, 1);
+
+  const slow = clientWith((_request, signal) => new Promise<Response>((resolve) => {
+    const timer = setTimeout(() => resolve(ok()), 5_000);
+    signal.addEventListener('abort', () => clearTimeout(timer));
+  }), { env: { SLUICE_HDFS_TIMEOUT_MS: '50', SLUICE_HDFS_RETRIES: '0' } });
+  assert.equal((await rejection(slow.client.getFileStatus('/'))).code, ErrorCode.TIMEOUT);
+
+  const direct = clientWith(() => new Response(null, { status: 201 }), { env: { SLUICE_HDFS_DATA_TRANSFER: 'direct' } });
+  await direct.client.create('/out/f', 'x');
+  assert.equal(direct.requests[0]?.url.searchParams.get('data'), 'true');
+
+  for (const [name, value] of [['SLUICE_HDFS_RETRIES', 'many'], ['SLUICE_HDFS_TIMEOUT_MS', '-1'], ['SLUICE_HDFS_DATA_TRANSFER', 'sideways']] as const) {
+    assert.throws(() => createWebHdfsClient({ url: NN, env: { [name]: value } }), (error: unknown) => {
+      assert.ok(isSluiceError(error));
+      assert.equal(error.code, ErrorCode.INVALID_CONFIG);
+      assert.ok(error.message.startsWith(`${name} must be`), error.message);
+      assert.ok(error.message.includes(JSON.stringify(value)), error.message);
+      return true;
+    }, name);
+  }
+});
+
 test('open follows the NameNode redirect to the DataNode and returns its bytes', async () => {
   const { client, requests } = clientWith((request) =>
     request.url.origin === NN
