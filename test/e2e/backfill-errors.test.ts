@@ -127,7 +127,7 @@ test('bad input end to end', async (t) => {
     assert.deepEqual(strip(await dumpKeys(redis, `${prefix}dns.*`), prefix), expected);
   });
 
-  await t.test('a Parquet file that is not Parquet fails only its split, after the other files are committed', async () => {
+  await t.test('a Parquet file that is not Parquet fails only its split; replaced and resubmitted, the run completes with each record once', async () => {
     const [dnsParquet] = writeDatasetParquet(local, { rowGroupSize: 10_000 });
     await fs.create(`${dir}/parquet/dns.parquet`, readFileSync(dnsParquet?.path as string));
     await fs.create(`${dir}/parquet/broken.parquet`, 'PAR1 then no footer at all, as a copy cut short might look');
@@ -139,6 +139,18 @@ test('bad input end to end', async (t) => {
     assert.equal(p.run.error, `1 of ${p.run.splitsTotal} splits failed`);
     assert.equal(p.records, dnsParquet?.rows, 'every record of the good file is committed');
     assert.equal(p.badRecords, 0);
+
+    // The file is replaced by a good one and the run resubmitted under its id: only what is
+    // missing runs (the dns splits are fenced), and the counts are exact.
+    const [, sslParquet] = writeDatasetParquet(local, { rowGroupSize: 10_000 });
+    await fs.create(`${dir}/parquet/broken.parquet`, readFileSync(sslParquet?.path as string), { overwrite: true });
+    const again = await runSluice(t, ['backfill', 'network-metrics', '--input', `${base}/parquet/*.parquet`, '--set', `timeShift=${SHIFT}`, '--run-id', p.run.runId,
+      '--redis', redisDb, '--namespace', ns, '--wait', '--json', '--split-size', '64k']);
+    assert.equal(again.code, 0, `${again.output}${diagnose()}`);
+    const done = JSON.parse(again.stdout.trim().split('\n').at(-1) as string) as Progress;
+    assert.equal(done.run.state, 'completed');
+    assert.deepEqual(done.failed, []);
+    assert.equal(done.records, (dnsParquet?.rows ?? 0) + (sslParquet?.rows ?? 0), 'the dns records once, the ssl records once');
   });
 
   await t.test('a missing path fails the run at planning with NOT_FOUND naming the path', async () => {
