@@ -289,6 +289,28 @@ test('the fence: duplicates and stale chunks are no-ops, a gap is refused, progr
   assert.deepEqual(dead.map((d) => [d.provenance, d.seq]), [['f@0', 0], ['f@1', 1], ['f@2', 2]]);
 });
 
+test('the fence: a chunk that does not start where the applied chunks end is refused, retryable, with nothing written', async (t) => {
+  const series: Record<string, SeriesDecl> = { hits: { type: 'count', intervals: { m: { step: 60, steps: 10 } } } };
+  const fixture = await createFixture(t, series);
+  const { store, runId } = fixture;
+  const chunk = (seq: number, startsAt: number, resumeAt: number): Chunk => ({ ...chunkOf(series, [['hits', 'h', 1, NOW]], seq), startsAt, resumeAt });
+  assert.equal((await store.commit(runId, chunk(0, 0, 100))).applied, true);
+  // Another attempt cut its first chunk at 90 (its input changed between the two attempts).
+  await assert.rejects(store.commit(runId, chunk(1, 90, 200)), (error: unknown) => {
+    assert.ok(isSluiceError(error));
+    assert.equal(error.code, ErrorCode.FENCE_GAP);
+    assert.equal(error.retryable, true);
+    assert.equal(error.context.fencedAt, 100);
+    assert.match(error.message, /starts at 90, but the chunks applied end at 100: .*a retry resumes at 100/);
+    return true;
+  });
+  assert.deepEqual(await store.progress(runId, 's0'), { seq: 0, resumeAt: 100 }, 'the fence did not move');
+  assert.deepEqual((await fixture.dump()).get('h:m:23333333'), { type: 'string', value: '1', ttl: 600 }, 'nothing of the refused chunk was written');
+  assert.equal((await store.commit(runId, chunk(1, 100, 200))).applied, true, 'the chunk that follows the fence applies');
+  assert.equal((await store.commit(runId, chunk(1, 90, 200))).applied, false, 'a duplicate stays a no-op, wherever it starts');
+  assert.deepEqual({ ...(await fixture.stats()) }, { records: '2', badRecords: '0', bytes: '20', expired: '0', chunks: '2' });
+});
+
 test('a key of the wrong type aborts the whole commit before anything is written', async (t) => {
   const series: Record<string, SeriesDecl> = {
     hits: { type: 'count', intervals: { m: { step: 60, steps: 10 } } },

@@ -93,6 +93,13 @@ export interface Chunk {
   seq: number;
   /** Position in the input just after this chunk (byte offset or Kafka offset), to resume a retry. */
   resumeAt: number;
+  /**
+   * Position where this chunk starts: the `resumeAt` of the chunk before it. When given, the commit
+   * applies only if the fence ended exactly there, so an attempt that cut its chunks elsewhere
+   * than the one whose chunks were applied (input that changed between them) can never apply a
+   * chunk that overlaps or skips records; it is refused as retryable and resumes at the fence.
+   */
+  startsAt?: number;
   /** Ordinal of the split in the run's input order, used to keep `series` lists in source order. */
   splitOrdinal: number;
   aggregates: Aggregate[];

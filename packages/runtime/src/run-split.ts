@@ -145,6 +145,7 @@ export async function runSplit<Rec, Options>(task: SplitTask, run: RunSplitOptio
       splitId: task.splitId,
       seq,
       resumeAt,
+      startsAt: chunkStart,
       splitOrdinal: task.ordinal,
       aggregates: collectInto(run.collect, combiner.drain()),
       stats: { records, badRecords: bad, bytes: offsetsAreBytes ? endOfBytes - chunkStart : batchBytes },

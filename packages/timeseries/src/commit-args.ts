@@ -4,8 +4,9 @@
  * so a chunk of tens of thousands of field updates is one EVALSHA with no string parsing in Lua.
  *
  * KEYS: [fence, stats, dead letters] when fenced, then per op its key (and side key for gauge and list).
- * ARGV: 'F'|'M' splitId seq resumeAt records badRecords bytes expired nDead dead* | 'U', then ops
- * ('M': several split ids separated by newlines, applied only if none has a fence yet):
+ * ARGV: 'F'|'M' splitId seq resumeAt startsAt records badRecords bytes expired nDead dead* | 'U', then ops
+ * ('M': several split ids separated by newlines, applied only if none has a fence yet; startsAt:
+ * where the fence must have ended for the chunk to apply, '' for no check):
  *   C ttl increment | H ttl n (field count)*n | S ttl n member*n | G ttl tsMicros value
  *   L ttl ordinal n value*n | R ttl n value*n | T ttl          (ttl: whole seconds; exactly "0" = no EXPIRE)
  */
@@ -23,6 +24,8 @@ export interface FenceArgs {
   alsoSplitIds?: readonly string[];
   seq: number;
   resumeAt: number;
+  /** The fence's `resumeAt` this chunk must follow (see `Chunk.startsAt`). */
+  startsAt?: number;
   stats: ChunkStats;
   expired: number;
   /** Dead letters, already serialized. */
@@ -49,6 +52,7 @@ export function encodeCommitArgs(ops: readonly CommitOp[], fence?: FenceArgs): C
       also.length === 0 ? fence.splitId : [fence.splitId, ...also].join('\n'),
       String(fence.seq),
       String(fence.resumeAt),
+      fence.startsAt === undefined ? '' : String(fence.startsAt),
       String(fence.stats.records),
       String(fence.stats.badRecords),
       String(fence.stats.bytes),

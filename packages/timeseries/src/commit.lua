@@ -6,6 +6,8 @@
     seq <= last       -> nothing is written, returns {0, last} (duplicate, stale or replayed chunk)
     seq == last + 1   -> every op, the run stats, the dead letters and the fence, returns {1, last}
     seq  > last + 1   -> error SLUICE_FENCE_GAP <last> (an earlier chunk is missing; retryable)
+    seq == last + 1 but startsAt is not the fence's resumeAt
+                      -> error SLUICE_FENCE_MOVED <last> <resumeAt> (cut elsewhere; retryable)
   Several splits ('M', ids separated by newlines, seq 0): applied only if none of them has a fence
   yet, and then every fence is set at once; else nothing is written, returns {0, -2}.
   Unfenced ('U'): the ops only (one kairos insert), returns {1, -1}.
@@ -217,23 +219,31 @@ if mode == 'M' then
   end
 else
   local fence = redis.call('HGET', KEYS[1], split)
-  if fence then last = tonumber(string.match(fence, '^(%d+)')) end
+  local fenced_at
+  if fence then
+    local s, r = string.match(fence, '^(%d+):(%d+)$')
+    last, fenced_at = tonumber(s), r
+  end
   if seq <= last then return {0, last} end
   if seq > last + 1 then return redis.error_reply('SLUICE_FENCE_GAP ' .. last) end
+  -- The next chunk must start where the applied ones end: one cut elsewhere would overlap or skip.
+  if fenced_at and ARGV[5] ~= '' and ARGV[5] ~= fenced_at then
+    return redis.error_reply('SLUICE_FENCE_MOVED ' .. last .. ' ' .. fenced_at)
+  end
   splits = {split}
 end
 
-local ndead = tonumber(ARGV[9])
-local first_op = 10 + ndead
+local ndead = tonumber(ARGV[10])
+local first_op = 11 + ndead
 local err = check(1, 'hash') or check(2, 'hash') or check(3, 'list') or run_ops(first_op, 4, false)
 if err then return redis.error_reply(err) end
 run_ops(first_op, 4, true)
 
 for n = 1, #splits do redis.call('HSET', KEYS[1], splits[n], ARGV[3] .. ':' .. ARGV[4]) end
-redis.call('HINCRBY', KEYS[2], 'records', ARGV[5])
-redis.call('HINCRBY', KEYS[2], 'badRecords', ARGV[6])
-redis.call('HINCRBY', KEYS[2], 'bytes', ARGV[7])
-redis.call('HINCRBY', KEYS[2], 'expired', ARGV[8])
+redis.call('HINCRBY', KEYS[2], 'records', ARGV[6])
+redis.call('HINCRBY', KEYS[2], 'badRecords', ARGV[7])
+redis.call('HINCRBY', KEYS[2], 'bytes', ARGV[8])
+redis.call('HINCRBY', KEYS[2], 'expired', ARGV[9])
 redis.call('HINCRBY', KEYS[2], 'chunks', 1)
-if ndead > 0 then push_range('RPUSH', KEYS[3], ARGV, 10, ndead) end
+if ndead > 0 then push_range('RPUSH', KEYS[3], ARGV, 11, ndead) end
 return {1, last}

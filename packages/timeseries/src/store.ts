@@ -126,11 +126,12 @@ export function createTimeseriesStore(options: TimeseriesStoreOptions): Timeseri
       ...(also.length === 0 ? {} : { alsoSplitIds: also }),
       seq: chunk.seq,
       resumeAt: chunk.resumeAt,
+      ...(chunk.startsAt === undefined ? {} : { startsAt: chunk.startsAt }),
       stats: chunk.stats,
       expired: plan.expired,
       deadLetters,
     });
-    const [applied] = await run(keys, args, { runId, splitId, seq: chunk.seq });
+    const [applied] = await run(keys, args, { runId, splitId, seq: chunk.seq, ...(chunk.startsAt === undefined ? {} : { startsAt: chunk.startsAt }) });
     if (applied !== 1) return { applied: false, expired: 0, keysWritten: 0 };
     return { applied: true, expired: plan.expired, keysWritten: countWritten(plan) };
   };
@@ -216,7 +217,9 @@ function checkChunk(runId: string, chunk: Chunk): void {
           ? `seq ${chunk.seq} is not a non-negative integer`
           : !Number.isSafeInteger(chunk.resumeAt) || chunk.resumeAt < 0
             ? `resumeAt ${chunk.resumeAt} is not a non-negative integer`
-            : !Number.isSafeInteger(chunk.splitOrdinal) || chunk.splitOrdinal < 0
+            : chunk.startsAt !== undefined && (!Number.isSafeInteger(chunk.startsAt) || chunk.startsAt < 0)
+              ? `startsAt ${chunk.startsAt} is not a non-negative integer`
+              : !Number.isSafeInteger(chunk.splitOrdinal) || chunk.splitOrdinal < 0
               ? `splitOrdinal ${chunk.splitOrdinal} is not a non-negative integer`
               : undefined;
   if (problem !== undefined) {
@@ -239,6 +242,14 @@ function decodeScriptError(error: unknown, keys: readonly string[], context: Rea
         ErrorCode.FENCE_GAP,
         `chunk ${String(context.seq)} of split ${String(context.splitId)} arrived before chunk ${last + 1}; retry after the missing chunk is committed`,
         { cause: error, context: { ...context, lastApplied: last } },
+      );
+    }
+    case 'FENCE_MOVED': {
+      const last = Number(words[0]);
+      return new SluiceError(
+        ErrorCode.FENCE_GAP,
+        `chunk ${String(context.seq)} of split ${String(context.splitId)} starts at ${String(context.startsAt)}, but the chunks applied end at ${words[1] ?? '?'}: another attempt cut this split's input differently; nothing was written, and a retry resumes at ${words[1] ?? '?'}`,
+        { cause: error, context: { ...context, lastApplied: last, fencedAt: Number(words[1]) } },
       );
     }
     case 'WRONGTYPE': {

@@ -95,7 +95,7 @@ function decodeCommitArgs(keys: readonly string[], args: readonly string[]): { f
   };
   let fence: string[] | undefined;
   if (next() === 'F') {
-    fence = [key(), key(), key(), next(), next(), next(), next(), next(), next(), next()];
+    fence = [key(), key(), key(), next(), next(), next(), next(), next(), next(), next(), next()];
     const dead = Number(next());
     for (let d = 0; d < dead; d++) fence.push(next());
   }
@@ -171,6 +171,7 @@ test('encodeCommitArgs round-trips through the script grammar, fenced or not', (
               splitId: 'split:0',
               seq: 3,
               resumeAt: 4096,
+              ...(dead.length === 1 ? {} : { startsAt: 2048 }),
               stats: { records: 10, badRecords: dead.length, bytes: 4000 },
               expired: 2,
               deadLetters: dead,
@@ -178,7 +179,7 @@ test('encodeCommitArgs round-trips through the script grammar, fenced or not', (
       const { keys, args } = encodeCommitArgs(ops, fence);
       const decoded = decodeCommitArgs(keys, args);
       assert.deepEqual(decoded.ops, ops);
-      assert.deepEqual(decoded.fence, fence === undefined ? undefined : ['f', 's', 'd', 'split:0', '3', '4096', '10', String(dead?.length), '4000', '2', ...(dead ?? [])]);
+      assert.deepEqual(decoded.fence, fence === undefined ? undefined : ['f', 's', 'd', 'split:0', '3', '4096', dead?.length === 1 ? '' : '2048', '10', String(dead?.length), '4000', '2', ...(dead ?? [])]);
     }),
     { numRuns: 300 },
   );
