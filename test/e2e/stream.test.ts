@@ -356,3 +356,19 @@ test('records retention deletes while their ranges wait in the queue are a gap o
   assert.match(worker.output(), new RegExp(`range kafka://${topic}/0@0-1000: offsets \\[0, 300\\) were deleted by retention before they were read; recorded as a gap of run ${runId}`));
   await runSluice(t, ['stream', 'stop', runId, '--redis', redisUrl()]);
 });
+
+test('a stream run over two topics reads both, each partition once, and lists them all in its status', async (t) => {
+  const lines = datasetLines();
+  const half = Math.floor(lines.length / 2);
+  const first = await produceTopic(t, 2, lines.slice(0, half));
+  const second = await produceTopic(t, 3, lines.slice(half));
+  const stack = await startStack(t, 2);
+  const res = await runSluice(t, ['stream', 'network-metrics', '--topic', `${first},${second}`, '--start', 'earliest', '--set', `timeShift=${shift}`, '--redis', redisUrl(), '--namespace', stack.namespace]);
+  assert.equal(res.code, 0, res.output);
+  const runId = res.stdout.trim();
+  const s = await waitCaughtUp(t, runId, 5);
+  assert.deepEqual(s.partitions.map((p) => `${p.topic}/${p.partition}`).sort(), [`${first}/0`, `${first}/1`, `${second}/0`, `${second}/1`, `${second}/2`].sort());
+  assert.equal(s.records, lines.length);
+  assert.deepEqual(stripPrefix(await dumpKeys(stack.redis, `${stack.prefix}*`), stack.prefix), reference);
+  await runSluice(t, ['stream', 'stop', runId, '--redis', redisUrl()]);
+});
