@@ -154,9 +154,13 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       };
     });
 
-  const standDown = (why: string): void => {
+  const stopRenewing = (): void => {
     if (renewTimer !== undefined) clearInterval(renewTimer);
     renewTimer = undefined;
+  };
+
+  const standDown = (why: string): void => {
+    stopRenewing();
     if (!leader) return;
     leader = false;
     log(`${why}; standing by`);
@@ -167,7 +171,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     // Ranges planned under an earlier lease may have been dropped while another leader ran: each
     // stream run's first tick under this lease re-enqueues what is planned and not completed.
     streamTicked.clear();
-    if (renewTimer !== undefined) clearInterval(renewTimer);
+    stopRenewing();
     log(`is the leader (fencing token ${token})`);
     let renewedAt = Date.now();
     renewTimer = setInterval(() => {
@@ -398,8 +402,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     async stop() {
       stopped = true;
       wake?.();
-      if (renewTimer !== undefined) clearInterval(renewTimer);
-      renewTimer = undefined;
+      stopRenewing();
       if (leader) {
         // Handing the lease back lets a standby take over at once; when Redis is away it expires instead.
         const releasing = lease.release();
