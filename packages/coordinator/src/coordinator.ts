@@ -17,6 +17,7 @@ import { computeAutoShiftSeconds, loadJob, parseTimeShift } from '@sluice/runtim
 import { readSplit } from '@sluice/formats';
 import type { SplitCompression, SplitFormat } from '@sluice/formats';
 import { planBackfill } from './plan-backfill.ts';
+import { prunePartitionsBefore } from './prune-partitions.ts';
 import { tickStreamRun } from './stream-loop.ts';
 import type { RangeLimits, StreamKafka, StreamPositionsView } from './stream-loop.ts';
 import { DEFAULT_RANGE_LIMITS } from './stream-loop.ts';
@@ -198,6 +199,17 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         }
         files.push(...listed);
       }
+      // Date partitions that ended before --since hold nothing the run keeps: they are not read.
+      const { kept, pruned } = prunePartitionsBefore(files, run.since);
+      if (pruned > 0) {
+        if (kept.length === 0) {
+          throw new SluiceError(ErrorCode.NOT_FOUND, `all ${pruned} files of the input lie in date partitions (dt=…) that ended before --since ${new Date(Number(run.since) / 1000).toISOString()}: nothing to backfill; check --since and the input`, {
+            retryable: false, context: { runId: run.runId, inputs: run.inputs, since: run.since },
+          });
+        }
+        log(`run ${run.runId}: ${pruned} of ${files.length} files skipped, in date partitions that ended before --since`);
+      }
+      files.splice(0, files.length, ...kept);
       const runOptions = { ...run.options };
       if (run.since !== undefined) runOptions.since = String(run.since);
       if (run.until !== undefined) runOptions.until = String(run.until);

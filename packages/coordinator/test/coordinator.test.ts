@@ -159,6 +159,34 @@ test('timeShift=auto looks past a file that is not Parquet: the run is planned w
   assert.match(run?.options.timeShift ?? '', /^\d+$/, 'the shift was resolved from the file that reads');
 });
 
+test('a backfill with --since reads no date partition that ended before it, and says how many files it skipped', async (t) => {
+  const s = setup(t);
+  const lines: string[] = [];
+  const listed = ['dt=2018-03-22', 'dt=2018-03-23', 'dt=2018-03-24'].map((d) => ({ url: `file:///archive/${d}/dns.ndjson`, size: 100 }));
+  const opened: string[] = [];
+  startCoordinator(s, { tickMs: 100, log: (line) => lines.push(line), listInputs: async () => listed, openReader: (u) => {
+    opened.push(u);
+    throw new SluiceError(ErrorCode.INTERNAL, `nothing to read at ${u}`, { retryable: false });
+  } });
+  const runId = `${s.namespace}-since`;
+  await s.runs.submit({ ...s.spec(runId), inputs: ['file:///archive/dt=*/dns.ndjson'], since: Date.parse('2018-03-24T06:00:00Z') * 1000 });
+  let run = await s.runs.get(runId);
+  await eventually(async () => {
+    run = await s.runs.get(runId);
+    return run?.state === RunState.RUNNING;
+  }, 20_000);
+  assert.equal(run?.state, RunState.RUNNING, run?.error);
+  assert.equal(run?.splitsTotal, 1, 'only dt=2018-03-24 is planned');
+  assert.equal(run?.bytesTotal, 100);
+  assert.ok(lines.includes(`run ${runId}: 2 of 3 files skipped, in date partitions that ended before --since`), lines.join('\n'));
+
+  const none = `${s.namespace}-since-all`;
+  await s.runs.submit({ ...s.spec(none), inputs: ['file:///archive/dt=*/dns.ndjson'], since: Date.parse('2018-03-26T00:00:00Z') * 1000 });
+  await eventually(async () => (await s.runs.get(none))?.state === RunState.FAILED, 20_000);
+  assert.match((await s.runs.get(none))?.error ?? '', /^\[SLUICE_NOT_FOUND\] all 3 files of the input lie in date partitions \(dt=…\) that ended before --since 2018-03-26T00:00:00\.000Z: nothing to backfill/);
+  assert.deepEqual(opened, [], 'plain text is planned from sizes: no file was opened');
+});
+
 test('a live stream run is checked every stream poll, so new data is planned long before the next tick', async (t) => {
   const s = setup(t);
   const { redis, runs, namespace } = s;
