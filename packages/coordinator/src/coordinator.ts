@@ -11,7 +11,7 @@ import { ErrorCode, SluiceError, coerceError, createRepeatFilter, isSluiceError,
 import type { RangeReader } from '@sluice/core';
 import { RunState, coordinatorLeaseKey, createLease, createRunStore, isFinalState } from '@sluice/control';
 import type { RunRecord } from '@sluice/control';
-import { QueueKind, createSplitQueue } from '@sluice/queue';
+import { QueueKind, createSplitQueue, removePendingJobs } from '@sluice/queue';
 import type { SplitPayload, SplitQueue } from '@sluice/queue';
 import { computeAutoShiftSeconds, loadJob, parseTimeShift } from '@sluice/runtime';
 import { readSplit } from '@sluice/formats';
@@ -272,24 +272,11 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   };
 
   const cancel = async (run: RunRecord): Promise<void> => {
-    const pending = [
-      ...(await queue.queue.getJobs(['waiting', 'delayed', 'prioritized', 'waiting-children'], 0, -1)),
-      ...(await ranges.queue.getJobs(['waiting', 'delayed', 'prioritized', 'waiting-children'], 0, -1)),
-    ];
-    let removed = 0;
-    let taken = 0;
-    for (const job of pending) {
-      if (job.data.runId !== run.runId) continue;
-      try {
-        await job.remove();
-        removed += 1;
-      } catch (error) {
-        // A worker took the job since it was listed; the worker sees the run cancelled and skips it.
-        // Anything else (Redis away) fails the tick, which cancels again at the next one.
-        if (!(error instanceof Error && /could not be removed because it is locked/.test(error.message))) throw error;
-        taken += 1;
-      }
-    }
+    // A failure (Redis away) fails the tick, which cancels again at the next one.
+    const splits = await removePendingJobs(queue, run.runId);
+    const live = await removePendingJobs(ranges, run.runId);
+    const removed = splits.removed + live.removed;
+    const taken = splits.taken + live.taken;
     await runs.transition(run.runId, [RunState.CANCELLING], RunState.CANCELLED, { finishedAt: Date.now() });
     log(`run ${run.runId} cancelled (${removed} pending splits removed${taken === 0 ? '' : `, ${taken} taken by workers meanwhile, which skip them`})`);
   };

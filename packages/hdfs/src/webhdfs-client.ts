@@ -108,8 +108,9 @@ export function createWebHdfsClient(options: WebHdfsClientOptions): WebHdfsClien
   const delegationToken = options.delegationToken ?? (env.SLUICE_HDFS_DELEGATION_TOKEN === '' ? undefined : env.SLUICE_HDFS_DELEGATION_TOKEN);
   const dataTransferSetting = options.dataTransfer ?? env.SLUICE_HDFS_DATA_TRANSFER;
   if (dataTransferSetting !== undefined && dataTransferSetting !== '' && !Object.values(DataTransfer).includes(dataTransferSetting as DataTransfer)) {
-    throw new SluiceError(ErrorCode.INVALID_CONFIG, `${options.dataTransfer === undefined ? 'SLUICE_HDFS_DATA_TRANSFER' : 'WebHDFS option dataTransfer'} must be ${Object.values(DataTransfer).join(' or ')}, got ${JSON.stringify(dataTransferSetting)}`, {
-      context: { option: options.dataTransfer === undefined ? 'SLUICE_HDFS_DATA_TRANSFER' : 'dataTransfer' },
+    const name = options.dataTransfer === undefined ? 'SLUICE_HDFS_DATA_TRANSFER' : 'dataTransfer';
+    throw new SluiceError(ErrorCode.INVALID_CONFIG, `${name === 'dataTransfer' ? 'WebHDFS option dataTransfer' : name} must be ${Object.values(DataTransfer).join(' or ')}, got ${JSON.stringify(dataTransferSetting)}`, {
+      context: { option: name },
     });
   }
   const listConcurrency = options.listConcurrency ?? 8;

@@ -66,6 +66,34 @@ export function createSplitQueue(options: SplitQueueOptions): SplitQueue {
   };
 }
 
+/** What `removePendingJobs` did. */
+export interface PendingRemoval {
+  removed: number;
+  /** Jobs a worker took between the listing and their removal: left to it (it skips a cancelled run). */
+  taken: number;
+}
+
+/**
+ * Removes a run's jobs that no worker holds (waiting, delayed, prioritized). A job a worker locked
+ * in the meantime is counted as taken, not removed; any other failure is thrown.
+ */
+export async function removePendingJobs(splits: SplitQueue, runId: string): Promise<PendingRemoval> {
+  const pending = await splits.queue.getJobs(['waiting', 'delayed', 'prioritized', 'waiting-children'], 0, -1);
+  const outcome: PendingRemoval = { removed: 0, taken: 0 };
+  for (const job of pending) {
+    if (job.data.runId !== runId) continue;
+    try {
+      await job.remove();
+      outcome.removed += 1;
+    } catch (error) {
+      // BullMQ's only word for a job locked by a worker is this message.
+      if (!(error instanceof Error && /could not be removed because it is locked/.test(error.message))) throw error;
+      outcome.taken += 1;
+    }
+  }
+  return outcome;
+}
+
 /**
  * The BullMQ job id of a split: stable across resubmissions of the run, and free of ':' (which
  * BullMQ refuses in custom ids) whatever the split id (a URL and byte range) contains.

@@ -221,8 +221,8 @@ else
   local fence = redis.call('HGET', KEYS[1], split)
   local fenced_at
   if fence then
-    local s, r = string.match(fence, '^(%d+):(%d+)$')
-    last, fenced_at = tonumber(s), r
+    last = tonumber(string.match(fence, '^(%d+)'))
+    fenced_at = string.match(fence, ':(%d+)$')
   end
   if seq <= last then return {0, last} end
   if seq > last + 1 then return redis.error_reply('SLUICE_FENCE_GAP ' .. last) end
