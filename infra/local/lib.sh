@@ -183,3 +183,35 @@ service_answers() {
     datanode) datanode_answers ;;
   esac
 }
+
+# The JDK's module system closes java.base to reflection; Hadoop 3.4 (Jersey 1, Guice, its own
+# reflection helpers) needs these open to serve WebHDFS on Java 17.
+HADOOP_JAVA_OPENS=(
+  --add-opens=java.base/java.lang=ALL-UNNAMED
+  --add-opens=java.base/java.lang.reflect=ALL-UNNAMED
+  --add-opens=java.base/java.io=ALL-UNNAMED
+  --add-opens=java.base/java.net=ALL-UNNAMED
+  --add-opens=java.base/java.nio=ALL-UNNAMED
+  --add-opens=java.base/java.util=ALL-UNNAMED
+  --add-opens=java.base/java.util.concurrent=ALL-UNNAMED
+  --add-opens=java.base/sun.nio.ch=ALL-UNNAMED
+  --add-opens=java.base/sun.security.action=ALL-UNNAMED
+)
+
+java_major() {
+  "$1" -version 2>&1 | awk -F'"' '/version/ { split($2, v, "."); print (v[1] == "1") ? v[2] : v[1]; exit }'
+}
+
+# Kafka 4 needs Java 17 or newer; Hadoop 3.4 breaks on 23 and newer (Subject.getSubject), so take
+# the first Java from 17 to 22, looking where Debian's packages put them too. SLUICE_JAVA wins.
+find_java() {
+  local c m
+  if [ -n "${SLUICE_JAVA:-}" ]; then JAVA="$SLUICE_JAVA"; return 0; fi
+  for c in ${JAVA_HOME:+"$JAVA_HOME/bin/java"} "$(command -v java 2>/dev/null || true)" \
+    /usr/lib/jvm/java-17-openjdk-*/bin/java /usr/lib/jvm/java-21-openjdk-*/bin/java; do
+    [ -x "$c" ] || continue
+    m="$(java_major "$c" || true)"
+    if [ "${m:-0}" -ge 17 ] && [ "${m:-0}" -le 22 ]; then JAVA="$c"; return 0; fi
+  done
+  return 1
+}

@@ -13,6 +13,12 @@ import type { InputFile } from '@sluice/coordinator';
 
 const SCHEMES = new Set(['webhdfs:', 'swebhdfs:', 'hdfs:', 'file:']);
 const cache = new Map<string, FileSystem>();
+let eventLog: ((line: string) => void) | undefined;
+
+/** Where file systems created from now on report events an operator should see (an HA failover). */
+export function logFileSystemEvents(log: (line: string) => void): void {
+  eventLog = log;
+}
 
 /** Checks an input and returns it as an absolute URL; a local path becomes `file://`. */
 export function normalizeInput(input: string): string {
@@ -35,7 +41,9 @@ export function fileSystemFor(url: string): FileSystem {
   const key = `${parsed.protocol}//${parsed.host}`;
   let fs = cache.get(key);
   if (fs === undefined) {
-    fs = createFileSystem(url);
+    fs = createFileSystem(url, {
+      onFailover: (error, from, to) => eventLog?.(`HDFS: NameNode ${from} did not serve ${String(error.context.op ?? 'a request')} (${error.code}), now asking ${to}`),
+    });
     cache.set(key, fs);
   }
   return fs;

@@ -111,8 +111,8 @@ test('a Parquet file is planned from its footer as row ranges of whole row group
 test('a Parquet file whose footer does not decode is one split of all its rows, beside the other files\' splits', async () => {
   const good = new Uint8Array(parquetWriteBuffer({ columnData: [{ name: 'n', data: Int32Array.from({ length: 10 }, (_, i) => i), type: 'INT32' }] }));
   const bad = new Uint8Array(Buffer.from('this is no Parquet file, only text that ends without PAR1'));
-  const files = { 'webhdfs://nn:9870/a/bad.parquet': bad, 'webhdfs://nn:9870/a/good.parquet': good };
-  const plan = await planBackfill(run, Object.entries(files).map(([url, b]) => ({ url, size: b.length })), (u) => memoryReader(u, files[u as keyof typeof files]));
+  const contents = { 'webhdfs://nn:9870/a/bad.parquet': bad, 'webhdfs://nn:9870/a/good.parquet': good };
+  const plan = await planBackfill(run, Object.entries(contents).map(([url, b]) => ({ url, size: b.length })), (u) => memoryReader(u, contents[u as keyof typeof contents]));
   assert.deepEqual(plan.splits.map((s) => [s.splitId, s.start, s.end]), [
     ['webhdfs://nn:9870/a/bad.parquet#rows=0-end', 0, Number.MAX_SAFE_INTEGER],
     ['webhdfs://nn:9870/a/good.parquet#rows=0-10', 0, 10],

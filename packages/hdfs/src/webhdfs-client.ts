@@ -3,18 +3,20 @@
  * followed by hand (`redirect: 'manual'`), because fetch would replay a PUT body into the redirect
  * and would hide which server failed. Retries cover the whole two-step exchange, so a retried read
  * or write may land on another DataNode; writes that may already have taken effect are not retried.
+ * Given the NameNodes of an HA nameservice, it talks to one and moves to the next when that one is
+ * standby or unreachable, as Hadoop's ConfiguredFailoverProxyProvider does.
  */
-import { ErrorCode, SluiceError, isSluiceError } from '@sluice/core';
+import { ErrorCode, SluiceError, coerceError, isSluiceError } from '@sluice/core';
 import type { RangeReader } from '@sluice/core';
 import type { CreateOptions, DeleteOptions, FileStatus, FileSystem, ListFilesOptions, OpenOptions, WriteData } from './file-system.ts';
 import { listMatchingFiles } from './list-files.ts';
 import { fetchOverNodeHttp } from './node-http-fetch.ts';
 import { computeBackoffMs, retryWithBackoff } from './retry.ts';
 import type { BackoffOptions } from './retry.ts';
-import { isPastEndOfFile, isUnprocessed, toResponseError, toTransportError } from './webhdfs-error.ts';
+import { isNameNodeAway, isPastEndOfFile, isUnprocessed, toResponseError, toTransportError } from './webhdfs-error.ts';
 import type { RequestContext } from './webhdfs-error.ts';
 import { decodeBooleanAnswer, decodeFileStatusAnswer, decodeListingAnswer } from './webhdfs-json.ts';
-import { buildOperationUrl, formatFileUrl, parseWebHdfsEndpoint, redactUrl, resolveHdfsPath } from './webhdfs-url.ts';
+import { buildOperationUrl, formatClusterFileUrl, parseWebHdfsCluster, redactUrl, resolveHdfsPath, splitUrl } from './webhdfs-url.ts';
 import type { WebHdfsEndpoint } from './webhdfs-url.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { posix } from 'node:path';
@@ -38,7 +40,10 @@ export interface WebHdfsClientOptions {
   user?: string;
   /** A Hadoop delegation token, sent instead of `user.name`; never logged. Default `SLUICE_HDFS_DELEGATION_TOKEN`. */
   delegationToken?: string;
-  /** The NameNode HTTP address `hdfs://` URLs map to; default `SLUICE_HDFS_HTTP_ADDRESS`. */
+  /**
+   * The NameNode HTTP address `hdfs://` URLs map to, or those of an HA pair separated by commas
+   * (`nn1:9870,nn2:9870`); default `SLUICE_HDFS_HTTP_ADDRESS`.
+   */
   hdfsHttpAddress?: string;
   /** Longest wait for a response, or between two chunks of a body, in ms; default `SLUICE_HDFS_TIMEOUT_MS`, else 30000. */
   timeoutMs?: number;
@@ -47,6 +52,8 @@ export interface WebHdfsClientOptions {
   backoff?: BackoffOptions;
   /** Called before each retry, for logs and metrics. */
   onRetry?: (error: SluiceError, retry: number, delayMs: number) => void;
+  /** Called when an HA client moves to another NameNode (`host:port` of both), for logs. */
+  onFailover?: (error: SluiceError, from: string, to: string) => void;
   /** Page directory listings with LISTSTATUS_BATCH (Hadoop 3 NameNodes); default false. */
   pagedListing?: boolean;
   /** How writes send their bytes; default `SLUICE_HDFS_DATA_TRANSFER`, else `redirect`. */
@@ -61,7 +68,10 @@ export interface WebHdfsClientOptions {
 
 /** A FileSystem over WebHDFS. */
 export interface WebHdfsClient extends FileSystem {
+  /** The NameNode requests go to now: the one that last answered as active. */
   readonly endpoint: WebHdfsEndpoint;
+  /** Every NameNode of the cluster, in the configured order; one unless HA. */
+  readonly endpoints: readonly WebHdfsEndpoint[];
   /** The `user.name` sent (unused when a delegation token is set). */
   readonly user: string;
 }
@@ -96,10 +106,14 @@ const OCTET_STREAM = { 'content-type': 'application/octet-stream' };
 /** Creates a WebHDFS client; validates the options now, so a bad URL fails before any request. */
 export function createWebHdfsClient(options: WebHdfsClientOptions): WebHdfsClient {
   const env = options.env ?? process.env;
-  const endpoint = parseWebHdfsEndpoint(options.url, {
+  const cluster = parseWebHdfsCluster(options.url, {
     env,
     ...(options.hdfsHttpAddress === undefined ? {} : { hdfsHttpAddress: options.hdfsHttpAddress }),
   });
+  const { endpoints } = cluster;
+  // Shared by every call, so after one failover the others go straight to the new active NameNode.
+  let active = 0;
+  const current = (): WebHdfsEndpoint => endpoints[active] as WebHdfsEndpoint;
   const user = options.user ?? env.HADOOP_USER_NAME ?? 'sluice';
   // Every process (CLI, coordinator, worker) builds its clients from input URLs alone, so settings
   // a secured or slow cluster needs come from the environment, like Hadoop's own HADOOP_USER_NAME.
@@ -127,12 +141,34 @@ export function createWebHdfsClient(options: WebHdfsClientOptions): WebHdfsClien
   const auth: Query = delegationToken === undefined ? [['user.name', user]] : [['delegation', delegationToken]];
   const closer = new AbortController();
 
-  const pathOf = (input: string): string => resolveHdfsPath(endpoint, input);
-  const urlOf = (path: string): string => formatFileUrl(endpoint, path);
-  const opUrl = (path: string, op: string, query: Query = []): string => buildOperationUrl(endpoint, path, op, [...query, ...auth]);
+  const pathOf = (input: string): string => resolveHdfsPath(endpointNamedBy(endpoints, input) ?? current(), input);
+  const urlOf = (path: string): string => formatClusterFileUrl(cluster, path);
+  const opUrl = (path: string, op: string, query: Query = []): string => buildOperationUrl(current(), path, op, [...query, ...auth]);
+
+  /**
+   * One attempt of a NameNode exchange: on the active NameNode, then on the next ones while they
+   * answer standby or cannot be reached, once around the list; a failure on every one goes to the
+   * backoff of `retrying`. `mayRetry` guards non-idempotent calls exactly as it guards retries.
+   */
+  const onActiveNameNode = async <T>(exchange: () => Promise<T>, mayRetry: (error: SluiceError) => boolean): Promise<T> => {
+    for (let tried = 1; ; tried += 1) {
+      const from = active;
+      try {
+        return await exchange();
+      } catch (thrown) {
+        const error = coerceError(thrown);
+        if (tried >= endpoints.length || !isNameNodeAway(error) || !error.retryable || !mayRetry(error)) throw error;
+        // Another call may have failed over meanwhile; moving again would skip the new active one.
+        if (active === from) {
+          active = (from + 1) % endpoints.length;
+          options.onFailover?.(error, (endpoints[from] as WebHdfsEndpoint).authority, current().authority);
+        }
+      }
+    }
+  };
 
   const retrying = <T>(attempt: () => Promise<T>, mayRetry: (error: SluiceError) => boolean): Promise<T> =>
-    retryWithBackoff(attempt, {
+    retryWithBackoff(() => onActiveNameNode(attempt, mayRetry), {
       retries,
       shouldRetry: mayRetry,
       signal: closer.signal,
@@ -211,18 +247,18 @@ export function createWebHdfsClient(options: WebHdfsClientOptions): WebHdfsClien
     } catch (error) {
       throw new SluiceError(
         ErrorCode.REMOTE,
-        `${exchange.request.op} ${exchange.request.path}: the answer is not JSON; is ${endpoint.apiUrl} a WebHDFS or HttpFS server?`,
+        `${exchange.request.op} ${exchange.request.path}: the answer is not JSON; is ${current().apiUrl} a WebHDFS or HttpFS server?`,
         { cause: error, retryable: false, context: { ...exchange.request, status: exchange.response.status } },
       );
     }
   };
 
   /** A NameNode operation answered with JSON, retried as a whole. */
-  const callJson = (method: Method, op: string, path: string, query: Query, idempotent: boolean): Promise<unknown> => {
-    const url = opUrl(path, op, query);
-    const request: RequestContext = { op, path, url: redactUrl(url), server: 'namenode' };
-    return retrying(
+  const callJson = (method: Method, op: string, path: string, query: Query, idempotent: boolean): Promise<unknown> =>
+    retrying(
       async () => {
+        const url = opUrl(path, op, query);
+        const request: RequestContext = { op, path, url: redactUrl(url), server: 'namenode' };
         const exchange = await send(method, url, request);
         try {
           return await readJson(exchange);
@@ -232,7 +268,6 @@ export function createWebHdfsClient(options: WebHdfsClientOptions): WebHdfsClien
       },
       (error) => idempotent || isUnprocessed(error),
     );
-  };
 
   /** A failed OPEN's error, or undefined when it only started past the end of the file. */
   const openFailure = async (exchange: Exchange): Promise<SluiceError | undefined> => {
@@ -446,9 +481,12 @@ export function createWebHdfsClient(options: WebHdfsClientOptions): WebHdfsClien
   };
 
   const client: WebHdfsClient = {
-    endpoint,
+    get endpoint() {
+      return current();
+    },
+    endpoints,
     user,
-    scheme: endpoint.scheme,
+    scheme: cluster.nameservice === undefined ? current().scheme : 'hdfs',
     urlOf: (input) => urlOf(pathOf(input)),
     getFileStatus,
     listStatus,
@@ -511,6 +549,15 @@ export function createWebHdfsClient(options: WebHdfsClientOptions): WebHdfsClien
     },
   };
   return client;
+}
+
+/** The NameNode a `webhdfs://` URL names, when it is one of the cluster's; undefined otherwise. */
+function endpointNamedBy(endpoints: readonly WebHdfsEndpoint[], input: string): WebHdfsEndpoint | undefined {
+  if (endpoints.length === 1 || input.startsWith('/')) return undefined;
+  const split = splitUrl(input);
+  if (split === undefined || (split.scheme !== 'webhdfs' && split.scheme !== 'swebhdfs')) return undefined;
+  const withPort = split.authority.includes(':') ? split.authority : `${split.authority}:${split.scheme === 'webhdfs' ? 9870 : 9871}`;
+  return endpoints.find((endpoint) => endpoint.authority === withPort && endpoint.scheme === split.scheme);
 }
 
 /** The absolute URL a redirect points to; undefined when the answer is not a redirect. */

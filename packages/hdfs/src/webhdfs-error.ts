@@ -35,6 +35,17 @@ export function isUnprocessed(error: unknown): boolean {
   return isSluiceError(error) && UNPROCESSED.has(error);
 }
 
+/** Errors saying the NameNode asked is not the one to ask: standby, or not reachable at all. */
+const NAMENODE_AWAY = new WeakSet<SluiceError>();
+
+/** Whether a NameNode request failed because that NameNode is standby or unreachable: an HA client tries another. */
+export function isNameNodeAway(error: unknown): boolean {
+  return isSluiceError(error) && NAMENODE_AWAY.has(error);
+}
+
+/** Exceptions of a NameNode that is up but cannot serve the request as the active one would. */
+const NOT_ACTIVE_EXCEPTIONS: ReadonlySet<string> = new Set(['StandbyException', 'ObserverRetryOnActiveException']);
+
 /** Exceptions the NameNode throws before doing anything, asking the client to come back (or fail over). */
 const NOT_YET_EXCEPTIONS: ReadonlySet<string> = new Set([
   'StandbyException',
@@ -105,6 +116,9 @@ export function toResponseError(status: number, body: string, request: RequestCo
       { context, retryable: false },
     );
   }
+  if (NOT_ACTIVE_EXCEPTIONS.has(exception) && request.server === 'namenode') {
+    return away(unprocessed(new SluiceError(ErrorCode.UNAVAILABLE, `${said} (this NameNode is not the active one)`, { context, retryable: true })));
+  }
   if (NOT_YET_EXCEPTIONS.has(exception) || /failed to find datanode/iu.test(message)) {
     return unprocessed(new SluiceError(ErrorCode.UNAVAILABLE, `${said} (the server asked to retry later)`, { context, retryable: true }));
   }
@@ -130,6 +144,12 @@ export function isPastEndOfFile(error: SluiceError): boolean {
 /** The SluiceError for a request that got no answer: refused, unresolvable, reset, timed out, cancelled. */
 export function toTransportError(error: unknown, request: RequestContext, timeoutMs: number): SluiceError {
   if (isSluiceError(error)) return error;
+  const converted = describeTransportError(error, request, timeoutMs);
+  // A hung or unreachable NameNode is one to fail over from; a slow DataNode is the NameNode's to replace.
+  return request.server === 'namenode' && converted.code !== ErrorCode.CANCELLED ? away(converted) : converted;
+}
+
+function describeTransportError(error: unknown, request: RequestContext, timeoutMs: number): SluiceError {
   const context = { op: request.op, path: request.path, url: request.url };
   const target = describeTarget(request);
   const name = (error as { name?: unknown } | null)?.name;
@@ -196,6 +216,11 @@ function classifyStatus(
 
 function unprocessed(error: SluiceError): SluiceError {
   UNPROCESSED.add(error);
+  return error;
+}
+
+function away(error: SluiceError): SluiceError {
+  NAMENODE_AWAY.add(error);
   return error;
 }
 

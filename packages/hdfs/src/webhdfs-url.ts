@@ -1,7 +1,8 @@
 /**
  * Where a WebHDFS server is and how its REST URLs are spelled. The user gives one URL (`http://nn:9870`,
- * `webhdfs://nn:9870/path`, `hdfs://nn:8020/path` plus the NameNode's HTTP address); every mistake in
- * it is an INVALID_CONFIG at construction, so a bad address fails before any job is planned.
+ * `webhdfs://nn:9870/path`, `hdfs://nn:8020/path` plus the NameNode's HTTP address, or the HTTP
+ * addresses of an HA pair for `hdfs://nameservice/path`); every mistake in it is an INVALID_CONFIG at
+ * construction, so a bad address fails before any job is planned.
  */
 import { posix } from 'node:path';
 import { ErrorCode, SluiceError } from '@sluice/core';
@@ -20,11 +21,24 @@ export interface WebHdfsEndpoint {
 export interface WebHdfsEndpointOptions {
   /**
    * The NameNode's HTTP address (`nn:9870` or `http://nn:9870`) that `hdfs://` URLs map to, since their
-   * authority is the RPC address, which speaks no HTTP. Defaults to `SLUICE_HDFS_HTTP_ADDRESS`.
+   * authority is the RPC address (or an HA nameservice), which speaks no HTTP. A comma-separated list
+   * names the NameNodes of an HA nameservice (`nn1:9870,nn2:9870`), as `dfs.namenode.http-address.<ns>.<nn>`
+   * does in hdfs-site.xml. Defaults to `SLUICE_HDFS_HTTP_ADDRESS`.
    */
   hdfsHttpAddress?: string;
   /** Environment to read defaults from; defaults to `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** The NameNodes serving one URL: one server, or the NameNodes of an HA nameservice. */
+export interface WebHdfsCluster {
+  /** In the order configured; an HA client starts with the first and fails over along the list. */
+  readonly endpoints: readonly WebHdfsEndpoint[];
+  /**
+   * For HA, the `hdfs://` authority file URLs keep (`hdfs://nameservice/path`), so whoever reads
+   * them later fails over too; undefined for one server, whose files are `webhdfs://host:port/path`.
+   */
+  readonly nameservice: string | undefined;
 }
 
 /** A URL split without WHATWG parsing, so glob characters (`?`, `{`, `[`) stay in the path. */
@@ -47,8 +61,13 @@ export function splitUrl(value: string): SplitUrl | undefined {
   return { scheme: scheme.toLowerCase(), authority, path: decodePath(rawPath === '' ? '/' : rawPath, value) };
 }
 
-/** Resolves the server a WebHDFS client talks to; throws INVALID_CONFIG with the fix in the message. */
+/** Resolves the (first) server a WebHDFS client talks to; throws INVALID_CONFIG with the fix in the message. */
 export function parseWebHdfsEndpoint(url: string, options: WebHdfsEndpointOptions = {}): WebHdfsEndpoint {
+  return parseWebHdfsCluster(url, options).endpoints[0] as WebHdfsEndpoint;
+}
+
+/** Resolves every NameNode a WebHDFS client may talk to; throws INVALID_CONFIG with the fix in the message. */
+export function parseWebHdfsCluster(url: string, options: WebHdfsEndpointOptions = {}): WebHdfsCluster {
   const split = splitUrl(url.trim());
   if (split === undefined) {
     throw invalid(url, 'expected a URL such as http://namenode:9870 or webhdfs://namenode:9870');
@@ -56,12 +75,14 @@ export function parseWebHdfsEndpoint(url: string, options: WebHdfsEndpointOption
   switch (split.scheme) {
     case 'http':
     case 'https':
-      return fromHttpUrl(url, split);
+      return { endpoints: [fromHttpUrl(url, split)], nameservice: undefined };
     case 'webhdfs':
     case 'swebhdfs':
-      return fromAuthority(url, split.scheme, split.authority);
-    case 'hdfs':
-      return fromHdfsUrl(url, options);
+      return { endpoints: [fromAuthority(url, split.scheme, split.authority)], nameservice: undefined };
+    case 'hdfs': {
+      const endpoints = fromHdfsUrl(url, options);
+      return { endpoints, nameservice: endpoints.length > 1 ? split.authority : undefined };
+    }
     default:
       throw invalid(url, `unsupported scheme '${split.scheme}:'; use http(s)://, webhdfs://, swebhdfs:// or hdfs://`);
   }
@@ -81,6 +102,12 @@ export function buildOperationUrl(
 /** `webhdfs://host:port/path`: the URL naming a file of this server. */
 export function formatFileUrl(endpoint: WebHdfsEndpoint, path: string): string {
   return `${endpoint.scheme}://${endpoint.authority}${encodeUrlPath(path)}`;
+}
+
+/** The URL naming a file of a cluster: `hdfs://nameservice/path` for HA, else that of its one server. */
+export function formatClusterFileUrl(cluster: WebHdfsCluster, path: string): string {
+  if (cluster.nameservice === undefined) return formatFileUrl(cluster.endpoints[0] as WebHdfsEndpoint, path);
+  return `hdfs://${cluster.nameservice}${encodeUrlPath(path)}`;
 }
 
 /**
@@ -158,21 +185,38 @@ function fromAuthority(url: string, scheme: 'webhdfs' | 'swebhdfs', authority: s
   return { apiUrl: `${protocol}//${parsed.hostname}:${port}${API_PREFIX}`, scheme, authority: `${parsed.hostname}:${port}` };
 }
 
-function fromHdfsUrl(url: string, options: WebHdfsEndpointOptions): WebHdfsEndpoint {
+function fromHdfsUrl(url: string, options: WebHdfsEndpointOptions): WebHdfsEndpoint[] {
   const env = options.env ?? process.env;
+  const setting = options.hdfsHttpAddress === undefined ? 'SLUICE_HDFS_HTTP_ADDRESS' : 'hdfsHttpAddress';
   const address = options.hdfsHttpAddress ?? env.SLUICE_HDFS_HTTP_ADDRESS;
   if (address === undefined || address.trim() === '') {
     throw invalid(
       url,
-      'hdfs:// names the NameNode RPC address, which has no HTTP API; set SLUICE_HDFS_HTTP_ADDRESS to its HTTP address (e.g. namenode:9870) or use webhdfs://',
+      'hdfs:// names the NameNode RPC address, which has no HTTP API; set SLUICE_HDFS_HTTP_ADDRESS to its HTTP address (e.g. namenode:9870, or nn1:9870,nn2:9870 for an HA pair) or use webhdfs://',
     );
   }
-  const trimmed = address.trim();
-  const split = splitUrl(trimmed);
-  if (split === undefined) return fromAuthority(trimmed, 'webhdfs', trimmed);
-  if (split.scheme === 'http' || split.scheme === 'https') return fromHttpUrl(trimmed, split);
-  if (split.scheme === 'webhdfs' || split.scheme === 'swebhdfs') return fromAuthority(trimmed, split.scheme, split.authority);
-  throw invalid(trimmed, 'SLUICE_HDFS_HTTP_ADDRESS must be host:port or an http(s):// URL of the NameNode');
+  const items = address.split(',').map((item) => item.trim());
+  if (items.some((item) => item === '')) {
+    throw invalid(address, `${setting} has an empty entry; list NameNode HTTP addresses separated by single commas (nn1:9870,nn2:9870)`);
+  }
+  const endpoints = items.map((item) => fromHttpAddress(item, setting));
+  const seen = new Set<string>();
+  for (const endpoint of endpoints) {
+    if (seen.has(endpoint.apiUrl)) throw invalid(address, `${setting} lists ${endpoint.authority} twice`);
+    seen.add(endpoint.apiUrl);
+  }
+  if (new Set(endpoints.map((endpoint) => endpoint.scheme)).size > 1) {
+    throw invalid(address, `${setting} mixes http and https NameNodes; the NameNodes of one nameservice speak the same protocol`);
+  }
+  return endpoints;
+}
+
+function fromHttpAddress(item: string, setting: string): WebHdfsEndpoint {
+  const split = splitUrl(item);
+  if (split === undefined) return fromAuthority(item, 'webhdfs', item);
+  if (split.scheme === 'http' || split.scheme === 'https') return fromHttpUrl(item, split);
+  if (split.scheme === 'webhdfs' || split.scheme === 'swebhdfs') return fromAuthority(item, split.scheme, split.authority);
+  throw invalid(item, `${setting} must be host:port or an http(s):// URL of the NameNode (a comma-separated list for HA)`);
 }
 
 function decodePath(raw: string, whole: string): string {

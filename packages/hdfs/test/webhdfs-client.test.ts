@@ -384,3 +384,87 @@ test('a bad URL or option fails at construction with INVALID_CONFIG', () => {
     assert.throws(() => createWebHdfsClient({ env: {}, ...options }), (error: unknown) => isSluiceError(error) && error.code === ErrorCode.INVALID_CONFIG, JSON.stringify(options));
   }
 });
+
+const NN1 = 'http://nn1.test:9870';
+const NN2 = 'http://nn2.test:9870';
+const standbyAnswer = (): Response =>
+  remote(403, 'StandbyException', 'Operation category READ is not supported in state standby', 'org.apache.hadoop.ipc.StandbyException');
+
+/** A client of the HA nameservice `ha` whose two NameNodes answer through `respond`. */
+function haClientWith(respond: Responder, options: Partial<WebHdfsClientOptions> = {}) {
+  const failovers: string[] = [];
+  const fake = createFakeFetch(respond);
+  const client = createWebHdfsClient({
+    url: 'hdfs://ha/',
+    hdfsHttpAddress: 'nn1.test:9870,nn2.test:9870',
+    fetch: fake.fetch,
+    backoff: FAST,
+    env: {},
+    onFailover: (_error, from, to) => failovers.push(`${from}->${to}`),
+    ...options,
+  });
+  return { client, requests: fake.requests, failovers };
+}
+
+test('an HA client moves to the next NameNode when one is standby, stays there, and names files by nameservice', async () => {
+  let activeOrigin = NN2;
+  const { client, requests, failovers } = haClientWith((request) =>
+    request.url.origin === activeOrigin ? json(200, { FileStatus: fileStatus('', 'FILE', 5) }) : standbyAnswer(),
+  );
+  assert.equal(client.scheme, 'hdfs');
+  assert.equal(client.endpoints.length, 2);
+  assert.equal((await client.getFileStatus('/f')).length, 5);
+  assert.deepEqual(requests.map((r) => r.url.origin), [NN1, NN2], 'one standby answer, then the other NameNode, no backoff retry used');
+  assert.deepEqual(failovers, ['nn1.test:9870->nn2.test:9870']);
+  assert.equal(client.endpoint.authority, 'nn2.test:9870');
+  await client.getFileStatus('/g');
+  assert.equal(requests.at(-1)?.url.origin, NN2, 'later calls start at the NameNode that answered');
+  assert.equal(client.urlOf('/a b/c.gz'), 'hdfs://ha/a%20b/c.gz');
+  assert.equal(client.urlOf('webhdfs://nn1.test:9870/x'), 'hdfs://ha/x', 'a URL of either NameNode is a path of the cluster');
+
+  // The operator fails back: the client follows, the other way around the list.
+  activeOrigin = NN1;
+  assert.equal((await client.getFileStatus('/h')).length, 5);
+  assert.deepEqual(failovers, ['nn1.test:9870->nn2.test:9870', 'nn2.test:9870->nn1.test:9870']);
+});
+
+test('an HA client passes over a NameNode that refuses connections, also for a non-idempotent call', async () => {
+  const { client, requests, failovers } = haClientWith((request) => {
+    if (request.url.origin === NN1) throw Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    return json(200, { boolean: true });
+  });
+  await client.rename('/a', '/b');
+  assert.deepEqual(requests.map((r) => `${r.method} ${r.url.origin} ${r.url.searchParams.get('op')}`), [`PUT ${NN1} RENAME`, `PUT ${NN2} RENAME`]);
+  assert.deepEqual(failovers, ['nn1.test:9870->nn2.test:9870']);
+});
+
+test('an HA client does not fail over a non-idempotent call that may have reached the NameNode', async () => {
+  // A NameNode that timed out may have renamed already: trying the other one could rename twice.
+  const { client, requests, failovers } = haClientWith((_request, signal) => new Promise<Response>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))), {
+    timeoutMs: 30,
+  });
+  const error = await rejection(client.rename('/a', '/b'));
+  assert.equal(error.code, ErrorCode.TIMEOUT);
+  assert.equal(requests.length, 1);
+  assert.deepEqual(failovers, []);
+});
+
+test('when every NameNode is standby, an HA client backs off and tries the list again, then fails naming the last one', async () => {
+  const { client, requests } = haClientWith(standbyAnswer, { retries: 2 });
+  const error = await rejection(client.listStatus('/'));
+  assert.equal(requests.length, 6, 'three attempts, each once around both NameNodes');
+  assert.equal(error.code, ErrorCode.UNAVAILABLE);
+  assert.equal(error.retryable, true);
+  assert.match(error.message, /StandbyException.*not the active one/u);
+});
+
+test('a DataNode failure does not move an HA client off its NameNode', async () => {
+  const { client, requests, failovers } = haClientWith(
+    (request) =>
+      request.url.origin === NN1 ? redirect(`${DN}/webhdfs/v1/f?op=OPEN`) : Object.assign(new Response('boom', { status: 500 })),
+    { retries: 1 },
+  );
+  await rejection(client.open('/f'));
+  assert.deepEqual(requests.map((r) => r.url.origin), [NN1, DN, NN1, DN]);
+  assert.deepEqual(failovers, []);
+});

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, isSluiceError } from '@sluice/core';
-import { buildOperationUrl, formatFileUrl, normalizePath, parseWebHdfsEndpoint, redactUrl, resolveHdfsPath, splitUrl } from '../src/webhdfs-url.ts';
+import { buildOperationUrl, formatClusterFileUrl, formatFileUrl, normalizePath, parseWebHdfsCluster, parseWebHdfsEndpoint, redactUrl, resolveHdfsPath, splitUrl } from '../src/webhdfs-url.ts';
 
 const invalidConfig = (error: unknown): boolean => isSluiceError(error) && error.code === ErrorCode.INVALID_CONFIG;
 
@@ -78,4 +78,27 @@ test('redactUrl hides delegation tokens; normalizePath and splitUrl behave at th
   assert.equal(normalizePath('/a/../b/'), '/b');
   assert.equal(splitUrl('/plain/path'), undefined);
   assert.deepEqual(splitUrl('file:///tmp/x'), { scheme: 'file', authority: '', path: '/tmp/x' });
+});
+
+test('an HA nameservice: hdfs:// maps to a list of NameNode HTTP addresses, each checked', () => {
+  const cluster = parseWebHdfsCluster('hdfs://ha/archive', { hdfsHttpAddress: 'nn1:9870, http://nn2:9870' });
+  assert.deepEqual(cluster.endpoints.map((e) => e.apiUrl), ['http://nn1:9870/webhdfs/v1', 'http://nn2:9870/webhdfs/v1']);
+  assert.equal(cluster.nameservice, 'ha');
+  assert.equal(formatClusterFileUrl(cluster, '/a b/c'), 'hdfs://ha/a%20b/c');
+  const single = parseWebHdfsCluster('hdfs://nn:8020/archive', { env: { SLUICE_HDFS_HTTP_ADDRESS: 'nn:9870' } });
+  assert.equal(single.nameservice, undefined);
+  assert.equal(formatClusterFileUrl(single, '/x'), 'webhdfs://nn:9870/x', 'one NameNode keeps naming its files by its own address');
+  for (const [address, message] of [
+    ['nn1:9870,', /empty entry/u],
+    ['nn1:9870,,nn2:9870', /empty entry/u],
+    ['nn1:9870,nn1:9870', /lists nn1:9870 twice/u],
+    ['http://nn1:9870,https://nn2:9871', /mixes http and https/u],
+    ['nn1:9870,ftp://nn2', /SLUICE_HDFS_HTTP_ADDRESS must be host:port/u],
+  ] as const) {
+    assert.throws(() => parseWebHdfsCluster('hdfs://ha/x', { env: { SLUICE_HDFS_HTTP_ADDRESS: address } }), (error: unknown) => {
+      assert.ok(isSluiceError(error) && error.code === ErrorCode.INVALID_CONFIG, String(error));
+      assert.match(error.message, message);
+      return true;
+    });
+  }
 });

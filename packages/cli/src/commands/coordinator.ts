@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { DEFAULT_RANGE_LIMITS, DEFAULT_STREAM_POLL_MS, createCoordinator, logCoordinatorLine as log } from '@sluice/coordinator';
 import { settledWithin } from '@sluice/core';
 import { byteSizeFlag, integerFlag, resolveRedisUrl } from '../config.ts';
-import { listInputFiles, openInputReader } from '../inputs.ts';
+import { listInputFiles, logFileSystemEvents, openInputReader } from '../inputs.ts';
 import { connectRedis, createOutageReporter, redactRedisUrl } from '../redis-connection.ts';
 import { stopOnSignal } from '../stop-signal.ts';
 import { createStreamWiring, resolveBrokers } from '../stream-wiring.ts';
@@ -31,6 +31,7 @@ export function registerCoordinatorCommand(program: Command): void {
     .option('--max-in-flight <n>', 'planned but unfinished ranges per partition', integerFlag('--max-in-flight', { min: 1, max: 1000 }), DEFAULT_RANGE_LIMITS.maxInFlightPerPartition)
     .option('--attempts <n>', 'attempts per backfill split before it counts as failed (live ranges retry until Kafka and Redis are back)', integerFlag('--attempts', { min: 1, max: 1000 }), 5)
     .action(async (flags: { redis?: string; namespace?: string; leaseTtl: number; tick: number; streamPoll: number; brokers?: string; maxRangeRecords: number; maxRangeBytes: number; maxInFlight: number; attempts: number }) => {
+      logFileSystemEvents(log);
       const url = resolveRedisUrl(flags.redis);
       const brokers = resolveBrokers(flags.brokers);
       const outages = createOutageReporter(log);

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { createTimeseriesStore } from '@sluice/timeseries';
 import { createWorker } from '@sluice/worker';
 import { integerFlag, numberFlag, resolveRedisUrl } from '../config.ts';
-import { openInputReader } from '../inputs.ts';
+import { logFileSystemEvents, openInputReader } from '../inputs.ts';
 import { connectRedis, createOutageReporter, redactRedisUrl } from '../redis-connection.ts';
 import { stopOnSignal } from '../stop-signal.ts';
 import { createRangeLog, createRepeatLog } from '../worker-log.ts';
@@ -34,6 +34,7 @@ export function registerWorkerCommand(program: Command): void {
     .option('--range-concurrency <n>', 'Kafka ranges run at once by this process; those of one run arriving together are committed as one chunk', integerFlag('--range-concurrency', { min: 1, max: 1024 }), 4)
     .option('--chunk-records <n>', 'records per committed chunk (smaller: less rework after a crash, more commits)', integerFlag('--chunk-records', { min: 1, unit: 'records' }))
     .action(async (flags: WorkerFlags) => {
+      logFileSystemEvents(log);
       const url = resolveRedisUrl(flags.redis);
       const outages = createOutageReporter(log);
       const redis = await connectRedis(url, { maxRetriesPerRequest: null, outages });
