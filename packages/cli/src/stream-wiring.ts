@@ -3,12 +3,12 @@
  * stream positions in Redis, and the adapters the coordinator and worker take as functions.
  */
 import type { Redis } from 'ioredis';
-import { ErrorCode, SluiceError, isSluiceError } from '@sluice/core';
+import { ErrorCode, SluiceError, coerceError, isSluiceError } from '@sluice/core';
 import { createStreamPositions } from '@sluice/control';
 import type { StreamPositions } from '@sluice/control';
 import type { StreamKafka } from '@sluice/coordinator';
 import { createKafkaAdmin, createKafkaClient, listOffsets, parseBrokers, readRange, readRangeRecords } from '@sluice/kafka';
-import type { KafkaAdmin, KafkaClient, OffsetGap } from '@sluice/kafka';
+import type { KafkaAdmin, KafkaClient, OffsetGap, PartitionLogSize } from '@sluice/kafka';
 import type { RangeRead, SourceOpener } from '@sluice/worker';
 import type { SplitPayload } from '@sluice/queue';
 
@@ -65,17 +65,46 @@ export async function readMaxTimestamp(client: KafkaClient, topic: string, parti
   }
 }
 
+/** How long a partition's log size stands for its average message size before it is asked again. */
+const LOG_SIZE_TTL_MS = 30_000;
+
 /**
  * Opens the wiring (one Kafka client and one admin client, neither connected until first use);
- * `log` hears of records retention deleted before a range read them.
+ * `log` hears of records retention deleted before a range read them, and of log sizes it could not read.
  */
 export function createStreamWiring(brokers: string[], redis: Redis, log: (line: string) => void = () => {}): StreamWiring {
   const client: KafkaClient = createKafkaClient({ brokers, clientId: `sluice-${process.pid}` });
   const admin: KafkaAdmin = createKafkaAdmin({ brokers, clientId: `sluice-admin-${process.pid}` });
   const positions = createStreamPositions(redis);
+  // A partition's first ranges are all planned within a few ticks (100 ms apart); one DescribeLogDirs
+  // (which asks every broker) serves them all.
+  const logSizes = new Map<string, { bytes: number | null; at: number }>();
   return {
     positions,
     kafka: {
+      async logSizes(topic, partitions) {
+        const now = Date.now();
+        const stale = partitions.filter((p) => (logSizes.get(`${topic}/${p}`)?.at ?? -Infinity) < now - LOG_SIZE_TTL_MS);
+        if (stale.length > 0) {
+          let sizes: readonly PartitionLogSize[];
+          try {
+            sizes = await admin.listPartitionSizes(topic, stale);
+          } catch (error) {
+            // Only an estimate (DescribeLogDirs needs Describe on the cluster, which a locked-down
+            // coordinator may lack): plan by records until workers measure, and ask again later.
+            sizes = stale.map((partition) => ({ partition, bytes: null }));
+            const reason = coerceError(error);
+            log(`[${reason.code}] ${reason.message}; until workers measure its messages, topic ${topic}'s ranges are bounded by --max-range-records only`);
+          }
+          for (const { partition, bytes } of sizes) logSizes.set(`${topic}/${partition}`, { bytes, at: now });
+        }
+        const found = new Map<number, number>();
+        for (const p of partitions) {
+          const bytes = logSizes.get(`${topic}/${p}`)?.bytes;
+          if (bytes !== undefined && bytes !== null) found.set(p, bytes);
+        }
+        return found;
+      },
       async listOffsets(topic, timestampMs) {
         const offsets = await listOffsets({ client, topic, ...(timestampMs === undefined ? {} : { timestamp: Math.max(0, timestampMs) }) });
         // Asked for the partitions just listed, so a partition added in between is never half-known.

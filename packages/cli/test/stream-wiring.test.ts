@@ -90,3 +90,36 @@ test('the wiring reports newest timestamps with end offsets, and a completed ran
   await wiring.onRangeDone(payload(resumedRunId, topic, 5, 10), { readFrom: 8, maxTimestamp: BASE + 800, bytes: 0, records: 0 });
   assert.equal((await positions.list(resumedRunId))[0]?.committedTimestamp, BASE + 4_000, 'offset 7, read before the resume, holds the newest');
 });
+
+test('the wiring reads partition log sizes once per 30 s, and plans by records with a log line when it may not', async (t) => {
+  const { topic } = await withTopic(t);
+  const redis = new Redis(redisUrl);
+  const lines: string[] = [];
+  const wiring = createStreamWiring(brokers, redis, (line) => lines.push(line));
+  t.after(async () => {
+    await wiring.close();
+    redis.disconnect();
+  });
+  const logSizes = wiring.kafka.logSizes as NonNullable<typeof wiring.kafka.logSizes>;
+  const sizes = await logSizes(topic, [0, 1]);
+  // Ten small JSON records in partition 0; partition 1 is empty.
+  assert.ok((sizes.get(0) ?? 0) > 10 * '{"i":0}'.length, `partition 0: ${String(sizes.get(0))} bytes`);
+  assert.equal(sizes.get(1), 0);
+  const producer = createKafkaProducer({ brokers });
+  await producer.send(topic, [{ partition: 1, value: 'x'.repeat(10_000), timestamp: BASE }]);
+  await producer.close();
+  assert.equal((await logSizes(topic, [1])).get(1), 0, 'the size read a moment ago still stands');
+
+  assert.deepEqual([...(await logSizes(`sluice-test-missing-${randomUUID()}`, [0]))], [], 'a topic no broker holds: no estimate');
+  assert.equal(lines.length, 0);
+
+  // A broker that cannot be asked (here: none listens) costs the estimate, not the planning.
+  const away = createStreamWiring(['127.0.0.1:1'], redis, (line) => lines.push(line));
+  t.after(() => away.close());
+  const awaySizes = away.kafka.logSizes as NonNullable<typeof away.kafka.logSizes>;
+  assert.deepEqual([...(await awaySizes(topic, [0]))], []);
+  assert.equal(lines.length, 1);
+  assert.match(lines[0] as string, new RegExp(`^\\[SLUICE_UNAVAILABLE\\] cannot read the log sizes of topic ${topic}: .*ECONNREFUSED.*; until workers measure its messages, topic ${topic}'s ranges are bounded by --max-range-records only$`, 'u'));
+  await awaySizes(topic, [0]);
+  assert.equal(lines.length, 1, 'said once, not at every tick');
+});

@@ -26,6 +26,11 @@ export interface PartitionOffsetsView {
 /** What the stream loop needs from Kafka. */
 export interface StreamKafka {
   listOffsets(topic: string, timestampMs?: number): Promise<PartitionOffsetsView[]>;
+  /**
+   * Bytes of each partition's log on disk, for partitions whose message size workers have not
+   * measured yet; without it their first ranges are bounded by records only.
+   */
+  logSizes?(topic: string, partitions: readonly number[]): Promise<ReadonlyMap<number, number>>;
 }
 
 /** Positions of one partition of a stream run. */
@@ -101,6 +106,7 @@ export async function tickStreamRun(
     await deps.positions.recordEnds(run.runId, topic, offsets);
     const inputs: PartitionPlanInput[] = [];
     const positions = new Map<number, PartitionPosition>();
+    const unsized: number[] = [];
     for (const o of offsets) {
       let position = known.get(`${topic}/${o.partition}`);
       if (position === undefined) {
@@ -115,6 +121,7 @@ export async function tickStreamRun(
         position = { topic, partition: o.partition, planned: from, committed: from, inFlight: 0 };
       }
       positions.set(o.partition, position);
+      if (position.bytesPerRecord === undefined && o.endOffset > position.planned && position.inFlight < deps.limits.maxInFlightPerPartition) unsized.push(o.partition);
       inputs.push({
         partition: o.partition,
         planned: position.planned,
@@ -124,8 +131,18 @@ export async function tickStreamRun(
         ...(position.bytesPerRecord === undefined ? {} : { bytesPerRecordEstimate: position.bytesPerRecord }),
       });
     }
-    // Bounded by records and, once a partition's message size is known, by bytes; partitions
-    // interleaved, so every partition's oldest records are served first.
+    if (deps.limits.maxBytes !== undefined && unsized.length > 0 && deps.kafka.logSizes !== undefined) {
+      // Until a worker has measured a partition's messages, the size of its log on disk over the
+      // records it holds keeps the first ranges near the byte bound too.
+      const sizes = await deps.kafka.logSizes(topic, unsized);
+      for (const input of inputs) {
+        const bytes = sizes.get(input.partition);
+        const held = input.endOffset - input.logStartOffset;
+        if (input.bytesPerRecordEstimate === undefined && bytes !== undefined && bytes > 0 && held > 0) input.bytesPerRecordEstimate = bytes / held;
+      }
+    }
+    // Bounded by records and by bytes (by the partition's measured message size, else its log's
+    // size on disk); partitions interleaved, so every partition's oldest records are served first.
     const plan = planRanges(inputs, deps.limits);
     const blocked = new Set<number>();
     for (const gap of plan.gaps) {

@@ -112,3 +112,29 @@ test('a partition added while no coordinator ran starts at its beginning on the 
   assert.deepEqual((await fresh.list('r1')).map((p) => [p.partition, p.planned]), [[0, 100], [1, 40]]);
   assert.deepEqual(ranges(freshQueue), []);
 });
+
+test('before workers measured a partition, its log size on disk over its records bounds the first ranges by bytes', async () => {
+  const positions = memoryPositions([
+    { topic: 't', partition: 0, planned: 0, committed: 0, inFlight: 0, bytesPerRecord: 1000 },
+    { topic: 't', partition: 1, planned: 0, committed: 0, inFlight: 0 },
+    { topic: 't', partition: 2, planned: 0, committed: 0, inFlight: 0 },
+  ]);
+  const asked: number[][] = [];
+  const kafka = {
+    ...ends(100, 100, 100),
+    // Partition 1 holds 100 records in 200 kB: 2,000 bytes each. Partition 2's size is unknown.
+    logSizes: async (_topic: string, partitions: readonly number[]) => {
+      asked.push([...partitions]);
+      return new Map([[1, 200_000]]);
+    },
+  };
+  const queue = memoryQueue();
+  await tickStreamRun(run, { kafka, positions, queue, limits: { maxRecords: 60, maxBytes: 25_000, maxInFlightPerPartition: 2 }, firstTick: false });
+  assert.deepEqual(asked, [[1, 2]], 'asked once, only for the partitions with no measured size');
+  assert.deepEqual(ranges(queue), ['0@0-25', '1@0-12', '2@0-60', '0@25-50', '1@12-24', '2@60-100']);
+
+  // Without a byte bound there is nothing to estimate, so nothing is asked.
+  const again = memoryQueue();
+  await tickStreamRun(run, { kafka, positions: memoryPositions([{ topic: 't', partition: 1, planned: 0, committed: 0, inFlight: 0 }]), queue: again, limits: { maxRecords: 60, maxInFlightPerPartition: 2 }, firstTick: false });
+  assert.equal(asked.length, 1);
+});

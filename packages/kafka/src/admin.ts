@@ -34,6 +34,13 @@ export interface PartitionMaxTimestamp {
   timestamp: number | null;
 }
 
+/** The size of one partition's log on disk, as DescribeLogDirs reports it. */
+export interface PartitionLogSize {
+  partition: number;
+  /** Bytes of its log (batches as stored: compressed, with headers); null when no broker reported it. */
+  bytes: number | null;
+}
+
 /** Topic administration; `close()` it when done. */
 export interface KafkaAdmin {
   /** Creates a topic and waits until every partition has a leader, so it can be written at once. */
@@ -51,6 +58,12 @@ export interface KafkaAdmin {
    * seconds. All of the topic's partitions when `partitions` is omitted.
    */
   listMaxTimestamps(topic: string, partitions?: readonly number[]): Promise<PartitionMaxTimestamp[]>;
+  /**
+   * Per partition, the size of its log on disk (DescribeLogDirs; the largest replica's, so a replica
+   * still catching up does not shrink it): with the offsets, an average message size before any
+   * record is read. All of the topic's partitions when `partitions` is omitted.
+   */
+  listPartitionSizes(topic: string, partitions?: readonly number[]): Promise<PartitionLogSize[]>;
   /** Ids of the consumer groups the cluster knows. */
   listGroups(): Promise<string[]>;
   close(): Promise<void>;
@@ -167,6 +180,30 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
         if (p === undefined || p.offset < 0n || p.timestamp < 0n) return { partition, offset: null, timestamp: null };
         return { partition, offset: Number(p.offset), timestamp: Number(p.timestamp) };
       });
+    },
+
+    async listPartitionSizes(name, partitions) {
+      const topic = requireTopic(name, 'topic');
+      if (partitions !== undefined && !Array.isArray(partitions)) throw invalidOption('partitions', partitions, 'an array');
+      const ids = partitions?.map((p, i) => requireInteger(p, `partitions[${i}]`, 0, 2 ** 31 - 1)) ?? (await api.listPartitions(topic));
+      if (ids.length === 0) return [];
+      const brokersSaid = await call(`cannot read the log sizes of topic ${topic}`, { topic, partitions: ids }, () =>
+        admin.describeLogDirs({ topics: [{ name: topic, partitions: ids }] }),
+      );
+      const largest = new Map<number, number>();
+      for (const broker of brokersSaid) {
+        for (const dir of broker.results) {
+          for (const t of dir.topics) {
+            if (t.name !== topic) continue;
+            for (const p of t.partitions) {
+              // A future replica is a copy being moved between log dirs, not the log itself.
+              if (p.isFutureKey) continue;
+              largest.set(p.partitionIndex, Math.max(largest.get(p.partitionIndex) ?? 0, Number(p.partitionSize)));
+            }
+          }
+        }
+      }
+      return ids.map((partition) => ({ partition, bytes: largest.get(partition) ?? null }));
     },
 
     async listGroups() {

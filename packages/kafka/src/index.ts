@@ -1,5 +1,5 @@
 export { createKafkaAdmin } from './admin.ts';
-export type { CreateTopicOptions, KafkaAdmin, KafkaAdminOptions, PartitionMaxTimestamp } from './admin.ts';
+export type { CreateTopicOptions, KafkaAdmin, KafkaAdminOptions, PartitionLogSize, PartitionMaxTimestamp } from './admin.ts';
 export { parseBrokers } from './brokers.ts';
 export type { BrokerList } from './brokers.ts';
 export { createKafkaClient } from './client.ts';

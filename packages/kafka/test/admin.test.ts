@@ -53,3 +53,22 @@ test('listMaxTimestamps: bad options are INVALID_CONFIG before any request, an u
   await assert.rejects(admin.listMaxTimestamps('t', 3 as unknown as number[]), isCode(ErrorCode.INVALID_CONFIG, 'partitions'));
   await assert.rejects(admin.listMaxTimestamps(`sluice-test-missing-${randomUUID()}`), isCode(ErrorCode.NOT_FOUND));
 });
+
+test('listPartitionSizes: the bytes of each partition\'s log, about its messages\' size, 0 for an empty one', async (t) => {
+  const { admin, topic } = await withTopic(t, 2);
+  const producer = createKafkaProducer({ brokers });
+  t.after(() => producer.close());
+  const value = 'x'.repeat(1_000);
+  for (let batch = 0; batch < 5; batch += 1) {
+    await producer.send(topic, Array.from({ length: 100 }, (_, i) => ({ partition: 0, value, timestamp: BASE + batch * 100 + i })));
+  }
+  const sizes = await admin.listPartitionSizes(topic);
+  assert.equal(sizes.length, 2);
+  const [first, second] = sizes;
+  assert.equal(first?.partition, 0);
+  // 500 values of 1,000 bytes, uncompressed, plus per-record and per-batch framing.
+  assert.ok(first?.bytes !== null && (first?.bytes ?? 0) >= 500_000 && (first?.bytes ?? 0) < 550_000, `partition 0 holds ${String(first?.bytes)} bytes`);
+  assert.deepEqual(second, { partition: 1, bytes: 0 });
+  assert.deepEqual((await admin.listPartitionSizes(topic, [1])).map((s) => s.partition), [1], 'only the partitions asked for');
+  await assert.rejects(admin.listPartitionSizes(topic, [-1]), isCode(ErrorCode.INVALID_CONFIG, 'partitions[0]'));
+});

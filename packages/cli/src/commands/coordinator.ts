@@ -27,7 +27,7 @@ export function registerCoordinatorCommand(program: Command): void {
     .option('--stream-poll <ms>', 'how often live stream runs are checked for new data (at most --tick)', integerFlag('--stream-poll', { min: 10, max: 2 ** 31 - 1, unit: 'milliseconds' }), DEFAULT_STREAM_POLL_MS)
     .option('--brokers <list>', 'Kafka bootstrap brokers for stream runs (default: KAFKA_BROKERS)')
     .option('--max-range-records <n>', 'most records in one planned Kafka range', integerFlag('--max-range-records', { min: 1, unit: 'records' }), DEFAULT_RANGE_LIMITS.maxRecords)
-    .addOption(new Option('--max-range-bytes <bytes>', 'about this many message bytes in one planned Kafka range, by each partition\'s average message size so far').argParser(byteSizeFlag('--max-range-bytes', 1024)).default(DEFAULT_RANGE_LIMITS.maxBytes, `${DEFAULT_RANGE_LIMITS.maxBytes / 1024 ** 2}m`))
+    .addOption(new Option('--max-range-bytes <bytes>', 'about this many message bytes in one planned Kafka range, by each partition\'s average message size so far (its log size on disk before the first range)').argParser(byteSizeFlag('--max-range-bytes', 1024)).default(DEFAULT_RANGE_LIMITS.maxBytes, `${DEFAULT_RANGE_LIMITS.maxBytes / 1024 ** 2}m`))
     .option('--max-in-flight <n>', 'planned but unfinished ranges per partition', integerFlag('--max-in-flight', { min: 1, max: 1000 }), DEFAULT_RANGE_LIMITS.maxInFlightPerPartition)
     .option('--attempts <n>', 'attempts per backfill split before it counts as failed (live ranges retry until Kafka and Redis are back)', integerFlag('--attempts', { min: 1, max: 1000 }), 5)
     .action(async (flags: { redis?: string; namespace?: string; leaseTtl: number; tick: number; streamPoll: number; brokers?: string; maxRangeRecords: number; maxRangeBytes: number; maxInFlight: number; attempts: number }) => {
@@ -38,7 +38,7 @@ export function registerCoordinatorCommand(program: Command): void {
       const redis = await connectRedis(url, { maxRetriesPerRequest: null, outages });
       const blocking = await connectRedis(url, { maxRetriesPerRequest: null, outages });
       const queueWhat = `queue at ${redactRedisUrl(url)}`;
-      const wiring = brokers === undefined ? undefined : createStreamWiring(brokers, redis);
+      const wiring = brokers === undefined ? undefined : createStreamWiring(brokers, redis, log);
       const coordinator = createCoordinator({
         ...(wiring === undefined ? {} : { kafka: wiring.kafka, positions: wiring.positions }),
         attempts: flags.attempts,
