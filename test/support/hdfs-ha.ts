@@ -5,11 +5,11 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
+import { freePortRange } from './ports.ts';
 
 const run = promisify(execFile);
 const SCRIPT = resolve(import.meta.dirname, '../../infra/local/hdfs-ha');
@@ -62,23 +62,4 @@ async function control(...args: string[]): Promise<string> {
     const { stderr } = error as { stderr?: string };
     throw new Error(`infra/local/hdfs-ha ${args.join(' ')} failed: ${stderr ?? String(error)}`, { cause: error });
   }
-}
-
-/** The first of `count` consecutive free ports, from a random base so parallel runs rarely meet. */
-async function freePortRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
-    let free = true;
-    for (let port = base; port < base + count && free; port += 1) free = await isFree(port);
-    if (free) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports found between 20000 and 40000`);
-}
-
-function isFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const probe = createServer();
-    probe.once('error', () => done(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => done(true)));
-  });
 }

@@ -63,6 +63,22 @@ const TRANSIENT_EXCEPTIONS: ReadonlySet<string> = new Set([
   'NotReplicatedYetException',
   'BlockMissingException',
 ]);
+/**
+ * Exceptions that say the request itself cannot succeed, whatever the status: HttpFS sends them
+ * with a 500, where the NameNode's WebHDFS sends 403, and a retry would only repeat the refusal.
+ */
+const REQUEST_EXCEPTIONS: ReadonlySet<string> = new Set([
+  'FileAlreadyExistsException',
+  'ParentNotDirectoryException',
+  'PathIsNotEmptyDirectoryException',
+  'PathIsNotDirectoryException',
+  'InvalidPathException',
+  'IllegalArgumentException',
+  'UnsupportedOperationException',
+  'DSQuotaExceededException',
+  'NSQuotaExceededException',
+  'QuotaExceededException',
+]);
 const PERMISSION_EXCEPTIONS: ReadonlySet<string> = new Set([
   'AccessControlException',
   'SecurityException',
@@ -122,6 +138,9 @@ export function toResponseError(status: number, body: string, request: RequestCo
   if (NOT_YET_EXCEPTIONS.has(exception) || /failed to find datanode/iu.test(message)) {
     return unprocessed(new SluiceError(ErrorCode.UNAVAILABLE, `${said} (the server asked to retry later)`, { context, retryable: true }));
   }
+  if (REQUEST_EXCEPTIONS.has(exception)) {
+    return new SluiceError(ErrorCode.REMOTE, said, { context, retryable: false });
+  }
   if (TRANSIENT_EXCEPTIONS.has(exception) || status >= 500) {
     return new SluiceError(ErrorCode.UNAVAILABLE, said, { context, retryable: true });
   }
@@ -131,13 +150,15 @@ export function toResponseError(status: number, body: string, request: RequestCo
 /**
  * Whether an OPEN failed only because it starts at or after the end of the file, which HDFS refuses
  * (`Offset=10 out of the range [0, 10)`, or EOFException from HttpFS) where a local read returns
- * nothing; readers turn it into an empty read so both twins agree.
+ * nothing; readers turn it into an empty read so both twins agree. HttpFS 3.4 answers an offset
+ * past the end with a 500 and Jetty's HTML page naming the EOFException, not a RemoteException.
  */
 export function isPastEndOfFile(error: SluiceError): boolean {
   const exception = error.context.exception;
   return (
     (exception === 'IOException' && /Offset=\d+ out of the range/u.test(error.message)) ||
-    (exception === 'EOFException' && /seek after EOF/iu.test(error.message))
+    (exception === 'EOFException' && /seek after EOF/iu.test(error.message)) ||
+    (exception === undefined && error.context.status === 500 && /EOFException: Premature EOF from inputStream after skipping/u.test(error.message))
   );
 }
 

@@ -20,6 +20,10 @@ test('RemoteExceptions map by class first, since WebHDFS answers 403 for any IOE
     [403, 'IOException', 'Failed to find datanode, suggest to check cluster health.', ErrorCode.UNAVAILABLE, true],
     [403, 'FileAlreadyExistsException', '/a for client 127.0.0.1 already exists', ErrorCode.REMOTE, false],
     [400, 'IllegalArgumentException', 'Invalid value for webhdfs parameter "op"', ErrorCode.REMOTE, false],
+    // HttpFS answers these with a 500: the class, not the status, says a retry cannot help.
+    [500, 'FileAlreadyExistsException', '/a for client 127.0.0.1 already exists', ErrorCode.REMOTE, false],
+    [500, 'PathIsNotEmptyDirectoryException', '`/a is non empty\': Directory is not empty', ErrorCode.REMOTE, false],
+    [500, 'DSQuotaExceededException', 'The DiskSpace quota of /a is exceeded', ErrorCode.REMOTE, false],
     [500, 'IOException', 'Filesystem closed', ErrorCode.UNAVAILABLE, true],
     [500, 'NullPointerException', '', ErrorCode.UNAVAILABLE, true],
   ];
