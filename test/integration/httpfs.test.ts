@@ -9,22 +9,12 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ErrorCode, isSluiceError } from '@sluice/core';
-import type { SluiceError } from '@sluice/core';
+import { ErrorCode } from '@sluice/core';
 import { readSplit } from '@sluice/formats';
 import { createWebHdfsClient, DataTransfer } from '@sluice/hdfs';
 import { webhdfsUrl } from '../support/env.ts';
+import { rejection } from '../support/rejection.ts';
 import { startHttpFs } from '../support/httpfs.ts';
-
-async function rejection(promise: Promise<unknown>): Promise<SluiceError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(isSluiceError(error), `expected a SluiceError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a rejection');
-}
 
 /** Removes `path` through the NameNode after the test: hooks run in order, so HttpFS is gone by then. */
 function removeAfter(t: TestContext, path: string): void {

@@ -10,11 +10,11 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { ErrorCode, isSluiceError } from '@sluice/core';
-import type { SluiceError } from '@sluice/core';
+import { ErrorCode } from '@sluice/core';
 import { createFileSystem, createWebHdfsClient } from '@sluice/hdfs';
 import type { WebHdfsClient } from '@sluice/hdfs';
 import { webhdfsUrl } from '../support/env.ts';
+import { rejection } from '../support/rejection.ts';
 
 const MiB = 1024 * 1024;
 
@@ -35,16 +35,6 @@ async function workspace(t: TestContext): Promise<{ client: WebHdfsClient; root:
     }
   });
   return { client, root };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<SluiceError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(isSluiceError(error), `expected a SluiceError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a rejection');
 }
 
 async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {

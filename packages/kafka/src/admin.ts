@@ -97,6 +97,12 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
     }
   }
 
+  /** The partitions a per-partition query covers: those given, checked, else all of the topic's. */
+  async function partitionsAskedFor(topic: string, partitions: readonly number[] | undefined): Promise<number[]> {
+    if (partitions !== undefined && !Array.isArray(partitions)) throw invalidOption('partitions', partitions, 'an array');
+    return partitions?.map((p, i) => requireInteger(p, `partitions[${i}]`, 0, 2 ** 31 - 1)) ?? (await api.listPartitions(topic));
+  }
+
   const api: KafkaAdmin = {
     async createTopic(name, partitions, topicOptions = {}) {
       const topic = requireTopic(name, 'name');
@@ -163,8 +169,7 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
 
     async listMaxTimestamps(name, partitions) {
       const topic = requireTopic(name, 'topic');
-      if (partitions !== undefined && !Array.isArray(partitions)) throw invalidOption('partitions', partitions, 'an array');
-      const ids = partitions?.map((p, i) => requireInteger(p, `partitions[${i}]`, 0, 2 ** 31 - 1)) ?? (await api.listPartitions(topic));
+      const ids = await partitionsAskedFor(topic, partitions);
       if (ids.length === 0) return [];
       const listed = await call(`cannot list the newest timestamps of topic ${topic}`, { topic, partitions: ids }, () =>
         admin.listOffsets({
@@ -184,8 +189,7 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
 
     async listPartitionSizes(name, partitions) {
       const topic = requireTopic(name, 'topic');
-      if (partitions !== undefined && !Array.isArray(partitions)) throw invalidOption('partitions', partitions, 'an array');
-      const ids = partitions?.map((p, i) => requireInteger(p, `partitions[${i}]`, 0, 2 ** 31 - 1)) ?? (await api.listPartitions(topic));
+      const ids = await partitionsAskedFor(topic, partitions);
       if (ids.length === 0) return [];
       const brokersSaid = await call(`cannot read the log sizes of topic ${topic}`, { topic, partitions: ids }, () =>
         admin.describeLogDirs({ topics: [{ name: topic, partitions: ids }] }),
