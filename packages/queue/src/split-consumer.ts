@@ -50,7 +50,7 @@ export interface SplitConsumerOptions<R> {
 export interface SplitConsumer {
   /**
    * Stops taking splits, waits up to `drainMs` for running ones, then aborts them so they are
-   * retried elsewhere. Fails with TIMEOUT if BullMQ's connections then do not close in 10 s.
+   * retried elsewhere. Fails with TIMEOUT if BullMQ then does not close within 10 s.
    */
   close(drainMs?: number): Promise<void>;
   readonly worker: Worker<SplitPayload, Result>;
@@ -68,15 +68,19 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
   const running = new Set<Promise<unknown>>();
   const rangeRetryDelays = options.rangeRetryDelays ?? DEFAULT_RANGE_RETRY_DELAYS;
   const released = new SluiceError(ErrorCode.CANCELLED, 'worker shutting down: split released for retry', { retryable: true });
+  let releasing = false;
   const worker = new Worker<SplitPayload, Result>(
     queueName(options.kind ?? QueueKind.SPLITS, options.namespace),
     async (job: Job<SplitPayload>, token?: string) => {
       const controller = new AbortController();
+      // Taken by BullMQ after the drain time ran out: released before any work is done.
+      if (releasing) controller.abort(released);
       aborts.add(controller);
       const { promise: done, resolve: finished } = Promise.withResolvers<void>();
       running.add(done);
       const attempts = job.opts.attempts ?? 1;
       try {
+        controller.signal.throwIfAborted();
         const payload = decodeSplitPayload(job.data);
         return await options.process(payload, {
           signal: controller.signal,
@@ -126,15 +130,18 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
     async close(drainMs = 30_000) {
       const closing = worker.close();
       // Running splits get the drain time, then are aborted (released for retry) and get a little
-      // more to hand their jobs back.
-      if (!(await settledWithin(Promise.allSettled(running), drainMs))) {
+      // more to hand their jobs back. BullMQ's close is what is waited for, not the splits this
+      // consumer has seen start: BullMQ may have taken a split whose processor starts only a few
+      // ticks later, and its close waits for that one too.
+      if (!(await settledWithin(closing, drainMs))) {
+        releasing = true;
         for (const controller of aborts) controller.abort(released);
         await settledWithin(Promise.allSettled(running), RELEASE_GRACE_MS);
       }
       // BullMQ's own close can wait forever on a connection left reconnecting after a Redis outage
       // (taskforcesh/bullmq#4656): bounded, so a stopping worker always stops.
       if (!(await settledWithin(closing, CLOSE_TIMEOUT_MS))) {
-        throw new SluiceError(ErrorCode.TIMEOUT, `the queue's Redis connections did not close within ${CLOSE_TIMEOUT_MS} ms; splits not handed back are retried once their locks expire`, {
+        throw new SluiceError(ErrorCode.TIMEOUT, `the queue did not close within ${CLOSE_TIMEOUT_MS} ms of releasing its splits (a split ignoring its abort signal, or a Redis connection left reconnecting); splits not handed back are retried once their locks expire`, {
           retryable: false,
           context: { queue: worker.name, timeoutMs: CLOSE_TIMEOUT_MS },
         });

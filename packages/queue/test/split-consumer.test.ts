@@ -62,6 +62,12 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, wha
   }
 }
 
+/** Resolves once the signal is aborted, also when it already was. */
+function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
 const stateOf = (h: Harness, splitId: string) => async (): Promise<string> => (await h.queue.queue.getJobState(splitJobId('run', splitId))) as string;
 
 test('a split that succeeds completes with its result', async (t) => {
@@ -186,13 +192,16 @@ test('close waits for a running split that ends within the drain time and takes 
 test('a split that outlasts the drain time is aborted and released to another worker, even on its last attempt', async (t) => {
   const h = harness(t, 1);
   const reasons: unknown[] = [];
+  let started = false;
   const first = h.consume(async (_payload, { signal }) => {
-    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    started = true;
+    await untilAborted(signal);
     reasons.push(signal.reason);
     throw signal.reason;
   });
   await h.queue.enqueue([split('long')]);
-  await until(stateOf(h, 'long'), (s) => s === 'active', 'the split to start');
+  // The processor itself, not only the job's state in Redis: the drain is about a running split.
+  await until(async () => started, (s) => s, 'the split to start');
   await first.close(200);
   assert.equal(reasons.length, 1);
   const reason = reasons[0] as SluiceError;
@@ -201,4 +210,27 @@ test('a split that outlasts the drain time is aborted and released to another wo
   h.consume(async () => 'done elsewhere');
   await until(stateOf(h, 'long'), (s) => s === 'completed' || s === 'failed', 'the split to finish elsewhere');
   assert.equal(await stateOf(h, 'long')(), 'completed');
+});
+
+test('a split BullMQ has taken but not yet started when close begins is drained like a running one', async (t) => {
+  // BullMQ emits 'active' and starts the processor a few ticks later: a close in between once saw
+  // no running split, skipped the drain and the abort, and then waited for a split that never ended.
+  const h = harness(t, 1);
+  const reasons: unknown[] = [];
+  const first = h.consume(async (_payload, { signal }) => {
+    await untilAborted(signal);
+    reasons.push(signal.reason);
+    throw signal.reason;
+  });
+  const closed = Promise.withResolvers<void>();
+  first.worker.once('active', () => {
+    first.close(200).then(closed.resolve, closed.reject);
+  });
+  await h.queue.enqueue([split('taken')]);
+  await closed.promise;
+  assert.deepEqual(reasons.map((r) => (r as SluiceError).code), [ErrorCode.CANCELLED], 'the split ran and was released at the drain time');
+  assert.deepEqual(h.failures, []);
+  h.consume(async () => 'done elsewhere');
+  await until(stateOf(h, 'taken'), (s) => s === 'completed' || s === 'failed', 'the split to finish elsewhere');
+  assert.equal(await stateOf(h, 'taken')(), 'completed');
 });
