@@ -89,7 +89,10 @@ test('a worker and a coordinator told to stop while Redis is away exit within th
   worker.kill();
   coordinator.kill();
   const [workerExit, coordinatorExit] = await Promise.all([worker.exited, coordinator.exited]);
-  assert.ok(Date.now() - stopping < 40_000, `stopping took ${Date.now() - stopping} ms`);
+  // About 14 s; a worker that spends its 30 s drain waiting on BullMQ's close would take 40 s.
+  const took = Date.now() - stopping;
+  console.log(`stopping while Redis is away took ${took} ms`);
+  assert.ok(took < 25_000, `stopping took ${took} ms`);
   assert.equal(workerExit, 1, worker.output());
   assert.equal(coordinatorExit, 1, coordinator.output());
   assert.match(worker.output(), /did not close within \d+ ms[^\n]*\n[^\n]*worker \d+ stopped\n/);

@@ -69,6 +69,15 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
   const rangeRetryDelays = options.rangeRetryDelays ?? DEFAULT_RANGE_RETRY_DELAYS;
   const released = new SluiceError(ErrorCode.CANCELLED, 'worker shutting down: split released for retry', { retryable: true });
   let releasing = false;
+  // Jobs BullMQ has taken ('active' is emitted a few ticks before the processor is called) and
+  // whose processor has not finished: what the drain waits for.
+  const taken = new Set<string>();
+  let onIdle: (() => void) | undefined;
+  const untaken = (id: string | undefined): void => {
+    taken.delete(id ?? '');
+    if (taken.size === 0) onIdle?.();
+  };
+  const idle = (): Promise<void> => (taken.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (onIdle = resolve)));
   const worker = new Worker<SplitPayload, Result>(
     queueName(options.kind ?? QueueKind.SPLITS, options.namespace),
     async (job: Job<SplitPayload>, token?: string) => {
@@ -105,6 +114,7 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
         aborts.delete(controller);
         running.delete(done);
         finished();
+        untaken(job.id);
       }
     },
     {
@@ -123,18 +133,23 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
       },
     },
   );
+  worker.on('active', (job) => taken.add(job.id ?? ''));
+  // A job BullMQ fails before calling the processor (a deferred failure) is not taken either.
+  worker.on('failed', (job) => untaken(job?.id));
   const onError = options.onError;
   if (onError !== undefined) worker.on('error', onError);
   return {
     worker,
     async close(drainMs = 30_000) {
       const closing = worker.close();
-      // Running splits get the drain time, then are aborted (released for retry) and get a little
-      // more to hand their jobs back. BullMQ's close is what is waited for, not the splits this
-      // consumer has seen start: BullMQ may have taken a split whose processor starts only a few
-      // ticks later, and its close waits for that one too.
-      if (!(await settledWithin(closing, drainMs))) {
-        releasing = true;
+      // Taken splits get the drain time, then are aborted (released for retry) and get a little
+      // more to hand their jobs back. Taken, not merely running: BullMQ may have taken a split whose
+      // processor starts only a few ticks later, and its close waits for that one too. Not BullMQ's
+      // close itself either: with Redis away it never settles, and the drain would always be spent.
+      const drained = await settledWithin(Promise.race([closing, idle()]), drainMs);
+      // Past this point a split BullMQ still starts (a fetch in flight) is released at once.
+      releasing = true;
+      if (!drained) {
         for (const controller of aborts) controller.abort(released);
         await settledWithin(Promise.allSettled(running), RELEASE_GRACE_MS);
       }
