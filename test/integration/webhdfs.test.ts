@@ -210,6 +210,18 @@ test('webhdfs: listFiles globs date partitions and recurses, sorted by path', as
     'zeek/dt=2018-03-24/hour=01/conn.ndjson.gz',
   ]);
   assert.deepEqual(await client.listFiles(`${root}/zeek/dt=2019-*/*`), []);
+  // Pruning: a skipped partition is left out, and the predicate sees the NameNode's absolute paths.
+  const asked: string[] = [];
+  const pruned = await client.listFiles(`${root}/zeek`, {
+    recursive: true,
+    skipDirectory: (path) => {
+      asked.push(path);
+      return path === `${root}/zeek/dt=2018-03-24`;
+    },
+  });
+  assert.deepEqual(names(pruned), ['zeek/dt=2018-03-23/conn.ndjson.gz', 'zeek/dt=2018-03-25/http.ndjson.gz']);
+  assert.ok(asked.includes(`${root}/zeek/dt=2018-03-23`), asked.join(', '));
+  assert.ok(!asked.includes(`${root}/zeek/dt=2018-03-24/hour=01`), 'nothing below a skipped directory is looked at');
 
   // The same listing through the URL a user types.
   const host = new URL(webhdfsUrl()).host;

@@ -49,11 +49,11 @@ export function fileSystemFor(url: string): FileSystem {
   return fs;
 }
 
-/** Lists the files an input URL or glob names, as absolute URLs with sizes. */
-export async function listInputFiles(input: string): Promise<InputFile[]> {
+/** Lists the files an input URL or glob names, as absolute URLs with sizes, skipping the directories `skipDirectory` names. */
+export async function listInputFiles(input: string, options: { skipDirectory?: (path: string) => boolean } = {}): Promise<InputFile[]> {
   const url = normalizeInput(input);
   const fs = fileSystemFor(url);
-  const files = await fs.listFiles(url);
+  const files = await fs.listFiles(url, options.skipDirectory === undefined ? {} : { skipDirectory: options.skipDirectory });
   return files.map((f) => ({ url: f.url, size: f.length }));
 }
 

@@ -17,7 +17,7 @@ import { computeAutoShiftSeconds, loadJob, parseTimeShift } from '@sluice/runtim
 import { readSplit } from '@sluice/formats';
 import type { SplitCompression, SplitFormat } from '@sluice/formats';
 import { planBackfill } from './plan-backfill.ts';
-import { prunePartitionsBefore } from './prune-partitions.ts';
+import { partitionEndedBefore, prunePartitionsBefore } from './prune-partitions.ts';
 import { tickStreamRun } from './stream-loop.ts';
 import type { RangeLimits, StreamKafka, StreamPositionsView } from './stream-loop.ts';
 import { DEFAULT_RANGE_LIMITS } from './stream-loop.ts';
@@ -33,6 +33,12 @@ const ENQUEUE_LOG_EVERY_MS = 10_000;
 /** How long `stop()` waits for the queues' Redis connections to close. */
 const QUEUE_CLOSE_TIMEOUT_MS = 10_000;
 
+/** What the coordinator asks of an input listing. */
+export interface ListInputOptions {
+  /** Directories (absolute paths) that need not be listed: date partitions that ended before `--since`. */
+  skipDirectory?: (path: string) => boolean;
+}
+
 /** Options of `createCoordinator`. */
 export interface CoordinatorOptions {
   /** Redis URL for the queue. */
@@ -41,8 +47,8 @@ export interface CoordinatorOptions {
   redis: Redis;
   /** A second client for blocking reads (not owned). */
   blockingRedis: Redis;
-  /** Lists the files an input URL or glob names. */
-  listInputs: (input: string) => Promise<InputFile[]>;
+  /** Lists the files an input URL or glob names, not listing the directories `skipDirectory` names. */
+  listInputs: (input: string, options?: ListInputOptions) => Promise<InputFile[]>;
   /** Opens a ranged reader (for `timeShift=auto`, which needs the newest event time). */
   openReader: (url: string) => RangeReader;
   namespace?: string;
@@ -191,23 +197,39 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     if (!(await runs.transition(run.runId, [RunState.SUBMITTED, RunState.PLANNING], RunState.PLANNING))) return;
     try {
       const files: InputFile[] = [];
+      // Date partitions that ended before --since hold nothing the run keeps: not even listed.
+      const since = run.since;
+      let skippedDirectories = 0;
       for (const input of run.inputs) {
-        const listed = await options.listInputs(input);
+        // A set: a walk may ask about one directory more than once.
+        const skipped = new Set<string>();
+        const listOptions: ListInputOptions = since === undefined ? {} : {
+          skipDirectory: (path) => {
+            const skip = partitionEndedBefore(path, since);
+            if (skip) skipped.add(path);
+            return skip;
+          },
+        };
+        const listed = await options.listInputs(input, listOptions);
+        skippedDirectories += skipped.size;
         // Name the input that matched nothing: the planner only sees files, not what was typed.
-        if (listed.length === 0) {
+        if (listed.length === 0 && skipped.size === 0) {
           throw new SluiceError(ErrorCode.NOT_FOUND, `input ${input} matched no file; check the URL and glob`, { retryable: false, context: { runId: run.runId, input } });
         }
         files.push(...listed);
       }
-      // Date partitions that ended before --since hold nothing the run keeps: they are not read.
-      const { kept, pruned } = prunePartitionsBefore(files, run.since);
-      if (pruned > 0) {
+      // A lister that lists them anyway (or a glob naming files in them) leaves them to this filter.
+      const { kept, pruned } = prunePartitionsBefore(files, since);
+      if (pruned > 0 || skippedDirectories > 0) {
+        const directories = skippedDirectories === 0 ? '' : `${skippedDirectories} partition ${skippedDirectories === 1 ? 'directory' : 'directories'}`;
+        const what = [directories, pruned > 0 ? `${pruned} files` : ''].filter(Boolean).join(' and ');
         if (kept.length === 0) {
-          throw new SluiceError(ErrorCode.NOT_FOUND, `all ${pruned} files of the input lie in date partitions (dt=…) that ended before --since ${new Date(Number(run.since) / 1000).toISOString()}: nothing to backfill; check --since and the input`, {
-            retryable: false, context: { runId: run.runId, inputs: run.inputs, since: run.since },
+          throw new SluiceError(ErrorCode.NOT_FOUND, `all ${what} of the input lie in date partitions (dt=…) that ended before --since ${new Date(Number(since) / 1000).toISOString()}: nothing to backfill; check --since and the input`, {
+            retryable: false, context: { runId: run.runId, inputs: run.inputs, since },
           });
         }
-        log(`run ${run.runId}: ${pruned} of ${files.length} files skipped, in date partitions that ended before --since`);
+        const notes = [directories === '' ? '' : `${directories} not listed`, pruned > 0 ? `${pruned} of ${files.length} files skipped` : ''];
+        log(`run ${run.runId}: ${notes.filter(Boolean).join(' and ')}, in date partitions that ended before --since`);
       }
       files.splice(0, files.length, ...kept);
       const runOptions = { ...run.options };

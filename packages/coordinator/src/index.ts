@@ -1,5 +1,5 @@
 export { DEFAULT_STREAM_POLL_MS, createCoordinator, logCoordinatorLine } from './coordinator.ts';
-export type { Coordinator, CoordinatorOptions } from './coordinator.ts';
+export type { Coordinator, CoordinatorOptions, ListInputOptions } from './coordinator.ts';
 export { planBackfill } from './plan-backfill.ts';
 export type { BackfillPlan, InputFile } from './plan-backfill.ts';
 export { DEFAULT_RANGE_LIMITS, parseStreamStart, rangePayload, rangeSplitId, tickStreamRun } from './stream-loop.ts';

@@ -41,13 +41,16 @@ export function partitionEndMicros(url: string): number | undefined {
   return end;
 }
 
+/** Whether a URL or path lies in a date partition that ended (with slack) before `sinceMicros`. */
+export function partitionEndedBefore(urlOrPath: string, sinceMicros: number): boolean {
+  const end = partitionEndMicros(urlOrPath);
+  return end !== undefined && end + PRUNE_SLACK_MICROS <= sinceMicros;
+}
+
 /** The files that may hold events at or after `sinceMicros`: those not in a partition that ended (with slack) before it. */
 export function prunePartitionsBefore<F extends { url: string }>(files: readonly F[], sinceMicros: number | undefined): { kept: F[]; pruned: number } {
   if (sinceMicros === undefined) return { kept: [...files], pruned: 0 };
-  const kept = files.filter((f) => {
-    const end = partitionEndMicros(f.url);
-    return end === undefined || end + PRUNE_SLACK_MICROS > sinceMicros;
-  });
+  const kept = files.filter((f) => !partitionEndedBefore(f.url, sinceMicros));
   return { kept, pruned: files.length - kept.length };
 }
 

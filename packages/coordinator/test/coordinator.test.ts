@@ -17,7 +17,7 @@ import { ACTIVE_RUNS_INDEX, RUNS_INDEX, RunState, SUBMIT_WAKEUP, coordinatorLeas
 import type { RunSpec, RunStore } from '@sluice/control';
 import { QueueKind, createSplitQueue } from '@sluice/queue';
 import { createCoordinator } from '../src/index.ts';
-import type { CoordinatorOptions } from '../src/index.ts';
+import type { CoordinatorOptions, ListInputOptions } from '../src/index.ts';
 
 const base = process.env.REDIS_URL ?? `redis://127.0.0.1:${process.env.REDIS_PORT ?? '6379'}`;
 const url = (() => {
@@ -185,6 +185,36 @@ test('a backfill with --since reads no date partition that ended before it, and 
   await eventually(async () => (await s.runs.get(none))?.state === RunState.FAILED, 20_000);
   assert.match((await s.runs.get(none))?.error ?? '', /^\[SLUICE_NOT_FOUND\] all 3 files of the input lie in date partitions \(dt=…\) that ended before --since 2018-03-26T00:00:00\.000Z: nothing to backfill/);
   assert.deepEqual(opened, [], 'plain text is planned from sizes: no file was opened');
+});
+
+test('with --since, date partition directories that ended before it are not even listed', async (t) => {
+  const s = setup(t);
+  const lines: string[] = [];
+  const days = ['dt=2018-03-22', 'dt=2018-03-23', 'dt=2018-03-24'];
+  const skippedAsked: string[] = [];
+  // A lister that walks partition directories as the real one does: it asks before listing each.
+  const listInputs = async (_input: string, options: ListInputOptions = {}) => days
+    .filter((d) => {
+      const skip = options.skipDirectory?.(`/archive/${d}`) === true;
+      if (skip) skippedAsked.push(d);
+      return !skip;
+    })
+    .map((d) => ({ url: `file:///archive/${d}/dns.ndjson`, size: 100 }));
+  startCoordinator(s, { tickMs: 100, log: (line) => lines.push(line), listInputs, openReader: (u) => {
+    throw new SluiceError(ErrorCode.INTERNAL, `nothing to read at ${u}`, { retryable: false });
+  } });
+  const runId = `${s.namespace}-since-dirs`;
+  await s.runs.submit({ ...s.spec(runId), inputs: ['file:///archive/dt=*/dns.ndjson'], since: Date.parse('2018-03-24T06:00:00Z') * 1000 });
+  await eventually(async () => (await s.runs.get(runId))?.state === RunState.RUNNING, 20_000);
+  assert.equal((await s.runs.get(runId))?.splitsTotal, 1, 'only dt=2018-03-24 is planned');
+  assert.deepEqual(skippedAsked, ['dt=2018-03-22', 'dt=2018-03-23']);
+  assert.ok(lines.includes(`run ${runId}: 2 partition directories not listed, in date partitions that ended before --since`), lines.join('\n'));
+
+  // Everything pruned at the listing is "nothing to backfill", not "matched no file".
+  const none = `${s.namespace}-since-dirs-all`;
+  await s.runs.submit({ ...s.spec(none), inputs: ['file:///archive/dt=*/dns.ndjson'], since: Date.parse('2018-03-26T00:00:00Z') * 1000 });
+  await eventually(async () => (await s.runs.get(none))?.state === RunState.FAILED, 20_000);
+  assert.match((await s.runs.get(none))?.error ?? '', /^\[SLUICE_NOT_FOUND\] all 3 partition directories of the input lie in date partitions \(dt=…\) that ended before --since 2018-03-26T00:00:00\.000Z: nothing to backfill/);
 });
 
 test('a live stream run is checked every stream poll, so new data is planned long before the next tick', async (t) => {

@@ -48,6 +48,11 @@ export interface ListFilesOptions {
    * skip; default false. A pattern segment that spells such a name literally always matches it.
    */
   includeHidden?: boolean;
+  /**
+   * Directories (by absolute path) for which it returns true are not listed, nor anything below
+   * them: how a caller prunes date partitions it does not need before paying for their listings.
+   */
+  skipDirectory?: (path: string) => boolean;
 }
 
 /** Options of `open`. */

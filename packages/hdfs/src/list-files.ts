@@ -30,13 +30,14 @@ export async function listMatchingFiles(
   const recursive = options.recursive ?? false;
   const includeHidden = options.includeHidden ?? false;
   const limit = limitConcurrency(options.concurrency ?? 8);
+  const skipDirectory = options.skipDirectory;
   const listings = new Map<string, Promise<FileStatus[]>>();
   const found = new Map<string, FileStatus>();
 
   const list = (path: string): Promise<FileStatus[]> => {
     let listing = listings.get(path);
     if (listing === undefined) {
-      listing = limit(() => lister.listStatus(path));
+      listing = skipDirectory?.(path) === true ? Promise.resolve([]) : limit(() => lister.listStatus(path));
       listings.set(path, listing);
     }
     return listing;
@@ -57,7 +58,8 @@ export async function listMatchingFiles(
 
   const visit = async (directory: string, index: number): Promise<void> => {
     const segment = glob.segments[index];
-    if (segment === undefined) return;
+    // Checked here as well as in `list`: a literal segment is looked up without listing its parent.
+    if (segment === undefined || skipDirectory?.(directory) === true) return;
     const last = index === glob.segments.length - 1;
     if (segment.kind === 'any-depth') {
       const children = (await list(directory)).filter(visible);

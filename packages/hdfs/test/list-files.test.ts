@@ -131,6 +131,44 @@ test('a missing literal path is NOT_FOUND; a glob matching nothing is empty', as
   assert.deepEqual(await listMatchingFiles(tree, '/archive/zeek/dt=*/missing.gz'), []);
 });
 
+const belowSkipped = (call: string): boolean => call.includes('/dt=2018-03-23/') || call.includes('/hour=01/');
+const isSkippedDirectory = (call: string): boolean => call.endsWith('/dt=2018-03-23') || call.endsWith('/hour=01');
+
+test('a directory skipDirectory names is not listed, nor anything below it, whatever the glob', async () => {
+  const tree = createTree(ZEEK);
+  const listed: string[] = [];
+  const recording: DirectoryLister = {
+    getFileStatus: (path) => {
+      listed.push(`stat ${path}`);
+      return tree.getFileStatus(path);
+    },
+    listStatus: (path) => {
+      listed.push(path);
+      return tree.listStatus(path);
+    },
+  };
+  const asked: string[] = [];
+  const skipDirectory = (path: string): boolean => {
+    asked.push(path);
+    return path.endsWith('/dt=2018-03-23') || path.endsWith('/hour=01');
+  };
+  for (const [pattern, options] of [['/archive/zeek', { recursive: true }], ['/archive/**/conn.ndjson.gz', {}], ['/archive/zeek/dt=*/*', {}]] as const) {
+    listed.length = 0;
+    asked.length = 0;
+    const found = paths(await listMatchingFiles(recording, pattern, { ...options, skipDirectory }));
+    assert.ok(!found.some((p) => p.includes('/dt=2018-03-23/') || p.includes('/hour=01/')), `${pattern}: ${found.join(', ')}`);
+    assert.ok(found.includes('/archive/zeek/dt=2018-03-24/conn.ndjson.gz'), `${pattern}: ${found.join(', ')}`);
+    assert.ok(asked.includes('/archive/zeek/dt=2018-03-23'), `${pattern}: the predicate is asked with absolute paths: ${asked.join(', ')}`);
+    // Stat-ing a skipped directory itself is allowed (a literal segment); listing it or touching
+    // anything below it is not.
+    assert.deepEqual(listed.filter((call) => belowSkipped(call) || (!call.startsWith('stat ') && isSkippedDirectory(call))), [], pattern);
+  }
+  // Skipping the base itself lists nothing.
+  listed.length = 0;
+  assert.deepEqual(await listMatchingFiles(recording, '/archive/zeek/dt=2018-03-23', { skipDirectory }), []);
+  assert.deepEqual(listed, ['stat /archive/zeek/dt=2018-03-23']);
+});
+
 test('listings are bounded in flight and each directory is listed once', async () => {
   const files = Array.from({ length: 60 }, (_, i) => `/wide/d${String(i).padStart(2, '0')}/f.gz`);
   const tree = createTree(files);
