@@ -9,7 +9,7 @@ import { ErrorCode, SluiceError } from '@sluice/core';
 import type { RangeReader } from '@sluice/core';
 import { createFileSystem } from '@sluice/hdfs';
 import type { FileSystem } from '@sluice/hdfs';
-import type { InputFile } from '@sluice/coordinator';
+import type { InputFile, ListInputOptions } from '@sluice/coordinator';
 
 const SCHEMES = new Set(['webhdfs:', 'swebhdfs:', 'hdfs:', 'file:']);
 const cache = new Map<string, FileSystem>();
@@ -50,10 +50,10 @@ export function fileSystemFor(url: string): FileSystem {
 }
 
 /** Lists the files an input URL or glob names, as absolute URLs with sizes, skipping the directories `skipDirectory` names. */
-export async function listInputFiles(input: string, options: { skipDirectory?: (path: string) => boolean } = {}): Promise<InputFile[]> {
+export async function listInputFiles(input: string, options: ListInputOptions = {}): Promise<InputFile[]> {
   const url = normalizeInput(input);
   const fs = fileSystemFor(url);
-  const files = await fs.listFiles(url, options.skipDirectory === undefined ? {} : { skipDirectory: options.skipDirectory });
+  const files = await fs.listFiles(url, options);
   return files.map((f) => ({ url: f.url, size: f.length }));
 }
 

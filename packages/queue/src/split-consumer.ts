@@ -65,19 +65,20 @@ const CLOSE_TIMEOUT_MS = 10_000;
 /** Starts consuming splits. */
 export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitConsumer {
   const aborts = new Set<AbortController>();
-  const running = new Set<Promise<unknown>>();
   const rangeRetryDelays = options.rangeRetryDelays ?? DEFAULT_RANGE_RETRY_DELAYS;
   const released = new SluiceError(ErrorCode.CANCELLED, 'worker shutting down: split released for retry', { retryable: true });
   let releasing = false;
   // Jobs BullMQ has taken ('active' is emitted a few ticks before the processor is called) and
-  // whose processor has not finished: what the drain waits for.
+  // whose processor has not finished: what the drain and the release wait for.
   const taken = new Set<string>();
-  let onIdle: (() => void) | undefined;
+  let idleWaiters: Array<() => void> = [];
   const untaken = (id: string | undefined): void => {
     taken.delete(id ?? '');
-    if (taken.size === 0) onIdle?.();
+    if (taken.size > 0) return;
+    for (const wake of idleWaiters) wake();
+    idleWaiters = [];
   };
-  const idle = (): Promise<void> => (taken.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (onIdle = resolve)));
+  const idle = (): Promise<void> => (taken.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve)));
   const worker = new Worker<SplitPayload, Result>(
     queueName(options.kind ?? QueueKind.SPLITS, options.namespace),
     async (job: Job<SplitPayload>, token?: string) => {
@@ -85,8 +86,6 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
       // Taken by BullMQ after the drain time ran out: released before any work is done.
       if (releasing) controller.abort(released);
       aborts.add(controller);
-      const { promise: done, resolve: finished } = Promise.withResolvers<void>();
-      running.add(done);
       const attempts = job.opts.attempts ?? 1;
       try {
         controller.signal.throwIfAborted();
@@ -112,8 +111,6 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
         throw new Error(`[${failure.code}] ${failure.message}`, { cause: error });
       } finally {
         aborts.delete(controller);
-        running.delete(done);
-        finished();
         untaken(job.id);
       }
     },
@@ -151,7 +148,7 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
       releasing = true;
       if (!drained) {
         for (const controller of aborts) controller.abort(released);
-        await settledWithin(Promise.allSettled(running), RELEASE_GRACE_MS);
+        await settledWithin(idle(), RELEASE_GRACE_MS);
       }
       // BullMQ's own close can wait forever on a connection left reconnecting after a Redis outage
       // (taskforcesh/bullmq#4656): bounded, so a stopping worker always stops.
