@@ -1,6 +1,7 @@
 /**
- * End to end on an HA HDFS: the WRCCDC logs loaded through `hdfs://ha/...`, then a network-metrics
- * backfill whose coordinator and workers know both NameNodes. Mid-run the operator fails the active
+ * End to end on an HA HDFS: the WRCCDC logs loaded through `hdfs://ha/...` (the NameNodes listed in
+ * SLUICE_HDFS_HTTP_ADDRESS), then a network-metrics backfill whose coordinator and workers find both
+ * NameNodes in the pair's own Hadoop configuration (HADOOP_CONF_DIR), as Spark would. Mid-run the operator fails the active
  * role over to the other NameNode, and later kills that one and forces the first active again. The
  * run completes and Redis equals the reference, so no split was lost or counted twice.
  */
@@ -18,7 +19,7 @@ const shift = 86_400 * Math.floor((Date.now() / 1000 - newestEventMicros() / 1e6
 test('backfill over hdfs://nameservice survives a NameNode failover and a killed NameNode mid-run', async (t) => {
   const ha = await startHaHdfs(t);
   const [nn1, nn2] = ha.httpAddresses;
-  const hdfs = { SLUICE_HDFS_HTTP_ADDRESS: `${nn1},${nn2}` };
+  const hdfs = { HADOOP_CONF_DIR: ha.clientConfDir };
   const input = 'hdfs://ha/archive/zeek-ndjson';
   const put = await runSluice(t, ['hdfs', 'put', '--gunzip', input, ...datasetFiles('ndjson')], { SLUICE_HDFS_HTTP_ADDRESS: `${nn2},${nn1}` });
   assert.equal(put.code, 0, put.output);

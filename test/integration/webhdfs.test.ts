@@ -8,8 +8,11 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ErrorCode } from '@sluice/core';
 import { createFileSystem, createWebHdfsClient } from '@sluice/hdfs';
 import type { WebHdfsClient } from '@sluice/hdfs';
@@ -35,6 +38,20 @@ async function workspace(t: TestContext): Promise<{ client: WebHdfsClient; root:
     }
   });
   return { client, root };
+}
+
+/** One `<property>` of a Hadoop configuration file. */
+function property(name: string, value: string): string {
+  return `<property><name>${name}</name><value>${value}</value></property>`;
+}
+
+/** A local port nothing listens on (one just released). */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }
 
 async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
@@ -234,6 +251,31 @@ test('webhdfs: listFiles globs date partitions and recurses, sorted by path', as
   ]);
 });
 
+test('webhdfs: hdfs:/// resolves through a Hadoop configuration directory, failing over past a dead NameNode', async (t) => {
+  const { client, root } = await workspace(t);
+  await client.create(`${root}/dt=2018-03-24/a.ndjson`, Buffer.from('{"a":1}\n'));
+  const dead = await closedPort();
+  // A client configuration as a cluster ships it: an HA nameservice whose first NameNode is gone.
+  const confDir = mkdtempSync(join(tmpdir(), 'sluice-hadoop-conf-'));
+  t.after(() => rmSync(confDir, { recursive: true, force: true }));
+  writeFileSync(join(confDir, 'core-site.xml'), `<configuration>${property('fs.defaultFS', 'hdfs://archive')}</configuration>`);
+  writeFileSync(join(confDir, 'hdfs-site.xml'), `<configuration>
+  ${property('dfs.nameservices', 'archive')}
+  ${property('dfs.ha.namenodes.archive', 'gone,live')}
+  ${property('dfs.namenode.http-address.archive.gone', `127.0.0.1:${dead}`)}
+  ${property('dfs.namenode.http-address.archive.live', new URL(webhdfsUrl()).host)}
+</configuration>`);
+  const failovers: string[] = [];
+  const fs = createFileSystem('hdfs:///', { env: { HADOOP_CONF_DIR: confDir }, onFailover: (_error, from, to) => failovers.push(`${from}->${to}`) });
+  t.after(() => fs.close());
+  const files = await fs.listFiles(`hdfs://${root}/dt=*/*.ndjson`);
+  assert.deepEqual(files.map((f) => f.url), [`hdfs://archive${root}/dt=2018-03-24/a.ndjson`], 'file URLs name the nameservice');
+  assert.deepEqual(failovers, [`127.0.0.1:${dead}->${new URL(webhdfsUrl()).host}`]);
+  const reader = createFileSystem(files[0]?.url as string, { env: { HADOOP_CONF_DIR: confDir } });
+  t.after(() => reader.close());
+  assert.equal(Buffer.from(await reader.open(files[0]?.url as string)).toString(), '{"a":1}\n');
+});
+
 test('webhdfs: a missing path becomes NOT_FOUND with the RemoteException in its context', async (t) => {
   const { client, root } = await workspace(t);
   const path = `${root}/does/not/exist.ndjson`;
@@ -251,11 +293,7 @@ test('webhdfs: a missing path becomes NOT_FOUND with the RemoteException in its 
 });
 
 test('webhdfs: an unreachable NameNode is UNAVAILABLE and says what to check', async () => {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-
+  const port = await closedPort();
   const client = createWebHdfsClient({ url: `http://127.0.0.1:${port}`, retries: 0 });
   const error = await rejection(client.getFileStatus('/'));
   assert.equal(error.code, ErrorCode.UNAVAILABLE);

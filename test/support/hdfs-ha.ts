@@ -18,6 +18,8 @@ const SCRIPT = resolve(import.meta.dirname, '../../infra/local/hdfs-ha');
 export interface HaHdfs {
   /** `127.0.0.1:<port>` of nn1's and nn2's HTTP servers, in that order. */
   readonly httpAddresses: readonly [string, string];
+  /** A Hadoop client configuration of the pair (the DataNode's: `fs.defaultFS` is `hdfs://ha`), for `HADOOP_CONF_DIR`. */
+  readonly clientConfDir: string;
   /** `hdfs haadmin -failover from to`: from becomes standby, to active. */
   failover(from: 'nn1' | 'nn2', to: 'nn1' | 'nn2'): Promise<void>;
   /** `hdfs haadmin -transitionToActive nn`, for when the other one is gone. */
@@ -42,6 +44,7 @@ export async function startHaHdfs(t: TestContext): Promise<HaHdfs> {
   };
   return {
     httpAddresses: [address('nn1'), address('nn2')],
+    clientConfDir: join(dir, 'conf-dn'),
     async failover(from, to) {
       await control('failover', dir, from, to);
     },

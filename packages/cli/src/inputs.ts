@@ -30,7 +30,7 @@ export function normalizeInput(input: string): string {
     });
   }
   // A webhdfs:// URL names its NameNode: a missing host or a bad port fails here, not in the
-  // coordinator. An hdfs:// URL is resolved where it is read (SLUICE_HDFS_HTTP_ADDRESS there).
+  // coordinator. An hdfs:// URL is resolved where it is read (SLUICE_HDFS_HTTP_ADDRESS or HADOOP_CONF_DIR there).
   if (scheme.toLowerCase() === 'webhdfs') createFileSystem(input);
   return input;
 }

@@ -20,6 +20,8 @@ export type { GlobPattern, GlobSegment } from './glob.ts';
 export { isHidden, listMatchingFiles } from './list-files.ts';
 export type { DirectoryLister, ListMatchingOptions } from './list-files.ts';
 export { parseWebHdfsEndpoint, redactUrl, resolveHdfsPath } from './webhdfs-url.ts';
+export { createHadoopConf, loadHadoopConf, resolveNameNodes } from './hadoop-conf.ts';
+export type { HadoopConf, ResolvedNameNodes } from './hadoop-conf.ts';
 export type { WebHdfsEndpoint, WebHdfsEndpointOptions } from './webhdfs-url.ts';
 export { decodeRemoteException, toResponseError } from './webhdfs-error.ts';
 export type { RemoteException } from './webhdfs-error.ts';

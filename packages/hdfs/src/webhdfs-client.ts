@@ -34,7 +34,7 @@ export type DataTransfer = (typeof DataTransfer)[keyof typeof DataTransfer];
 
 /** Options of `createWebHdfsClient`. */
 export interface WebHdfsClientOptions {
-  /** `http(s)://namenode:9870`, `webhdfs://namenode:9870/…`, or `hdfs://namenode:8020/…` with `hdfsHttpAddress`. */
+  /** `http(s)://namenode:9870`, `webhdfs://namenode:9870/…`, or `hdfs://namenode:8020/…` with `hdfsHttpAddress` or `hadoopConfDir`. */
   url: string;
   /** `user.name` of every request; default `HADOOP_USER_NAME`, else `sluice`. Ignored with a delegation token. */
   user?: string;
@@ -45,6 +45,8 @@ export interface WebHdfsClientOptions {
    * (`nn1:9870,nn2:9870`); default `SLUICE_HDFS_HTTP_ADDRESS`.
    */
   hdfsHttpAddress?: string;
+  /** A Hadoop client configuration directory (core-site.xml, hdfs-site.xml) for `hdfs://` URLs; default `HADOOP_CONF_DIR`. */
+  hadoopConfDir?: string;
   /** Longest wait for a response, or between two chunks of a body, in ms; default `SLUICE_HDFS_TIMEOUT_MS`, else 30000. */
   timeoutMs?: number;
   /** Retries of a failed request (refused, 5xx, standby NameNode); default `SLUICE_HDFS_RETRIES`, else 3. */
@@ -109,6 +111,7 @@ export function createWebHdfsClient(options: WebHdfsClientOptions): WebHdfsClien
   const cluster = parseWebHdfsCluster(options.url, {
     env,
     ...(options.hdfsHttpAddress === undefined ? {} : { hdfsHttpAddress: options.hdfsHttpAddress }),
+    ...(options.hadoopConfDir === undefined ? {} : { hadoopConfDir: options.hadoopConfDir }),
   });
   const { endpoints } = cluster;
   // Shared by every call, so after one failover the others go straight to the new active NameNode.

@@ -6,6 +6,7 @@
  */
 import { posix } from 'node:path';
 import { ErrorCode, SluiceError } from '@sluice/core';
+import { loadHadoopConf, resolveNameNodes } from './hadoop-conf.ts';
 
 /** A resolved WebHDFS server. */
 export interface WebHdfsEndpoint {
@@ -23,9 +24,14 @@ export interface WebHdfsEndpointOptions {
    * The NameNode's HTTP address (`nn:9870` or `http://nn:9870`) that `hdfs://` URLs map to, since their
    * authority is the RPC address (or an HA nameservice), which speaks no HTTP. A comma-separated list
    * names the NameNodes of an HA nameservice (`nn1:9870,nn2:9870`), as `dfs.namenode.http-address.<ns>.<nn>`
-   * does in hdfs-site.xml. Defaults to `SLUICE_HDFS_HTTP_ADDRESS`.
+   * does in hdfs-site.xml. Defaults to `SLUICE_HDFS_HTTP_ADDRESS`; without either, `hadoopConfDir` decides.
    */
   hdfsHttpAddress?: string;
+  /**
+   * A Hadoop client configuration directory whose `core-site.xml` and `hdfs-site.xml` map `hdfs://`
+   * URLs to NameNodes, as they do for Hadoop's own clients. Defaults to `HADOOP_CONF_DIR`.
+   */
+  hadoopConfDir?: string;
   /** Environment to read defaults from; defaults to `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -35,8 +41,9 @@ export interface WebHdfsCluster {
   /** In the order configured; an HA client starts with the first and fails over along the list. */
   readonly endpoints: readonly WebHdfsEndpoint[];
   /**
-   * For HA, the `hdfs://` authority file URLs keep (`hdfs://nameservice/path`), so whoever reads
-   * them later fails over too; undefined for one server, whose files are `webhdfs://host:port/path`.
+   * For HA (or a nameservice of the Hadoop configuration), the `hdfs://` authority file URLs keep
+   * (`hdfs://nameservice/path`), so whoever reads them later resolves and fails over too; undefined
+   * for one server, whose files are `webhdfs://host:port/path`.
    */
   readonly nameservice: string | undefined;
 }
@@ -79,10 +86,8 @@ export function parseWebHdfsCluster(url: string, options: WebHdfsEndpointOptions
     case 'webhdfs':
     case 'swebhdfs':
       return { endpoints: [fromAuthority(url, split.scheme, split.authority)], nameservice: undefined };
-    case 'hdfs': {
-      const endpoints = fromHdfsUrl(url, options);
-      return { endpoints, nameservice: endpoints.length > 1 ? split.authority : undefined };
-    }
+    case 'hdfs':
+      return fromHdfsUrl(url, split.authority, options);
     default:
       throw invalid(url, `unsupported scheme '${split.scheme}:'; use http(s)://, webhdfs://, swebhdfs:// or hdfs://`);
   }
@@ -185,16 +190,29 @@ function fromAuthority(url: string, scheme: 'webhdfs' | 'swebhdfs', authority: s
   return { apiUrl: `${protocol}//${parsed.hostname}:${port}${API_PREFIX}`, scheme, authority: `${parsed.hostname}:${port}` };
 }
 
-function fromHdfsUrl(url: string, options: WebHdfsEndpointOptions): WebHdfsEndpoint[] {
+function fromHdfsUrl(url: string, authority: string, options: WebHdfsEndpointOptions): WebHdfsCluster {
   const env = options.env ?? process.env;
   const setting = options.hdfsHttpAddress === undefined ? 'SLUICE_HDFS_HTTP_ADDRESS' : 'hdfsHttpAddress';
   const address = options.hdfsHttpAddress ?? env.SLUICE_HDFS_HTTP_ADDRESS;
-  if (address === undefined || address.trim() === '') {
-    throw invalid(
-      url,
-      'hdfs:// names the NameNode RPC address, which has no HTTP API; set SLUICE_HDFS_HTTP_ADDRESS to its HTTP address (e.g. namenode:9870, or nn1:9870,nn2:9870 for an HA pair) or use webhdfs://',
-    );
+  // The explicit address wins over the Hadoop configuration: it is how one process is pointed
+  // elsewhere than the host's Hadoop clients.
+  if (address !== undefined && address.trim() !== '') {
+    const endpoints = endpointsFromList(address, setting);
+    return { endpoints, nameservice: endpoints.length > 1 ? authority : undefined };
   }
+  const confDir = options.hadoopConfDir ?? env.HADOOP_CONF_DIR;
+  if (confDir !== undefined && confDir.trim() !== '') {
+    const resolved = resolveNameNodes(loadHadoopConf(confDir.trim(), env), authority);
+    const endpoints = endpointsFromList(resolved.httpAddresses.join(','), `the Hadoop configuration in ${confDir.trim()}`);
+    return { endpoints, nameservice: resolved.nameservice };
+  }
+  throw invalid(
+    url,
+    'hdfs:// names the NameNode RPC address, which has no HTTP API; set HADOOP_CONF_DIR to the cluster\'s Hadoop client configuration, or SLUICE_HDFS_HTTP_ADDRESS to the NameNode\'s HTTP address (e.g. namenode:9870, or nn1:9870,nn2:9870 for an HA pair), or use webhdfs://',
+  );
+}
+
+function endpointsFromList(address: string, setting: string): WebHdfsEndpoint[] {
   const items = address.split(',').map((item) => item.trim());
   if (items.some((item) => item === '')) {
     throw invalid(address, `${setting} has an empty entry; list NameNode HTTP addresses separated by single commas (nn1:9870,nn2:9870)`);
