@@ -3,5 +3,12 @@
 import { tuneGarbageCollector } from './gc-tuning.ts';
 import { runCli } from './program.ts';
 
+// A reader that went away (`sluice hdfs ls … | head`) ends the command quietly, as it ends Unix
+// tools, instead of an unhandled EPIPE with a stack trace. Exiting at once is safe even for a
+// worker: its commits are fenced, and a split it held is retried as after any crash.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(0);
+});
 tuneGarbageCollector();
 await runCli(process.argv);

@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -168,4 +168,20 @@ test('a numeric option out of range fails before anything connects, printed with
     assert.equal(res.code, 1, args.join(' '));
     assert.ok(res.stderr.startsWith(expected), `${args.join(' ')}:\n${res.stderr}`);
   }
+});
+
+test('output into a pipe whose reader went away ends quietly with 0, as Unix tools do (| head)', async (t) => {
+  const dir = tempDir(t);
+  mkdirSync(join(dir, 'many'));
+  // Far more than a pipe buffer holds, so writes go on after the reader is gone.
+  for (let i = 0; i < 4000; i += 1) writeFileSync(join(dir, 'many', `file-${String(i).padStart(5, '0')}-${'x'.repeat(40)}.ndjson`), '');
+  const child = spawn(process.execPath, [bin, 'hdfs', 'ls', `file://${dir}/many/*.ndjson`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const first = await new Promise<string>((done) => child.stdout.once('data', (chunk: Buffer) => done(chunk.toString())));
+  child.stdout.destroy();
+  const code = await new Promise<number | null>((done) => child.once('close', (c) => done(c)));
+  assert.match(first, /file-00000-x+\.ndjson/u, 'the listing started');
+  assert.equal(stderr, '', 'no EPIPE error or stack trace');
+  assert.equal(code, 0);
 });
