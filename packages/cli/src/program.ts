@@ -2,6 +2,7 @@
  * The `sluice` program: one commander tree; every command lives in `commands/`. Errors are printed
  * once, with their code and context, and set a non-zero exit code.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { coerceError } from '@sluice/core';
 import { registerDevCommand } from './commands/dev.ts';
@@ -14,10 +15,17 @@ import { registerHdfsCommand } from './commands/hdfs.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerStreamCommand } from './commands/stream.ts';
 
+/** The version of this CLI, from its package.json (which ships beside the sources in the image too). */
+export function readCliVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+}
+
 /** Builds the command tree (exported for tests). */
 export function createProgram(): Command {
   const program = new Command('sluice')
     .description('Distributed batch and stream jobs: HDFS and Kafka in, kairos time series in Redis out, exactly once.')
+    .version(`sluice ${readCliVersion()} (node ${process.version})`, '-V, --version', 'print the version of sluice and of Node')
     .showHelpAfterError()
     .exitOverride();
   registerDevCommand(program);

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -184,4 +184,11 @@ test('output into a pipe whose reader went away ends quietly with 0, as Unix too
   assert.match(first, /file-00000-x+\.ndjson/u, 'the listing started');
   assert.equal(stderr, '', 'no EPIPE error or stack trace');
   assert.equal(code, 0);
+});
+
+test('--version prints the version of the package and of Node, and exits 0', async () => {
+  const res = await sluice(['--version']);
+  assert.equal(res.code, 0, res.stderr);
+  const manifest = JSON.parse(readFileSync(resolve(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  assert.equal(res.stdout, `sluice ${manifest.version} (node ${process.version})\n`);
 });
