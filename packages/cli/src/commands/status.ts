@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import { ErrorCode, SluiceError } from '@sluice/core';
-import { computePartitionLag, createRunStore, createStreamPositions } from '@sluice/control';
+import { computePartitionLag, createRunStore, createStreamPositions, isFinalState } from '@sluice/control';
 import type { PartitionLag, PlannedRange, RunProgress } from '@sluice/control';
 import { integerFlag, resolveRedisUrl } from '../config.ts';
 import { connectRedis } from '../redis-connection.ts';
@@ -103,7 +103,7 @@ export function formatProgress(p: RunProgress): string {
     ['run', p.run.runId],
     ['job', `${p.run.job} (${p.run.kind})`],
     ['state', p.run.state],
-    ['splits', p.run.kind === 'stream' ? `${p.splitsDone} ranges done${failed}` : total === undefined ? 'planning' : `${p.splitsDone}/${total} done${failed}`],
+    ['splits', p.run.kind === 'stream' ? `${p.splitsDone} ranges done${failed}` : total === undefined ? (isFinalState(p.run.state) ? 'none planned' : 'planning') : `${p.splitsDone}/${total} done${failed}`],
     ['bytes', `${p.bytes.toLocaleString('en-US')}${p.run.bytesTotal === undefined ? '' : ` / ${p.run.bytesTotal.toLocaleString('en-US')}`}`],
     ['records', p.records.toLocaleString('en-US')],
     ['records/s', Math.round(p.recordsPerSecond).toLocaleString('en-US')],
