@@ -90,6 +90,7 @@ export const networkMetrics = defineJob<ZeekRecord, NetworkMetricsOptions>({
   },
   fields: ['_path', 'ts', 'id.orig_h', 'id.resp_h', 'established', 'version', 'rcode_name', 'rtt', 'qtype_name'],
   options: parseOptions,
+  optionNames: ['recordType'],
   eventTime: eventTimeOf,
   process(record, emit, { options }) {
     const ts = eventTimeOf(record);

@@ -65,6 +65,8 @@ test('backfill checks the job, its options and the input scheme before touching 
     [['backfill', 'no-such-job', '--input', '/x'], /error \[SLUICE_NOT_FOUND\]: no job named "no-such-job"/],
     [['backfill', 'network-metrics', '--input', '/x', '--set', 'timeShift=soon'], /error \[SLUICE_INVALID_CONFIG\]: timeShift must be whole seconds or 'auto'/],
     [['backfill', 'network-metrics', '--input', '/x', '--set', 'recordType=http'], /error \[SLUICE_INVALID_CONFIG\]: network-metrics: recordType must be 'dns' or 'ssl'/],
+    [['backfill', 'network-metrics', '--input', '/x', '--set', 'timeshift=auto'], /error \[SLUICE_INVALID_CONFIG\]: job network-metrics has no option "timeshift" .*did you mean timeShift\?/],
+    [['stream', 'network-metrics', '--topic', 't', '--set', 'recordtype=dns'], /error \[SLUICE_INVALID_CONFIG\]: job network-metrics has no option "recordtype" .*did you mean recordType\?/],
     [['backfill', 'network-metrics', '--input', '/x', '--since', 'last week'], /error \[SLUICE_INVALID_CONFIG\]: --since must be an ISO-8601 time/],
     [['backfill', 'network-metrics', '--input', 's3://bucket/x.ndjson'], /error \[SLUICE_INVALID_CONFIG\]: input "s3:\/\/bucket\/x.ndjson" has scheme s3:\/\//],
     [['backfill', 'network-metrics', '--input', 'webhdfs:///archive/x.ndjson'], /error \[SLUICE_INVALID_CONFIG\]: invalid WebHDFS URL .*needs a host/],

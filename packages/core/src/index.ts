@@ -15,7 +15,7 @@ export type {
   SetAggregate,
 } from './aggregate.ts';
 export type { RangeReader } from './source.ts';
-export { defineJob } from './job.ts';
+export { FRAMEWORK_OPTION_NAMES, defineJob } from './job.ts';
 export type { Emit, JobDefinition, ProcessContext } from './job.ts';
 export { createCombiner } from './combiner.ts';
 export type { Combiner, CombinerOptions, EmitSlot } from './combiner.ts';

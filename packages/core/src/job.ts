@@ -36,11 +36,23 @@ export interface JobDefinition<Record = unknown, Options = unknown> {
   eventTime?: (record: Record) => number | undefined;
   /** Parses `--set key=value` pairs into typed options; throw an INVALID_CONFIG SluiceError on bad input. */
   options?: (raw: Readonly<{ [key: string]: string }>) => Options;
+  /**
+   * The `--set` keys `options` understands. When given, any other key (besides the framework's,
+   * `FRAMEWORK_OPTION_NAMES`) is refused before a run starts, so a typo is an error instead of an
+   * option silently ignored; without it every key reaches `options`.
+   */
+  optionNames?: readonly string[];
   /** Record fields the processor reads; columnar formats read only these. */
   fields?: readonly string[];
   /** Human description shown by the CLI. */
   description?: string;
 }
+
+/**
+ * The `--set` keys every job accepts, read by the framework: `timeShift` (replay recorded events as
+ * recent), `since`/`until` (event-time bounds) and `start` (where a stream begins).
+ */
+export const FRAMEWORK_OPTION_NAMES: readonly string[] = Object.freeze(['timeShift', 'since', 'until', 'start']);
 
 const JOB_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 const TYPES = new Set<string>(Object.values(SeriesType));
@@ -59,7 +71,19 @@ export function defineJob<Record, Options = { readonly [key: string]: string }>(
   const families = Object.entries(definition.series ?? {});
   if (families.length === 0) throw invalid(job, undefined, 'declare at least one series family in `series`');
   for (const [family, decl] of families) validateSeries(job, family, decl);
+  validateOptionNames(job, definition.optionNames);
   return Object.freeze({ ...definition });
+}
+
+function validateOptionNames(job: string, names: readonly string[] | undefined): void {
+  if (names === undefined) return;
+  if (!Array.isArray(names) || names.some((name) => typeof name !== 'string' || name === '' || name.includes('='))) {
+    throw invalid(job, undefined, `optionNames must be an array of option keys (non-empty, without '='), got ${JSON.stringify(names)}`);
+  }
+  const framework = names.filter((name) => FRAMEWORK_OPTION_NAMES.includes(name));
+  if (framework.length > 0) {
+    throw invalid(job, undefined, `optionNames lists ${framework.join(', ')}, which the framework reads for every job; remove ${framework.length === 1 ? 'it' : 'them'}`);
+  }
 }
 
 function validateSeries(job: string, family: string, decl: SeriesDecl): void {

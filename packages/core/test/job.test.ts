@@ -55,3 +55,11 @@ test('a namePrefix must be a string', () => {
   assertInvalid(() => ok({ hits: { type: 'count', intervals: minute, namePrefix: 7 as unknown as string } }), 'series "hits"', 'namePrefix must be a string, got 7');
   assert.equal(ok({ hits: { type: 'count', intervals: minute, namePrefix: 'hits.' } }).series.hits?.namePrefix, 'hits.');
 });
+
+test('optionNames must be option keys, and none the framework reads itself', () => {
+  const series = { hits: { type: 'count' as const, intervals: minute } };
+  assert.deepEqual(defineJob({ name: 'j', series, process: () => {}, optionNames: ['recordType'] }).optionNames, ['recordType']);
+  assertInvalid(() => defineJob({ name: 'j', series, process: () => {}, optionNames: ['a=b'] }), 'optionNames must be an array of option keys');
+  assertInvalid(() => defineJob({ name: 'j', series, process: () => {}, optionNames: 'recordType' as unknown as string[] }), 'optionNames must be an array');
+  assertInvalid(() => defineJob({ name: 'j', series, process: () => {}, optionNames: ['since', 'x'] }), 'optionNames lists since, which the framework reads for every job; remove it');
+});

@@ -3,7 +3,7 @@
  * recent. kairos drops writes older than `steps` buckets, so data from 2018 would vanish unless
  * shifted; shifting by whole days keeps every bucket's alignment.
  */
-import { ErrorCode, SluiceError } from '@sluice/core';
+import { ErrorCode, FRAMEWORK_OPTION_NAMES, SluiceError } from '@sluice/core';
 import type { JobDefinition } from '@sluice/core';
 
 /** Seconds to add to event times, or `auto`: whole days so the newest record lands within the last 24 hours. */
@@ -20,12 +20,13 @@ export interface RunOptions<Options> {
 }
 
 // `start` is read by the coordinator for stream runs (where a new partition begins).
-const FRAMEWORK_KEYS = new Set(['timeShift', 'since', 'until', 'start']);
+const FRAMEWORK_KEYS: ReadonlySet<string> = new Set(FRAMEWORK_OPTION_NAMES);
 
 /** Splits `--set` pairs into framework options and the job's parsed options. */
 export function resolveRunOptions<Options>(job: JobDefinition<unknown, Options>, raw: Readonly<Record<string, string>>): RunOptions<Options> {
   const own: Record<string, string> = {};
   for (const [key, value] of Object.entries(raw)) if (!FRAMEWORK_KEYS.has(key)) own[key] = value;
+  if (job.optionNames !== undefined) checkOptionNames(job.name, job.optionNames, Object.keys(own));
   const options = job.options === undefined ? (own as Options) : job.options(own);
   const since = parseEventTimeBound('since', raw.since);
   const until = parseEventTimeBound('until', raw.until);
@@ -35,6 +36,46 @@ export function resolveRunOptions<Options>(job: JobDefinition<unknown, Options>,
     ...(since === undefined ? {} : { since }),
     ...(until === undefined ? {} : { until }),
   };
+}
+
+/** Refuses keys a job does not take, suggesting the option a typo was probably meant to be. */
+function checkOptionNames(job: string, names: readonly string[], given: readonly string[]): void {
+  const unknown = given.filter((key) => !names.includes(key));
+  if (unknown.length === 0) return;
+  const known = [...names, ...FRAMEWORK_OPTION_NAMES];
+  const hints = unknown.map((key) => closestName(key, known)).filter((hint) => hint !== undefined);
+  const takes = names.length === 0 ? 'it takes no options of its own' : `it takes ${names.join(', ')}`;
+  throw new SluiceError(
+    ErrorCode.INVALID_CONFIG,
+    `job ${job} has no option ${unknown.map((key) => JSON.stringify(key)).join(', ')} (--set ${unknown[0]}=…); ${takes}, and every job takes ${FRAMEWORK_OPTION_NAMES.join(', ')}` +
+      (hints.length === 0 ? '' : `; did you mean ${[...new Set(hints)].join(', ')}?`),
+    { context: { job, unknown, known } },
+  );
+}
+
+/** The known name a key most likely misspells: the same but for case, or at most 2 edits away. */
+function closestName(key: string, known: readonly string[]): string | undefined {
+  const sameCase = known.find((name) => name.toLowerCase() === key.toLowerCase());
+  if (sameCase !== undefined) return sameCase;
+  let best: { name: string; distance: number } | undefined;
+  for (const name of known) {
+    const distance = editDistance(key.toLowerCase(), name.toLowerCase());
+    if (distance <= 2 && (best === undefined || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name;
+}
+
+/** Levenshtein distance of two short strings. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
 }
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;

@@ -72,3 +72,26 @@ test('framework options are split from the job\'s own, which its parser alone se
   const plain = defineJob({ name: 'plain', series: { a: { type: 'count', intervals: { m: { step: 60 } } } }, process: () => undefined });
   assert.deepEqual(resolveRunOptions(plain, { x: '1', timeShift: '60' }).options, { x: '1' }, 'without a parser the job gets its raw pairs');
 });
+
+test('a job that declares its optionNames refuses any other key, suggesting the one a typo meant', () => {
+  const job = defineJob<unknown, { depth: number }>({
+    name: 'named',
+    series: { a: { type: 'count', intervals: { m: { step: 60 } } } },
+    process: () => undefined,
+    options: (raw) => ({ depth: Number(raw.depth ?? 1) }),
+    optionNames: ['depth'],
+  });
+  assert.deepEqual(resolveRunOptions(job, { depth: '2', timeShift: '60', start: 'latest' }).options, { depth: 2 }, 'its own and the framework\'s keys pass');
+  const refused = (raw: Record<string, string>, ...fragments: RegExp[]) => (e: unknown): boolean => {
+    assert.ok(isSluiceError(e) && e.code === ErrorCode.INVALID_CONFIG, String(e));
+    for (const fragment of fragments) assert.match(e.message, fragment);
+    assert.deepEqual(e.context.unknown, Object.keys(raw).filter((k) => k !== 'depth'));
+    return true;
+  };
+  const bogus = { bogus: '1' };
+  assert.throws(() => resolveRunOptions(job, bogus), refused(bogus, /^job named has no option "bogus" \(--set bogus=…\); it takes depth, and every job takes timeShift, since, until, start$/u));
+  const typos = { timeshift: 'auto', dpeth: '3', depth: '1' };
+  assert.throws(() => resolveRunOptions(job, typos), refused(typos, /no option "timeshift", "dpeth"/u, /did you mean timeShift, depth\?$/u));
+  const none = defineJob({ name: 'none', series: { a: { type: 'count', intervals: { m: { step: 60 } } } }, process: () => undefined, optionNames: [] });
+  assert.throws(() => resolveRunOptions(none, { x: '1' }), refused({ x: '1' }, /it takes no options of its own/u));
+});
