@@ -12,3 +12,6 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 });
 tuneGarbageCollector();
 await runCli(process.argv);
+// A command that failed has printed why; a connection it opened must not keep the process (a
+// worker, a coordinator) alive, doing nothing, after it said it failed.
+if (process.exitCode !== undefined && process.exitCode !== 0) process.exit();

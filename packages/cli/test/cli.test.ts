@@ -194,3 +194,10 @@ test('--version prints the version of the package and of Node, and exits 0', asy
   const manifest = JSON.parse(readFileSync(resolve(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
   assert.equal(res.stdout, `sluice ${manifest.version} (node ${process.version})\n`);
 });
+
+test('a worker whose Kafka brokers setting is malformed fails and exits, not hangs with Redis connected', async () => {
+  const res = await sluice(['worker', '--redis', base, '--namespace', `cli-${randomUUID()}`], { KAFKA_BROKERS: 'garbage' });
+  assert.equal(res.code, 1, res.stderr);
+  assert.match(res.stderr, /error \[SLUICE_INVALID_CONFIG\]: brokers\[0\] must be host:port/u);
+  assert.doesNotMatch(res.stderr + res.stdout, /ready/u, 'it never started taking splits');
+});

@@ -36,10 +36,11 @@ export function registerWorkerCommand(program: Command): void {
     .action(async (flags: WorkerFlags) => {
       logFileSystemEvents(log);
       const url = resolveRedisUrl(flags.redis);
+      // Every setting is checked before the first connection, which would keep a failed start alive.
+      const brokers = resolveBrokers(flags.brokers);
       const outages = createOutageReporter(log);
       const redis = await connectRedis(url, { maxRetriesPerRequest: null, outages });
       const queueWhat = `queue at ${redactRedisUrl(url)}`;
-      const brokers = resolveBrokers(flags.brokers);
       const wiring = brokers === undefined ? undefined : createStreamWiring(brokers, redis, log);
       const attempts = createRepeatLog(log);
       const groupsDeclined = createRepeatLog(log);
