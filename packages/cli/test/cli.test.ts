@@ -201,3 +201,17 @@ test('a worker whose Kafka brokers setting is malformed fails and exits, not han
   assert.match(res.stderr, /error \[SLUICE_INVALID_CONFIG\]: brokers\[0\] must be host:port/u);
   assert.doesNotMatch(res.stderr + res.stdout, /ready/u, 'it never started taking splits');
 });
+
+test('hdfs put names an existing destination and the flag that replaces it, and a local file that is missing', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'a.ndjson'), '{"a":1}\n');
+  const dest = `file://${dir}/dest`;
+  assert.equal((await sluice(['hdfs', 'put', dest, join(dir, 'a.ndjson')])).code, 0);
+  const again = await sluice(['hdfs', 'put', dest, join(dir, 'a.ndjson')]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, new RegExp(`error \\[SLUICE_REMOTE\\]: ${dest}/a\\.ndjson already exists; pass --overwrite to replace it`, 'u'));
+  assert.equal((await sluice(['hdfs', 'put', '--overwrite', dest, join(dir, 'a.ndjson')])).code, 0);
+  const missing = await sluice(['hdfs', 'put', dest, join(dir, 'missing.gz')]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /error \[SLUICE_NOT_FOUND\]: local file ".*missing\.gz" matches no file/u);
+});

@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { Command } from 'commander';
+import { SluiceError, isSluiceError } from '@sluice/core';
 import { fileSystemFor, normalizeInput } from '../inputs.ts';
 import { expandInputs } from './run.ts';
 
@@ -21,12 +22,19 @@ export function registerHdfsCommand(program: Command): void {
       const destUrl = normalizeInput(dest).replace(/\/+$/, '');
       const fs = fileSystemFor(destUrl);
       await fs.mkdirs(destUrl);
-      for (const path of await expandInputs(patterns)) {
+      for (const path of await expandInputs(patterns, 'local file')) {
         const unzip = flags.gunzip === true && path.endsWith('.gz');
         const name = unzip ? basename(path, '.gz') : basename(path);
         const source = unzip ? createReadStream(path).pipe(createGunzip()) : createReadStream(path);
         const started = performance.now();
-        await fs.create(`${destUrl}/${name}`, source, { overwrite: flags.overwrite === true });
+        try {
+          await fs.create(`${destUrl}/${name}`, source, { overwrite: flags.overwrite === true });
+        } catch (error) {
+          if (isSluiceError(error) && error.context.exception === 'FileAlreadyExistsException') {
+            throw new SluiceError(error.code, `${destUrl}/${name} already exists; pass --overwrite to replace it`, { context: { url: `${destUrl}/${name}` }, cause: error });
+          }
+          throw error;
+        }
         process.stdout.write(`${path} -> ${destUrl}/${name} (${((performance.now() - started) / 1000).toFixed(2)} s)\n`);
       }
     });

@@ -89,8 +89,8 @@ async function runCommand(jobName: string, flags: RunFlags & { input: string[] }
   }
 }
 
-/** Expands globs to sorted, distinct absolute paths; a pattern that matches nothing is an error. */
-export async function expandInputs(patterns: readonly string[]): Promise<string[]> {
+/** Expands globs to sorted, distinct absolute paths; a pattern that matches nothing is an error naming `what` it was. */
+export async function expandInputs(patterns: readonly string[], what: string = '--input'): Promise<string[]> {
   const out = new Set<string>();
   for (const pattern of patterns) {
     let matched = 0;
@@ -99,8 +99,7 @@ export async function expandInputs(patterns: readonly string[]): Promise<string[
       matched += 1;
     }
     if (matched === 0) {
-      
-      throw new SluiceError(ErrorCode.NOT_FOUND, `--input ${JSON.stringify(pattern)} matches no file`, { context: { input: pattern } });
+      throw new SluiceError(ErrorCode.NOT_FOUND, `${what} ${JSON.stringify(pattern)} matches no file`, { context: { input: pattern } });
     }
   }
   return [...out].sort();
