@@ -32,7 +32,18 @@ import { formatTable } from '../table.ts';
 
 const bin = fileURLToPath(new URL('../bin.ts', import.meta.url));
 
-interface DemoFlags { redis?: string; webhdfs: string; dataset?: string; workers: number; brokers?: string }
+interface DemoFlags { redis?: string; webhdfs: string; dataset?: string; workers: number; brokers?: string; name: string }
+
+/** What one demo owns: its queue namespace, kairos key prefix, Kafka topic and archive folder. */
+interface DemoNames { namespace: string; prefix: string; topic: string; archivePath: string }
+
+/** The names of the demo called `name`; `demo` keeps the ones the README shows. */
+export function demoNames(name: string): DemoNames {
+  const suffix = name === 'demo' ? '' : `-${name}`;
+  return { namespace: name, prefix: `${name}:`, topic: `wrccdc-zeek${suffix}`, archivePath: `/archive/wrccdc-2018${suffix}/zeek` };
+}
+
+const DEMO_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/u;
 
 /** Registers `sluice demo`. */
 export function registerDemoCommand(program: Command): void {
@@ -44,7 +55,12 @@ export function registerDemoCommand(program: Command): void {
     .option('--dataset <dir>', 'folder with the WRCCDC files (default: SLUICE_DATASET_DIR or ../shared/datasets/wrccdc-2018)')
     .option('--workers <n>', 'worker processes', integerFlag('--workers', { min: 1, max: 64 }), 2)
     .option('--brokers <list>', 'Kafka brokers (default: KAFKA_BROKERS or 127.0.0.1:9092)')
+    .option('--name <name>', 'names what this demo owns and replaces: queue namespace, key prefix <name>:, Kafka topic and HDFS folder', 'demo')
     .action(async (flags: DemoFlags) => {
+      if (!DEMO_NAME.test(flags.name)) {
+        throw new SluiceError(ErrorCode.INVALID_CONFIG, `--name must be lowercase letters, digits and '-' (at most 63), got ${JSON.stringify(flags.name)}`, { context: { flag: '--name', value: flags.name } });
+      }
+      const names = demoNames(flags.name);
       const redisUrl = resolveRedisUrl(flags.redis);
       const brokers = resolveBrokers(flags.brokers) ?? ['127.0.0.1:9092'];
       const dataset = resolve(flags.dataset ?? process.env.SLUICE_DATASET_DIR ?? join(findRepoRoot(), '..', 'shared', 'datasets', 'wrccdc-2018'));
@@ -53,7 +69,9 @@ export function registerDemoCommand(program: Command): void {
       if (missing.length > 0) {
         throw new SluiceError(ErrorCode.INVALID_CONFIG, `the WRCCDC dataset is not at ${dataset} (missing ${missing.join(', ')}); pass --dataset or set SLUICE_DATASET_DIR`, { context: { dataset } });
       }
-      const archiveDir = `${flags.webhdfs.replace(/\/+$/, '')}/archive/wrccdc-2018/zeek`;
+      // The NameNode's http(s) address names the same server as its webhdfs:// URLs, which carry paths.
+      const server = flags.webhdfs.replace(/\/+$/, '').replace(/^http(s?):\/\//iu, (_, tls: string) => (tls === '' ? 'webhdfs://' : 'swebhdfs://'));
+      const archiveDir = `${server}${names.archivePath}`;
       const children: ChildProcess[] = [];
       const stopAll = (): void => {
         for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
@@ -69,23 +87,23 @@ export function registerDemoCommand(program: Command): void {
         await fs.delete(archiveDir, { recursive: true });
         await fs.mkdirs(archiveDir);
         await fs.create(`${archiveDir}/zeek.ndjson`, `${archived.map((e) => e.line).join('\n')}\n`, { overwrite: true });
-        step(`2. the live feed: all ${events.length.toLocaleString('en-US')} events into Kafka topic ${TOPIC} (6 partitions)`);
-        await produceFeed(brokers, events);
+        step(`2. the live feed: all ${events.length.toLocaleString('en-US')} events into Kafka topic ${names.topic} (6 partitions)`);
+        await produceFeed(brokers, names.topic, events);
         step(`3. start a coordinator and ${flags.workers} workers`);
-        await deleteKeys(redis, `${DEMO_PREFIX}*`);
-        const common = ['--redis', redisUrl, '--namespace', 'demo', '--brokers', brokers.join(',')];
+        await deleteKeys(redis, `${names.prefix}*`);
+        const common = ['--redis', redisUrl, '--namespace', names.namespace, '--brokers', brokers.join(',')];
         children.push(startChild([bin, 'coordinator', ...common, '--tick', '500'], 'coordinator'));
-        for (let i = 0; i < flags.workers; i += 1) children.push(startChild([bin, 'worker', ...common, '--key-prefix', DEMO_PREFIX], `worker-${i + 1}`));
+        for (let i = 0; i < flags.workers; i += 1) children.push(startChild([bin, 'worker', ...common, '--key-prefix', names.prefix], `worker-${i + 1}`));
         const leaderDeadline = Date.now() + 60_000;
-        while ((await readLeaseHolder(redis, coordinatorLeaseKey('demo'))) === undefined) {
+        while ((await readLeaseHolder(redis, coordinatorLeaseKey(names.namespace))) === undefined) {
           if (Date.now() > leaderDeadline) throw new SluiceError(ErrorCode.TIMEOUT, 'the demo coordinator did not start within 60 s; see its output above', {});
           await new Promise((r) => setTimeout(r, 200));
         }
-        step(`4. sluice run network-metrics --backfill <archive> --stream ${TOPIC} --boundary ${BOUNDARY} (time-shifted so kairos keeps 2018 data)`);
+        step(`4. sluice run network-metrics --backfill <archive> --stream ${names.topic} --boundary ${BOUNDARY} (time-shifted so kairos keeps 2018 data)`);
         const job = await loadJob('network-metrics');
         const handOff = await submitHandOff(job, {
-          backfill: [`${archiveDir}/*.ndjson`], stream: TOPIC, boundary: BOUNDARY, slack: 300, set: { timeShift: 'auto' }, splitSize: 4 * 1024 ** 2, redis: redisUrl, namespace: 'demo',
-          runId: `demo-${Date.now()}`,
+          backfill: [`${archiveDir}/*.ndjson`], stream: names.topic, boundary: BOUNDARY, slack: 300, set: { timeShift: 'auto' }, splitSize: 4 * 1024 ** 2, redis: redisUrl, namespace: names.namespace,
+          runId: `${flags.name}-${Date.now()}`,
         });
         process.stdout.write(`boundary ${handOff.boundary}; backfill run ${handOff.backfillRun}; stream run ${handOff.streamRun}\n`);
         const runs = createRunStore(redis);
@@ -99,7 +117,7 @@ export function registerDemoCommand(program: Command): void {
         await runs.transition(handOff.streamRun, [RunState.RUNNING, RunState.SUBMITTED], RunState.CANCELLING);
         if (backfill.run.state !== RunState.COMPLETED) throw new SluiceError(ErrorCode.INTERNAL, 'the demo backfill did not complete; see the summary above', {});
         step('5. read one metric back, as kairos would');
-        await showBusiestResponder(redis, job);
+        await showBusiestResponder(redis, job, names.prefix);
       } finally {
         stopAll();
         await Promise.all(children.map((c) => new Promise((r) => (c.exitCode === null ? c.once('exit', r) : r(undefined)))));
@@ -108,8 +126,6 @@ export function registerDemoCommand(program: Command): void {
     });
 }
 
-const TOPIC = 'wrccdc-zeek';
-const DEMO_PREFIX = 'demo:';
 const BOUNDARY = '2018-03-24T17:30:00Z';
 const BOUNDARY_MICROS = Date.parse(BOUNDARY) * 1000;
 
@@ -127,28 +143,28 @@ function readEvents(files: readonly string[]): Event[] {
   return events.sort((a, b) => a.ts - b.ts);
 }
 
-async function produceFeed(brokers: string[], events: readonly Event[]): Promise<void> {
+async function produceFeed(brokers: string[], topic: string, events: readonly Event[]): Promise<void> {
   const admin = createKafkaAdmin({ brokers });
   try {
     // Only a missing topic means "nothing to delete": an unreachable broker must say so here.
-    const exists = await admin.listPartitions(TOPIC).then(
+    const exists = await admin.listPartitions(topic).then(
       (partitions) => partitions.length > 0,
       (error: unknown) => {
         if (isSluiceError(error) && error.code === ErrorCode.NOT_FOUND) return false;
         throw error;
       },
     );
-    if (exists) await admin.deleteTopic(TOPIC);
+    if (exists) await admin.deleteTopic(topic);
     // The feed replays 2018 events with their own times as Kafka timestamps: under the default
     // 7-day retention the broker would delete them at its next retention check, mid-demo.
-    await admin.createTopic(TOPIC, 6, { configs: { 'retention.ms': '-1' } });
+    await admin.createTopic(topic, 6, { configs: { 'retention.ms': '-1' } });
   } finally {
     await admin.close();
   }
   const producer = createKafkaProducer({ brokers });
   try {
     for (let i = 0; i < events.length; i += 2000) {
-      await producer.send(TOPIC, events.slice(i, i + 2000).map((e, k) => ({ partition: (i + k) % 6, value: e.line, timestamp: Math.floor(e.ts / 1000) })));
+      await producer.send(topic, events.slice(i, i + 2000).map((e, k) => ({ partition: (i + k) % 6, value: e.line, timestamp: Math.floor(e.ts / 1000) })));
     }
   } finally {
     await producer.close();
@@ -192,16 +208,16 @@ function startChild(args: string[], name: string): ChildProcess {
 }
 
 
-async function showBusiestResponder(redis: Redis, job: JobDefinition<unknown, unknown>): Promise<void> {
-  const store = createTimeseriesStore({ redis, series: job.series, keyPrefix: DEMO_PREFIX });
+async function showBusiestResponder(redis: Redis, job: JobDefinition<unknown, unknown>, prefix: string): Promise<void> {
+  const store = createTimeseriesStore({ redis, series: job.series, keyPrefix: prefix });
   const totals = new Map<string, number>();
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${DEMO_PREFIX}tls.responses.*:months:*`, 'COUNT', 1000);
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}tls.responses.*:months:*`, 'COUNT', 1000);
     cursor = next;
     const values = keys.length === 0 ? [] : await redis.mget(...keys);
     keys.forEach((k, i) => {
-      const name = k.slice(DEMO_PREFIX.length, k.indexOf(':months:'));
+      const name = k.slice(prefix.length, k.indexOf(':months:'));
       totals.set(name, (totals.get(name) ?? 0) + Number(values[i] ?? 0));
     });
   } while (cursor !== '0');
@@ -217,5 +233,5 @@ async function showBusiestResponder(redis: Redis, job: JobDefinition<unknown, un
     const rows = await store.series('tls.responses', best.name, 'months', { start: months.first, end: months.last });
     process.stdout.write(`${formatTable(rows.map(([ts, row]) => [new Date(ts * 1000).toISOString(), String(row)]))}\n`);
   }
-  process.stdout.write(`\nIn Python: Timeseries(redis.Redis(decode_responses=True), type='count', prefix='demo', intervals={'days': {'step': 60, 'steps': 2880}, 'months': {'step': 1800, 'steps': 4032}}).series('${best.name}', 'months')\n`);
+  process.stdout.write(`\nIn Python: Timeseries(redis.Redis(decode_responses=True), type='count', prefix='${prefix.slice(0, -1)}', intervals={'days': {'step': 60, 'steps': 2880}, 'months': {'step': 1800, 'steps': 4032}}).series('${best.name}', 'months')\n`);
 }
