@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { ACTIVE_RUNS_INDEX, RUNS_INDEX, RunState, SUBMIT_WAKEUP, createRunStore } from '@sluice/control';
 
@@ -214,4 +215,21 @@ test('hdfs put names an existing destination and the flag that replaces it, and 
   const missing = await sluice(['hdfs', 'put', dest, join(dir, 'missing.gz')]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /error \[SLUICE_NOT_FOUND\]: local file ".*missing\.gz" matches no file/u);
+});
+
+test('a gzip file named .ndjson fails the run with the fix, leaving no dead letters', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'dns.ndjson');
+  const line = (i: number): string => JSON.stringify({ ts: 1521911000 + i, _path: 'dns', 'id.orig_h': '10.0.0.1', 'id.resp_h': '10.0.0.2', query: `q${i}.example`, rcode_name: 'NOERROR' });
+  writeFileSync(file, gzipSync(Array.from({ length: 5000 }, (_, i) => `${line(i)}\n`).join('')));
+  const runId = `cli-misnamed-${randomUUID()}`;
+  const redis = new Redis(base);
+  t.after(async () => {
+    await redis.del(`sluice:run:${runId}`, `sluice:run:${runId}:dead`, `sluice:run:${runId}:stats`);
+    redis.disconnect();
+  });
+  const res = await sluice(['run', 'network-metrics', '--input', file, '--run-id', runId, '--key-prefix', `${runId}:`, '--redis', base]);
+  assert.equal(res.code, 1, res.stdout);
+  assert.match(res.stderr, /error \[SLUICE_CORRUPT_INPUT\]: file:\/\/.*\/dns\.ndjson is named as plain ndjson but is gzip-compressed .*; name it with \.gz at the end/u);
+  assert.equal(await redis.llen(`sluice:run:${runId}:dead`), 0, 'no garbage lines were kept as dead letters');
 });

@@ -1,7 +1,8 @@
 /**
  * Format detection from file names, so a backfill over a directory of `.log.gz` files needs no
  * per-file configuration. Content sniffing is deliberately absent: a name is cheap, stable and
- * visible to the person who has to fix it.
+ * visible to the person who has to fix it. (The content can only refuse a name: a plain-text split
+ * whose file starts like gzip or Parquet fails, see `check-text-content.ts`.)
  */
 import { ErrorCode, SluiceError } from '@sluice/core';
 import { SplitCompression, SplitFormat } from './split-format.ts';

@@ -8,6 +8,7 @@
  */
 import { ErrorCode, SluiceError } from '@sluice/core';
 import type { DeadLetter, RangeReader } from '@sluice/core';
+import { checkTextContent } from './check-text-content.ts';
 import { CsvLineDecoder } from './csv-decoder.ts';
 import { readGunzipChunks } from './gunzip-chunks.ts';
 import type { GunzipPosition } from './gunzip-chunks.ts';
@@ -89,6 +90,8 @@ export async function* readSplit(reader: RangeReader, options: ReadSplitOptions)
   } else {
     const from = Math.max(start, resumeFrom);
     if (from >= end) return;
+    // Every split of the file checks, so none of them turns a misnamed file into dead letters.
+    await checkTextContent(reader, format);
     decoder = await createDecoder(reader, format, from > 0);
     // From `from - 1`: if that byte is a newline, the line at `from` is this split's.
     const first = from > 0 ? from - 1 : 0;

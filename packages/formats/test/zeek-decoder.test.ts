@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as fc from 'fast-check';
 import type { RangeReader } from '@sluice/core';
+import { HEAD_CHECK_BYTES } from '../src/check-text-content.ts';
 import { readSplit } from '../src/read-split.ts';
 import { ZeekLineDecoder } from '../src/zeek-decoder.ts';
 import { createMemoryRangeReader } from './support/memory-range-reader.ts';
@@ -164,10 +165,13 @@ describe('Zeek TSV header', () => {
     const bytes = Buffer.from(text);
     const memory = createMemoryRangeReader(bytes, 50);
     let headerReads = 0;
+    let contentChecks = 0;
     const reader: RangeReader = {
       ...memory,
       read: (offset, length) => {
-        if (offset === 0) headerReads += 1;
+        // The content check reads the first bytes once as well; this counts the header's reads.
+        if (offset === 0 && length !== HEAD_CHECK_BYTES) headerReads += 1;
+        if (offset === 0 && length === HEAD_CHECK_BYTES) contentChecks += 1;
         return memory.read(offset, length);
       },
     };
@@ -181,6 +185,7 @@ describe('Zeek TSV header', () => {
     assert.deepEqual(records.map((r) => r.bytes), Array.from({ length: 30 }, (_, i) => i));
     assert.ok(records.every((r) => r._path === 'conn' && r.local === true));
     assert.equal(headerReads, 1);
+    assert.equal(contentChecks, 1, 'the content check, too, reads once per reader');
     const again: unknown[] = [];
     for await (const batch of readSplit(reader, { format: 'zeek', compression: 'none', start: 500, end: 600 })) again.push(...batch.records);
     assert.ok(again.length > 0);
