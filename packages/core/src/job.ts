@@ -50,9 +50,10 @@ export interface JobDefinition<Record = unknown, Options = unknown> {
 
 /**
  * The `--set` keys every job accepts, read by the framework: `timeShift` (replay recorded events as
- * recent), `since`/`until` (event-time bounds) and `start` (where a stream begins).
+ * recent), `since`/`until` (event-time bounds), `start` (where a stream begins) and `maxBadFraction`
+ * (how much of an input may fail to decode before its split fails).
  */
-export const FRAMEWORK_OPTION_NAMES: readonly string[] = Object.freeze(['timeShift', 'since', 'until', 'start']);
+export const FRAMEWORK_OPTION_NAMES: readonly string[] = Object.freeze(['timeShift', 'since', 'until', 'start', 'maxBadFraction']);
 
 const JOB_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 const TYPES = new Set<string>(Object.values(SeriesType));

@@ -55,10 +55,10 @@ export async function runLocal(run: LocalRunOptions): Promise<LocalRunSummary> {
   if (run.inputs.length === 0) {
     throw new SluiceError(ErrorCode.INVALID_CONFIG, 'no input files: pass --input with a path or glob that matches at least one file', {});
   }
-  const { options, timeShift, since, until } = resolveRunOptions(run.job, run.rawOptions ?? {});
+  const { options, timeShift, since, until, maxBadFraction } = resolveRunOptions(run.job, run.rawOptions ?? {});
   const readers: { close(): Promise<void> }[] = [];
   try {
-    return await runPlanned(run, options, timeShift, since, until, await planLocalSplits(run, readers), started);
+    return await runPlanned(run, options, timeShift, since, until, maxBadFraction, await planLocalSplits(run, readers), started);
   } finally {
     await Promise.all(readers.map((r) => r.close()));
   }
@@ -70,6 +70,7 @@ async function runPlanned(
   timeShift: number | 'auto',
   since: number | undefined,
   until: number | undefined,
+  maxBadFraction: number,
   tasks: SplitTask[],
   started: number,
 ): Promise<LocalRunSummary> {
@@ -93,6 +94,7 @@ async function runPlanned(
         options,
         store: run.store,
         timeShiftMicros: shiftSeconds * 1e6,
+        maxBadFraction,
         collect,
         ...(since === undefined ? {} : { since }),
         ...(until === undefined ? {} : { until }),

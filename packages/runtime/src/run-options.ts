@@ -17,7 +17,12 @@ export interface RunOptions<Options> {
   since?: number;
   /** Only records with event time before this (epoch microseconds, before any shift). */
   until?: number;
+  /** The share of lines or messages that may fail to decode, once 1000 have, before a split fails (see RunSplitOptions). */
+  maxBadFraction: number;
 }
+
+/** Default `maxBadFraction`: an input more than half undecodable is not in the format it claims. */
+export const DEFAULT_MAX_BAD_FRACTION = 0.5;
 
 // `start` is read by the coordinator for stream runs (where a new partition begins).
 const FRAMEWORK_KEYS: ReadonlySet<string> = new Set(FRAMEWORK_OPTION_NAMES);
@@ -33,6 +38,7 @@ export function resolveRunOptions<Options>(job: JobDefinition<unknown, Options>,
   return {
     options,
     timeShift: parseTimeShift(raw.timeShift),
+    maxBadFraction: parseMaxBadFraction(raw.maxBadFraction),
     ...(since === undefined ? {} : { since }),
     ...(until === undefined ? {} : { until }),
   };
@@ -92,6 +98,18 @@ export function parseEventTimeBound(option: string, value: string | undefined): 
     });
   }
   return ms * 1000;
+}
+
+/** Parses `maxBadFraction`: a number from 0 to 1 (1: never fail a split for undecodable input). */
+export function parseMaxBadFraction(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_MAX_BAD_FRACTION;
+  const fraction = /^(?:0(?:\.\d+)?|1(?:\.0+)?|\.\d+)$/u.test(value) ? Number(value) : Number.NaN;
+  if (Number.isNaN(fraction)) {
+    throw new SluiceError(ErrorCode.INVALID_CONFIG, `maxBadFraction must be a number from 0 to 1 (e.g. 0.5; 1 never fails a split for undecodable input), got ${JSON.stringify(value)}`, {
+      context: { option: 'maxBadFraction', value },
+    });
+  }
+  return fraction;
 }
 
 /** Parses `timeShift`: whole seconds (may be negative) or `auto`; anything else fails fast. */

@@ -54,6 +54,13 @@ export interface RunSplitOptions<Rec, Options> {
   chunkRecords?: number;
   /** Cut a chunk once the combiner holds this much (see CombinerOptions.maxWeight). */
   maxWeight?: number;
+  /**
+   * Fail the split (CORRUPT_INPUT, not retried) once at least 1000 lines or messages of this
+   * attempt failed to decode and they are more than this share of those read: such an input is not
+   * in its format, and keeping each line as a dead letter would only fill Redis. Default 0.5; 1
+   * never fails. Chunks are cut as always, so the check decides only whether the split goes on.
+   */
+  maxBadFraction?: number;
   signal?: AbortSignal;
   /** When given, collects the distinct metric names and kairos key suffixes (name:interval:bucket) written. */
   collect?: { names: Set<string>; keys: Set<string> };
@@ -86,6 +93,8 @@ export interface SplitResult {
 }
 
 const MAX_DEAD_LETTER_RAW = 1024;
+/** Undecodable lines an attempt must meet before `maxBadFraction` judges the input. */
+const MIN_BAD_TO_JUDGE = 1000;
 
 /** `resumeAt` of a split's final chunk: nothing is left to read. */
 export const SPLIT_DONE = Number.MAX_SAFE_INTEGER;
@@ -132,6 +141,9 @@ export async function runSplit<Rec, Options>(task: SplitTask, run: RunSplitOptio
   let records = 0;
   let bad = 0;
   let deadLetters: DeadLetter[] = [];
+  const maxBadFraction = run.maxBadFraction ?? 0.5;
+  let decodedLines = 0;
+  let undecodable = 0;
   let inFlight: Promise<void> | undefined;
   let lastEnd = chunkStart;
   // Offsets are file byte positions only for plain text; Parquet offsets are rows, Kafka offsets
@@ -234,6 +246,16 @@ export async function runSplit<Rec, Options>(task: SplitTask, run: RunSplitOptio
         records += 1;
         bad += 1;
         nextDead += 1;
+      }
+      decodedLines += recs.length + decodeDead.length;
+      undecodable += decodeDead.length;
+      if (undecodable >= MIN_BAD_TO_JUDGE && undecodable > maxBadFraction * decodedLines) {
+        const where = task.url ?? task.reader?.url ?? task.splitId;
+        throw new SluiceError(
+          ErrorCode.CORRUPT_INPUT,
+          `${where}: ${undecodable} of the ${decodedLines} ${task.source === undefined ? 'lines' : 'messages'} read by this attempt do not decode as ${task.format} (the first: ${decodeDead[0]?.reason ?? 'see the dead letters'}); check the input's format or name, or raise --set maxBadFraction (now ${maxBadFraction})`,
+          { retryable: false, context: { runId: task.runId, splitId: task.splitId, undecodable, read: decodedLines, maxBadFraction } },
+        );
       }
       lastEnd = Math.max(lastEnd, batch.endOffset);
       batchBytes += batch.bytes;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ErrorCode, defineJob, isSluiceError } from '@sluice/core';
-import { computeAutoShiftSeconds, parseEventTimeBound, parseTimeShift, resolveRunOptions } from '../src/index.ts';
+import { computeAutoShiftSeconds, parseEventTimeBound, parseMaxBadFraction, parseTimeShift, resolveRunOptions } from '../src/index.ts';
 
 const invalidConfig = (option: string) => (e: unknown): boolean =>
   isSluiceError(e) && e.code === ErrorCode.INVALID_CONFIG && e.context.option === option && !e.retryable;
@@ -65,8 +65,8 @@ test('framework options are split from the job\'s own, which its parser alone se
   });
   const resolved = resolveRunOptions(job, { depth: '3', timeShift: 'auto', since: '2018-03-24T00:00:00Z', until: '1521936000000000', start: 'earliest' });
   assert.deepEqual(seen, [{ depth: '3' }], 'timeShift, since, until and start are the framework\'s');
-  assert.deepEqual(resolved, { options: { depth: 3 }, timeShift: 'auto', since: Date.UTC(2018, 2, 24) * 1000, until: 1_521_936_000_000_000 });
-  assert.deepEqual(resolveRunOptions(job, {}), { options: { depth: 1 }, timeShift: 0 }, 'no bounds: no since/until keys at all');
+  assert.deepEqual(resolved, { options: { depth: 3 }, timeShift: 'auto', maxBadFraction: 0.5, since: Date.UTC(2018, 2, 24) * 1000, until: 1_521_936_000_000_000 });
+  assert.deepEqual(resolveRunOptions(job, {}), { options: { depth: 1 }, timeShift: 0, maxBadFraction: 0.5 }, 'no bounds: no since/until keys at all');
   assert.throws(() => resolveRunOptions(job, { timeShift: 'soon' }), invalidConfig('timeShift'));
   assert.throws(() => resolveRunOptions(job, { until: 'later' }), invalidConfig('until'));
   const plain = defineJob({ name: 'plain', series: { a: { type: 'count', intervals: { m: { step: 60 } } } }, process: () => undefined });
@@ -89,9 +89,16 @@ test('a job that declares its optionNames refuses any other key, suggesting the 
     return true;
   };
   const bogus = { bogus: '1' };
-  assert.throws(() => resolveRunOptions(job, bogus), refused(bogus, /^job named has no option "bogus" \(--set bogus=…\); it takes depth, and every job takes timeShift, since, until, start$/u));
+  assert.throws(() => resolveRunOptions(job, bogus), refused(bogus, /^job named has no option "bogus" \(--set bogus=…\); it takes depth, and every job takes timeShift, since, until, start, maxBadFraction$/u));
   const typos = { timeshift: 'auto', dpeth: '3', depth: '1' };
   assert.throws(() => resolveRunOptions(job, typos), refused(typos, /no option "timeshift", "dpeth"/u, /did you mean timeShift, depth\?$/u));
   const none = defineJob({ name: 'none', series: { a: { type: 'count', intervals: { m: { step: 60 } } } }, process: () => undefined, optionNames: [] });
   assert.throws(() => resolveRunOptions(none, { x: '1' }), refused({ x: '1' }, /it takes no options of its own/u));
+});
+
+test('maxBadFraction: a number from 0 to 1, 0.5 when unset; anything else fails naming the option', () => {
+  assert.equal(parseMaxBadFraction(undefined), 0.5);
+  assert.equal(parseMaxBadFraction(''), 0.5);
+  for (const [text, value] of [['0', 0], ['0.05', 0.05], ['.9', 0.9], ['1', 1], ['1.0', 1]] as const) assert.equal(parseMaxBadFraction(text), value, text);
+  for (const bad of ['1.5', '-0.1', '50%', 'half', '1e-3', ' 0.5']) assert.throws(() => parseMaxBadFraction(bad), invalidConfig('maxBadFraction'), bad);
 });

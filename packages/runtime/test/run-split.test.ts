@@ -383,3 +383,31 @@ test('a transient read error keeps only the regular chunks: a retry resumes from
     assert.equal(store.applied.reduce((a, c) => a + c.stats.records, 0), 6000);
   }
 });
+
+test('an input mostly undecodable fails its split once 1000 lines failed, keeping what was committed', async () => {
+  // 400 good lines, then garbage: 1000 bad lines come after 1400 read, more than half of them.
+  const garbage = Array.from({ length: 3000 }, (_, i) => `\u0001\u0002 not json ${i}`);
+  const mostlyBad = `${[...Array.from({ length: 400 }, (_, i) => JSON.stringify({ ts: T0 + i, ip: '10.0.0.1' })), ...garbage].join('\n')}\n`;
+  const store = memoryStore();
+  const failure = await runSplit(task(memoryReader(mostlyBad, 4096), Buffer.byteLength(mostlyBad)), { job, options: {}, store, chunkRecords: 100 }).then(
+    () => assert.fail('the split should fail'),
+    (error: unknown) => error,
+  );
+  assert.ok(isSluiceError(failure), String(failure));
+  assert.equal(failure.code, ErrorCode.CORRUPT_INPUT);
+  assert.equal(failure.retryable, false);
+  assert.match(failure.message, /^mem:\/\/input\.ndjson: \d+ of the \d+ lines read by this attempt do not decode as ndjson \(the first: .*\); check the input's format or name, or raise --set maxBadFraction \(now 0\.5\)$/u);
+  // Judged after each decoded batch (2048 lines): within one batch of the 1000th failure.
+  const judgedAt = Number(failure.context.undecodable);
+  assert.ok(judgedAt >= 1000 && judgedAt < 1000 + 2048, `judged once 1000 failed (${judgedAt})`);
+  assert.ok(store.dead.length <= judgedAt, `garbage past the judgement is not kept (${store.dead.length} dead letters)`);
+  assert.equal(total(store.counts) > 0, true, 'the good lines before it were committed');
+
+  // The same input with the check off (1) runs to the end, every garbage line a dead letter.
+  const tolerant = memoryStore();
+  const result = await runSplit(task(memoryReader(mostlyBad, 4096), Buffer.byteLength(mostlyBad)), { job, options: {}, store: tolerant, chunkRecords: 100, maxBadFraction: 1 });
+  assert.equal(result.badRecords, 3000);
+  // A few bad lines among many good ones never trip it (the existing dead-letter test), nor do 999.
+  const someBad = `${[...Array.from({ length: 999 }, (_, i) => `bad ${i}`), ...Array.from({ length: 10 }, (_, i) => JSON.stringify({ ts: T0 + i, ip: '10.0.0.1' }))].join('\n')}\n`;
+  assert.equal((await runSplit(task(memoryReader(someBad, 4096), Buffer.byteLength(someBad)), { job, options: {}, store: memoryStore() })).badRecords, 999);
+});

@@ -124,7 +124,7 @@ export function createWorker(options: WorkerOptions): SluiceWorker {
         store = options.createStore(job);
         stores.set(job.name, store);
       }
-      const { options: jobOptions, timeShift, since, until } = resolveRunOptions(job, payload.options);
+      const { options: jobOptions, timeShift, since, until, maxBadFraction } = resolveRunOptions(job, payload.options);
       if (timeShift === 'auto') {
         throw new SluiceError(ErrorCode.INTERNAL, 'timeShift=auto must be resolved by the coordinator before splits are enqueued', {
           retryable: false,
@@ -149,6 +149,7 @@ export function createWorker(options: WorkerOptions): SluiceWorker {
         options: jobOptions,
         store,
         timeShiftMicros: timeShift * 1e6,
+        maxBadFraction,
         signal,
         ...(since === undefined ? {} : { since }),
         ...(until === undefined ? {} : { until }),
