@@ -14,6 +14,7 @@ import { registerWorkerCommand } from './commands/worker.ts';
 import { registerHdfsCommand } from './commands/hdfs.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerStreamCommand } from './commands/stream.ts';
+import { registerDeadLettersCommand } from './commands/dead-letters.ts';
 
 /** The version of this CLI, from its package.json (which ships beside the sources in the image too). */
 export function readCliVersion(): string {
@@ -32,6 +33,7 @@ export function createProgram(): Command {
   registerRunCommand(program);
   registerBackfillCommand(program);
   registerStatusCommand(program);
+  registerDeadLettersCommand(program);
   registerCoordinatorCommand(program);
   registerWorkerCommand(program);
   registerHdfsCommand(program);

@@ -233,3 +233,43 @@ test('a gzip file named .ndjson fails the run with the fix, leaving no dead lett
   assert.match(res.stderr, /error \[SLUICE_CORRUPT_INPUT\]: file:\/\/.*\/dns\.ndjson is named as plain ndjson but is gzip-compressed .*; name it with \.gz at the end/u);
   assert.equal(await redis.llen(`sluice:run:${runId}:dead`), 0, 'no garbage lines were kept as dead letters');
 });
+
+test('dead-letters lists a run\'s bad records with file@offset and reason, and the run\'s summary points to it', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'dns.ndjson');
+  const good = JSON.stringify({ ts: 1521911000, _path: 'dns', 'id.orig_h': '10.0.0.1', 'id.resp_h': '10.0.0.2', query: 'a.example', rcode_name: 'NOERROR' });
+  const text = `${good}\nnot json at all\n${good}\n{"ts": \n`;
+  writeFileSync(file, text);
+  const runId = `cli-dead-${randomUUID()}`;
+  const redis = new Redis(base);
+  t.after(async () => {
+    await deleteMatching(redis, `${runId}:*`);
+    await redis.del(`sluice:run:${runId}`, `sluice:run:${runId}:dead`, `sluice:run:${runId}:stats`);
+    redis.disconnect();
+  });
+  const run = await sluice(['run', 'network-metrics', '--input', file, '--run-id', runId, '--key-prefix', `${runId}:`, '--set', 'timeShift=auto', '--redis', base]);
+  assert.equal(run.code, 0, run.stderr);
+  const second = Buffer.byteLength(`${good}\n`);
+  const fourth = Buffer.byteLength(`${good}\nnot json at all\n${good}\n`);
+  const listed = await sluice(['dead-letters', runId, '--redis', base]);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, new RegExp(`^file://${dir}/dns\\.ndjson@${second}  .*\\n    "not json at all"\\n`, 'mu'));
+  assert.match(listed.stdout, new RegExp(`^file://${dir}/dns\\.ndjson@${fourth}  `, 'mu'));
+  assert.match(listed.stdout, /\n2 dead letters\n$/u);
+  const one = await sluice(['dead-letters', runId, '--limit', '1', '--json', '--redis', base]);
+  const lines = one.stdout.trim().split('\n').map((l) => JSON.parse(l) as { provenance: string; raw: string });
+  assert.deepEqual(lines.map((l) => [l.provenance, l.raw]), [[`file://${dir}/dns.ndjson@${second}`, 'not json at all']]);
+  assert.match(run.stdout, new RegExp(`^bad records +2 \\(sluice dead-letters ${runId}\\)$`, 'mu'), 'the summary says where to look');
+  const missing = await sluice(['dead-letters', 'no-such-run', '--redis', base]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /error \[SLUICE_NOT_FOUND\]: no run no-such-run/u);
+});
+
+async function deleteMatching(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}

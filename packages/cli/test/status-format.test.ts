@@ -25,4 +25,6 @@ test('the splits row says planning only while a run can still plan, and none pla
   assert.match(failed, /^error\s+\[SLUICE_NOT_FOUND\] GETFILESTATUS \/nope$/mu);
   assert.equal(splitsRow(formatProgress(progress(RunState.RUNNING, 10))), '3/10 done');
   assert.match(formatProgress(progress(RunState.RUNNING, 10)), /^records\s+1,234$/mu);
+  assert.match(formatProgress(progress(RunState.RUNNING, 10)), /^bad records\s+0$/mu);
+  assert.match(formatProgress({ ...progress(RunState.COMPLETED, 10), badRecords: 3 }), /^bad records\s+3 \(sluice dead-letters r1\)$/mu, 'where to see them');
 });

@@ -110,7 +110,7 @@ function formatSummary(s: LocalRunSummary): string {
     ['run', s.runId],
     ['splits', String(s.splits)],
     ['records', s.records.toLocaleString('en-US')],
-    ['bad records', s.badRecords.toLocaleString('en-US')],
+    ['bad records', s.badRecords === 0 ? '0' : `${s.badRecords.toLocaleString('en-US')} (sluice dead-letters ${s.runId})`],
     ['expired writes', s.expired.toLocaleString('en-US')],
     ['series written', s.series.toLocaleString('en-US')],
     ['keys written', s.keys.toLocaleString('en-US')],

@@ -107,7 +107,7 @@ export function formatProgress(p: RunProgress): string {
     ['bytes', `${p.bytes.toLocaleString('en-US')}${p.run.bytesTotal === undefined ? '' : ` / ${p.run.bytesTotal.toLocaleString('en-US')}`}`],
     ['records', p.records.toLocaleString('en-US')],
     ['records/s', Math.round(p.recordsPerSecond).toLocaleString('en-US')],
-    ['bad records', p.badRecords.toLocaleString('en-US')],
+    ['bad records', p.badRecords === 0 ? '0' : `${p.badRecords.toLocaleString('en-US')} (sluice dead-letters ${p.run.runId})`],
     ['expired writes', p.expired.toLocaleString('en-US')],
     ['eta', p.etaSeconds === undefined ? '-' : `${Math.ceil(p.etaSeconds)} s`],
   ];
