@@ -9,7 +9,6 @@
  * Without --file it generates network-metrics-like NDJSON from the WRCCDC dataset (see generate-data).
  */
 import { statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Chunk } from '@sluice/core';
 import { createFileRangeReader, readSplit } from '@sluice/formats';
@@ -19,9 +18,8 @@ import { tuneGarbageCollector } from '@sluice/cli';
 import type { CommitTarget } from '@sluice/runtime';
 import { networkMetrics } from '../../jobs/network-metrics/src/index.ts';
 import { readPeakRssKiB } from './backfill/decode-splits.ts';
-import { prepareBenchData } from './backfill/generate-data.ts';
+import { resolveBenchInput } from './bench-input.ts';
 
-const repoRoot = resolve(import.meta.dirname, '..', '..');
 
 // As a `sluice worker` process runs (both paths measured here get it).
 tuneGarbageCollector();
@@ -33,14 +31,6 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
   },
 });
-
-async function inputFile(): Promise<string> {
-  if (args.file !== undefined) return args.file;
-  const records = Number(args.records);
-  const data = prepareBenchData(join(repoRoot, '.local', 'bench', `backfill-${records}`), records, (line) => process.stderr.write(`${line}\n`));
-  const files = args.format === 'parquet' ? data.parquet : data.ndjson;
-  return (files[0] as { path: string }).path;
-}
 
 interface Measured { records: number; seconds: number; cpuSeconds: number; chunks: number; aggregates: number }
 
@@ -54,7 +44,7 @@ async function measure(run: () => Promise<{ records: number; chunks: number; agg
 }
 
 async function main(): Promise<void> {
-  const path = await inputFile();
+  const path = resolveBenchInput({ file: args.file, format: args.format, records: Number(args.records) });
   const format = args.format as SplitFormat;
   const size = statSync(path).size;
   const split = { format, compression: 'none' as const, start: 0, end: format === 'parquet' ? Number.MAX_SAFE_INTEGER : size };

@@ -10,7 +10,6 @@
  * Usage: node test/bench/threads.ts [--file path] [--format ndjson|parquet] [--records N] [--rounds N] [--credit N]
  */
 import { statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import type { Chunk } from '@sluice/core';
@@ -20,9 +19,8 @@ import { runSplit } from '@sluice/runtime';
 import type { CommitTarget, SplitTask } from '@sluice/runtime';
 import { tuneGarbageCollector } from '@sluice/cli';
 import { networkMetrics } from '../../jobs/network-metrics/src/index.ts';
-import { prepareBenchData } from './backfill/generate-data.ts';
+import { resolveBenchInput } from './bench-input.ts';
 
-const repoRoot = resolve(import.meta.dirname, '..', '..');
 tuneGarbageCollector();
 const { values: args } = parseArgs({
   options: {
@@ -77,13 +75,7 @@ async function* fromThread(path: string, split: ReadSplitOptions, credit: number
 }
 
 async function main(): Promise<void> {
-  let path = args.file;
-  if (path === undefined) {
-    const records = Number(args.records);
-    const data = prepareBenchData(join(repoRoot, '.local', 'bench', `backfill-${records}`), records, (line) => process.stderr.write(`${line}\n`));
-    path = ((args.format === 'parquet' ? data.parquet : data.ndjson)[0] as { path: string }).path;
-  }
-  const file = path;
+  const file = resolveBenchInput({ file: args.file, format: args.format, records: Number(args.records) });
   const format = args.format as SplitFormat;
   const credit = Number(args.credit);
   const split = { format, compression: 'none' as const, start: 0, end: format === 'parquet' ? Number.MAX_SAFE_INTEGER : statSync(file).size };

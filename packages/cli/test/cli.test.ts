@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
+import { deleteKeys } from '../src/delete-keys.ts';
 import { ACTIVE_RUNS_INDEX, RUNS_INDEX, RunState, SUBMIT_WAKEUP, createRunStore } from '@sluice/control';
 
 const bin = resolve(import.meta.dirname, '..', 'src', 'bin.ts');
@@ -217,11 +218,15 @@ test('hdfs put names an existing destination and the flag that replaces it, and 
   assert.match(missing.stderr, /error \[SLUICE_NOT_FOUND\]: local file ".*missing\.gz" matches no file/u);
 });
 
+/** One network-metrics DNS record as NDJSON. */
+function dnsLine(i: number): string {
+  return JSON.stringify({ ts: 1521911000 + i, _path: 'dns', 'id.orig_h': '10.0.0.1', 'id.resp_h': '10.0.0.2', query: `q${i}.example`, rcode_name: 'NOERROR' });
+}
+
 test('a gzip file named .ndjson fails the run with the fix, leaving no dead letters', async (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'dns.ndjson');
-  const line = (i: number): string => JSON.stringify({ ts: 1521911000 + i, _path: 'dns', 'id.orig_h': '10.0.0.1', 'id.resp_h': '10.0.0.2', query: `q${i}.example`, rcode_name: 'NOERROR' });
-  writeFileSync(file, gzipSync(Array.from({ length: 5000 }, (_, i) => `${line(i)}\n`).join('')));
+  writeFileSync(file, gzipSync(Array.from({ length: 5000 }, (_, i) => `${dnsLine(i)}\n`).join('')));
   const runId = `cli-misnamed-${randomUUID()}`;
   const redis = new Redis(base);
   t.after(async () => {
@@ -243,7 +248,7 @@ test('dead-letters lists a run\'s bad records with file@offset and reason, and t
   const runId = `cli-dead-${randomUUID()}`;
   const redis = new Redis(base);
   t.after(async () => {
-    await deleteMatching(redis, `${runId}:*`);
+    await deleteKeys(redis, `${runId}:*`);
     await redis.del(`sluice:run:${runId}`, `sluice:run:${runId}:dead`, `sluice:run:${runId}:stats`);
     redis.disconnect();
   });
@@ -264,12 +269,3 @@ test('dead-letters lists a run\'s bad records with file@offset and reason, and t
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /error \[SLUICE_NOT_FOUND\]: no run no-such-run/u);
 });
-
-async function deleteMatching(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-}

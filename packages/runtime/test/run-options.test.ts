@@ -73,6 +73,16 @@ test('framework options are split from the job\'s own, which its parser alone se
   assert.deepEqual(resolveRunOptions(plain, { x: '1', timeShift: '60' }).options, { x: '1' }, 'without a parser the job gets its raw pairs');
 });
 
+/** Checks an unknown-option refusal: INVALID_CONFIG, the message fragments, and every key but `depth` named. */
+function refused(raw: Record<string, string>, ...fragments: RegExp[]): (e: unknown) => boolean {
+  return (e) => {
+    assert.ok(isSluiceError(e) && e.code === ErrorCode.INVALID_CONFIG, String(e));
+    for (const fragment of fragments) assert.match(e.message, fragment);
+    assert.deepEqual(e.context.unknown, Object.keys(raw).filter((k) => k !== 'depth'));
+    return true;
+  };
+}
+
 test('a job that declares its optionNames refuses any other key, suggesting the one a typo meant', () => {
   const job = defineJob<unknown, { depth: number }>({
     name: 'named',
@@ -82,12 +92,6 @@ test('a job that declares its optionNames refuses any other key, suggesting the 
     optionNames: ['depth'],
   });
   assert.deepEqual(resolveRunOptions(job, { depth: '2', timeShift: '60', start: 'latest' }).options, { depth: 2 }, 'its own and the framework\'s keys pass');
-  const refused = (raw: Record<string, string>, ...fragments: RegExp[]) => (e: unknown): boolean => {
-    assert.ok(isSluiceError(e) && e.code === ErrorCode.INVALID_CONFIG, String(e));
-    for (const fragment of fragments) assert.match(e.message, fragment);
-    assert.deepEqual(e.context.unknown, Object.keys(raw).filter((k) => k !== 'depth'));
-    return true;
-  };
   const bogus = { bogus: '1' };
   assert.throws(() => resolveRunOptions(job, bogus), refused(bogus, /^job named has no option "bogus" \(--set bogus=…\); it takes depth, and every job takes timeShift, since, until, start, maxBadFraction$/u));
   const typos = { timeshift: 'auto', dpeth: '3', depth: '1' };

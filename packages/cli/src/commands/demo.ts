@@ -27,6 +27,7 @@ import { formatLag, formatProgress, streamLag } from './status.ts';
 import type { PartitionLag, RunProgress } from '@sluice/control';
 import { integerFlag, resolveRedisUrl } from '../config.ts';
 import { connectRedis } from '../redis-connection.ts';
+import { deleteKeys } from '../delete-keys.ts';
 import { findRepoRoot } from '../repo.ts';
 import { formatTable } from '../table.ts';
 
@@ -182,15 +183,6 @@ async function waitCaughtUp(redis: Redis, runId: string): Promise<{ progress: Ru
     if (Date.now() > deadline) throw new SluiceError(ErrorCode.TIMEOUT, `stream run ${runId} did not catch up in 5 minutes`, {});
     await new Promise((r) => setTimeout(r, 500));
   }
-}
-
-async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 5000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
 }
 
 function step(text: string): void {
