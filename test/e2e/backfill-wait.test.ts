@@ -37,3 +37,20 @@ test('backfill --wait says when no worker runs or no coordinator is alive, and w
   assert.equal(await run.exited, 0, run.output());
   assert.match(run.output(), /"state":"completed"/);
 });
+
+test('Ctrl-C during backfill --wait stops the waiting, not the run, and says how to follow or cancel it', async (t) => {
+  const redis = await startPrivateRedis(t, 'wait-int');
+  const common = ['--redis', redis.url, '--namespace', 'wait-int'];
+  const input = join(redis.dir, 'dns.ndjson');
+  writeFileSync(input, `${JSON.stringify({ _path: 'dns', ts: new Date().toISOString(), 'id.orig_h': '10.9.8.7', 'id.resp_h': '10.9.8.1', rcode_name: 'NOERROR' })}\n`);
+  await spawnSluice(t, ['coordinator', ...common, '--tick', '100']).waitFor('is the leader');
+  // No worker runs, so the run cannot finish while the command waits.
+  const waiting = spawnSluice(t, ['backfill', 'network-metrics', '--input', input, '--run-id', 'int-run', ...common, '--wait']);
+  await waiting.waitFor('submitted run int-run');
+  waiting.kill('SIGINT');
+  assert.equal(await waiting.exited, 130, waiting.output());
+  assert.match(waiting.output(), /stopped waiting; run int-run goes on: `sluice status int-run` shows it, `sluice cancel int-run` stops it/u);
+  const status = spawnSluice(t, ['status', 'int-run', '--json', '--redis', redis.url]);
+  assert.equal(await status.exited, 0, status.output());
+  assert.match(status.output(), /"state":"(submitted|planning|running)"/u, 'the run was not cancelled');
+});

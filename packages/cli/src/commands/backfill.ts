@@ -87,8 +87,17 @@ export function registerBackfillCommand(program: Command): void {
           process.stdout.write(`${run.runId}\n`);
           return;
         }
+        // Ctrl-C stops the waiting, not the run: say so, and how to watch or stop it from here.
+        const onInterrupt = (): void => {
+          process.stderr.write(`\nstopped waiting; run ${run.runId} goes on: \`sluice status ${run.runId}\` shows it, \`sluice cancel ${run.runId}\` stops it\n`);
+          process.exit(130);
+        };
+        process.once('SIGINT', onInterrupt);
         const watch = watchRun(redis, redisUrl, flags.namespace);
-        const final = await follow(runs, run.runId, watch).finally(() => watch.close());
+        const final = await follow(runs, run.runId, watch).finally(() => {
+          process.removeListener('SIGINT', onInterrupt);
+          return watch.close();
+        });
         process.stdout.write(flags.json === true ? `${JSON.stringify(final)}\n` : `${formatProgress(final)}\n`);
         if (final.run.state !== RunState.COMPLETED) process.exitCode = 1;
       } finally {
