@@ -18,18 +18,12 @@ import { tuneGarbageCollector } from '@sluice/cli';
 import type { CommitTarget } from '@sluice/runtime';
 import { networkMetrics } from '../../jobs/network-metrics/src/index.ts';
 import { readPeakRssKiB } from './backfill/decode-splits.ts';
-import { resolveBenchInput } from './bench-input.ts';
-
+import { BENCH_INPUT_OPTIONS, resolveBenchInput } from './bench-input.ts';
 
 // As a `sluice worker` process runs (both paths measured here get it).
 tuneGarbageCollector();
 const { values: args } = parseArgs({
-  options: {
-    file: { type: 'string' },
-    format: { type: 'string', default: 'ndjson' },
-    records: { type: 'string', default: '1000000' },
-    rounds: { type: 'string', default: '3' },
-  },
+  options: BENCH_INPUT_OPTIONS,
 });
 
 interface Measured { records: number; seconds: number; cpuSeconds: number; chunks: number; aggregates: number }

@@ -19,17 +19,11 @@ import { runSplit } from '@sluice/runtime';
 import type { CommitTarget, SplitTask } from '@sluice/runtime';
 import { tuneGarbageCollector } from '@sluice/cli';
 import { networkMetrics } from '../../jobs/network-metrics/src/index.ts';
-import { resolveBenchInput } from './bench-input.ts';
+import { BENCH_INPUT_OPTIONS, resolveBenchInput } from './bench-input.ts';
 
 tuneGarbageCollector();
 const { values: args } = parseArgs({
-  options: {
-    file: { type: 'string' },
-    format: { type: 'string', default: 'ndjson' },
-    records: { type: 'string', default: '1000000' },
-    rounds: { type: 'string', default: '3' },
-    credit: { type: 'string', default: '4' },
-  },
+  options: { ...BENCH_INPUT_OPTIONS, credit: { type: 'string', default: '4' } },
 });
 
 interface Measured { records: number; seconds: number; cpuSeconds: number; mainBusySeconds: number }
