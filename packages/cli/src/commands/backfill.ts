@@ -82,17 +82,18 @@ export function registerBackfillCommand(program: Command): void {
           ...(since === undefined ? {} : { since }),
           ...(until === undefined ? {} : { until }),
         });
+        // Ctrl-C stops the waiting, not the run: say so, and how to watch or stop it from here.
+        // Listening before saying "submitted", so an interrupt right after it is not Node's default exit.
+        const onInterrupt = (): void => {
+          process.stderr.write(`\nstopped waiting; run ${run.runId} goes on: \`sluice status ${run.runId}\` shows it, \`sluice cancel ${run.runId}\` stops it\n`);
+          process.exit(130);
+        };
+        if (flags.wait === true) process.once('SIGINT', onInterrupt);
         process.stderr.write(`submitted run ${run.runId} (${run.state})\n`);
         if (flags.wait !== true) {
           process.stdout.write(`${run.runId}\n`);
           return;
         }
-        // Ctrl-C stops the waiting, not the run: say so, and how to watch or stop it from here.
-        const onInterrupt = (): void => {
-          process.stderr.write(`\nstopped waiting; run ${run.runId} goes on: \`sluice status ${run.runId}\` shows it, \`sluice cancel ${run.runId}\` stops it\n`);
-          process.exit(130);
-        };
-        process.once('SIGINT', onInterrupt);
         const watch = watchRun(redis, redisUrl, flags.namespace);
         const final = await follow(runs, run.runId, watch).finally(() => {
           process.removeListener('SIGINT', onInterrupt);
