@@ -300,6 +300,6 @@ test('webhdfs: an unreachable NameNode is UNAVAILABLE and says what to check', a
   assert.equal(error.retryable, true);
   assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
   assert.match(error.message, /NameNode/);
-  assert.match(error.message, /WEBHDFS_URL/);
+  assert.match(error.message, /webhdfs:\/\/ URL.*SLUICE_HDFS_HTTP_ADDRESS.*HADOOP_CONF_DIR/);
   await client.close();
 });

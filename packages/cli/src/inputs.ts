@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import type { RangeReader } from '@sluice/core';
-import { createFileSystem } from '@sluice/hdfs';
+import { FileType, createFileSystem, hasGlobSyntax, isHidden } from '@sluice/hdfs';
 import type { FileSystem } from '@sluice/hdfs';
 import type { InputFile, ListInputOptions } from '@sluice/coordinator';
 
@@ -54,7 +54,42 @@ export async function listInputFiles(input: string, options: ListInputOptions = 
   const url = normalizeInput(input);
   const fs = fileSystemFor(url);
   const files = await fs.listFiles(url, options);
+  if (files.length === 0) await explainEmptyDirectory(fs, input, url);
   return files.map((f) => ({ url: f.url, size: f.length }));
+}
+
+/** A few names of a list, and how many there are when that is not all. */
+function sample(names: readonly string[]): string {
+  return `${names.slice(0, 3).join(', ')}${names.length > 3 ? `, … (${names.length})` : ''}`;
+}
+
+/**
+ * A directory named as an input contributes only the visible files directly in it, as Hadoop's
+ * input formats read one. When it has none, "matched no file" would leave the user guessing: say
+ * what is there instead (only subdirectories, such as dt= partitions, or only hidden files) and
+ * how to name them.
+ */
+async function explainEmptyDirectory(fs: FileSystem, input: string, url: string): Promise<void> {
+  const path = new URL(url).pathname;
+  if (path.split('/').some((segment) => hasGlobSyntax(decodeURIComponent(segment)))) return;
+  const status = await fs.getFileStatus(url);
+  if (status.type !== FileType.DIRECTORY) return;
+  const entries = await fs.listStatus(url);
+  const directories = entries.filter((e) => e.type === FileType.DIRECTORY && !isHidden(e.name)).map((e) => `${e.name}/`);
+  const hidden = entries.filter((e) => e.type === FileType.FILE && isHidden(e.name)).map((e) => e.name);
+  const base = input.replace(/\/+$/, '');
+  if (directories.length > 0) {
+    throw new SluiceError(ErrorCode.NOT_FOUND, `input ${input} is a directory with no files directly in it, only directories (${sample(directories)}): name the files under them with a glob such as ${base}/*/*, or ${base}/** for every file at any depth`, {
+      retryable: false,
+      context: { input, directories: directories.slice(0, 20) },
+    });
+  }
+  if (hidden.length > 0) {
+    throw new SluiceError(ErrorCode.NOT_FOUND, `input ${input} holds only hidden files (${sample(hidden)}), which inputs skip as Hadoop's do (names starting with _ or .); name one literally to read it`, {
+      retryable: false,
+      context: { input, hidden: hidden.slice(0, 20) },
+    });
+  }
 }
 
 /** A ranged reader on one file URL. */

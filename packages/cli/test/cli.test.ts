@@ -218,6 +218,50 @@ test('hdfs put names an existing destination and the flag that replaces it, and 
   assert.match(missing.stderr, /error \[SLUICE_NOT_FOUND\]: local file ".*missing\.gz" matches no file/u);
 });
 
+test('hdfs ls of a directory shows its subdirectories as well as its files; a glob that matches nothing fails', async (t) => {
+  const dir = tempDir(t);
+  mkdirSync(join(dir, 'dt=2018-03-24'));
+  writeFileSync(join(dir, 'dt=2018-03-24', 'a.ndjson'), '{"a":1}\n');
+  writeFileSync(join(dir, 'top.ndjson'), '{}\n');
+  const listed = await sluice(['hdfs', 'ls', dir]);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.deepEqual(listed.stdout.trimEnd().split('\n').map((line) => line.trim()), [
+    `-  file://${dir}/dt=2018-03-24/`,
+    `3  file://${dir}/top.ndjson`,
+  ]);
+  const deep = await sluice(['hdfs', 'ls', '-R', dir]);
+  assert.deepEqual(deep.stdout.trimEnd().split('\n').map((line) => line.trim()), [`8  file://${dir}/dt=2018-03-24/a.ndjson`, `3  file://${dir}/top.ndjson`]);
+  const none = await sluice(['hdfs', 'ls', `${dir}/*.parquet`]);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /error \[SLUICE_NOT_FOUND\]: no file matches .*\/\*\.parquet/u);
+});
+
+test('run --input reads a directory as backfills do (its files), and names what to pass when there are none', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'a.ndjson'), `${dnsLine(0)}\n${dnsLine(1)}\n`);
+  writeFileSync(join(dir, 'b.ndjson'), `${dnsLine(2)}\n`);
+  writeFileSync(join(dir, '_SUCCESS'), '');
+  const runId = `cli-dir-${randomUUID()}`;
+  const redis = new Redis(base);
+  t.after(async () => {
+    await deleteKeys(redis, `${runId}:*`);
+    await redis.del(`sluice:run:${runId}`, `sluice:run:${runId}:dead`, `sluice:run:${runId}:stats`);
+    redis.disconnect();
+  });
+  const res = await sluice(['run', 'network-metrics', '--input', dir, '--run-id', runId, '--key-prefix', `${runId}:`, '--set', 'timeShift=auto', '--redis', base, '--json']);
+  assert.equal(res.code, 0, res.stderr);
+  const summary = JSON.parse(res.stdout) as { splits: number; records: number; badRecords: number };
+  assert.deepEqual([summary.splits, summary.records, summary.badRecords], [2, 3, 0], 'both files, and not _SUCCESS');
+  const outer = tempDir(t);
+  mkdirSync(join(outer, 'dt=2018-03-24'));
+  const parent = await sluice(['run', 'network-metrics', '--input', outer, '--redis', deadRedis]);
+  assert.equal(parent.code, 1);
+  assert.match(parent.stderr, /error \[SLUICE_NOT_FOUND\]: input .* is a directory with no files directly in it, only directories \(dt=2018-03-24\/\): name the files under them with a glob/u);
+  const remote = await sluice(['run', 'network-metrics', '--input', 'webhdfs://127.0.0.1:9870/archive/x.ndjson', '--redis', deadRedis]);
+  assert.equal(remote.code, 1);
+  assert.match(remote.stderr, /error \[SLUICE_INVALID_CONFIG\]: --input "webhdfs:.*" is not a local path: this command reads local files \(submit HDFS inputs with `sluice backfill`\)/u);
+});
+
 /** One network-metrics DNS record as NDJSON. */
 function dnsLine(i: number): string {
   return JSON.stringify({ ts: 1521911000 + i, _path: 'dns', 'id.orig_h': '10.0.0.1', 'id.resp_h': '10.0.0.2', query: `q${i}.example`, rcode_name: 'NOERROR' });

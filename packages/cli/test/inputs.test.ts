@@ -56,3 +56,23 @@ test('local globs list the files they match, sorted, with sizes: *, ?, [..], {..
   assert.deepEqual(one, { url: pathToFileURL(join(dir, 'sub', 'e5.log.gz')).href, size: 'sub/e5.log.gz'.length });
   assert.deepEqual(await listInputFiles(join(dir, '*.csv')), [], 'a glob that matches nothing lists nothing; the planner reports it');
 });
+
+async function rejected(input: string): Promise<Error & { code?: string }> {
+  const error: unknown = await listInputFiles(input).then(() => assert.fail(`expected ${input} to be refused`), (e: unknown) => e);
+  assert.ok(isSluiceError(error), String(error));
+  return error;
+}
+
+test('a directory with no files in it says what it holds instead: subdirectories, or hidden files only', async (t) => {
+  const dir = tree(t, ['dt=2018-03-24/a.ndjson', 'dt=2018-03-25/b.ndjson', 'done/_SUCCESS', 'done/.a.crc']);
+  const partitions = await rejected(dir);
+  assert.equal(partitions.code, ErrorCode.NOT_FOUND);
+  assert.match(partitions.message, /is a directory with no files directly in it, only directories \(done\/, dt=2018-03-24\/, dt=2018-03-25\/\)/u);
+  assert.ok(partitions.message.includes(`a glob such as ${dir}/*/*, or ${dir}/** for every file`), partitions.message);
+  const hidden = await rejected(join(dir, 'done'));
+  assert.match(hidden.message, /holds only hidden files \(\.a\.crc, _SUCCESS\)/u);
+  assert.deepEqual((await listInputFiles(`${dir}/*/*`)).map((f) => f.url.slice(f.url.lastIndexOf('/') + 1)), ['a.ndjson', 'b.ndjson'], 'the glob it suggests reads them');
+  mkdirSync(join(dir, 'empty'));
+  assert.deepEqual(await listInputFiles(join(dir, 'empty')), [], 'an empty directory lists nothing; the planner reports it');
+  assert.deepEqual(await listInputFiles(`${dir}/nothing-*`), [], 'a glob is never explained as a directory');
+});

@@ -189,7 +189,8 @@ function describeTransportError(error: unknown, request: RequestContext, timeout
   }
   const code = findErrorCode(error);
   const hint = request.server === 'namenode'
-    ? 'is the NameNode (or HttpFS) running and is its HTTP address right? Set WEBHDFS_URL to it'
+    // Name the settings a user can change: the address comes from one of these three.
+    ? 'is the NameNode (or HttpFS) running, and is its HTTP address right (the host:port of a webhdfs:// URL, 9870 by default; for hdfs:// URLs, SLUICE_HDFS_HTTP_ADDRESS or dfs.namenode.http-address in HADOOP_CONF_DIR)?'
     : 'is the DataNode running, and does the hostname it advertises resolve and route from here (dfs.datanode.hostname)?';
   const said = `${request.op} ${request.path}: cannot reach ${target}`;
   if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {

@@ -72,7 +72,7 @@ test('transport failures name the server and what to check', () => {
   assert.equal(refused.code, ErrorCode.UNAVAILABLE);
   assert.equal(refused.retryable, true);
   assert.equal(isUnprocessed(refused), true);
-  assert.match(refused.message, /NameNode at http:\/\/nn:9870.*ECONNREFUSED.*WEBHDFS_URL/);
+  assert.match(refused.message, /NameNode at http:\/\/nn:9870.*ECONNREFUSED.*host:port of a webhdfs:\/\/ URL.*SLUICE_HDFS_HTTP_ADDRESS.*HADOOP_CONF_DIR/);
 
   const dns = toTransportError(
     Object.assign(new TypeError('fetch failed'), { cause: new AggregateError([Object.assign(new Error('x'), { code: 'ENOTFOUND' })]) }),

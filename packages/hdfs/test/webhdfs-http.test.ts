@@ -105,7 +105,7 @@ test('a refused connection is UNAVAILABLE, names the URL and says what to check'
   assert.equal(error.code, ErrorCode.UNAVAILABLE);
   assert.equal(error.retryable, true);
   assert.equal(error.context.attempts, 3);
-  assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port}.*ECONNREFUSED.*WEBHDFS_URL`));
+  assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port}.*ECONNREFUSED.*SLUICE_HDFS_HTTP_ADDRESS`));
 });
 
 test('a server that accepts but never answers gives TIMEOUT', async (t) => {

@@ -6,7 +6,8 @@ import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { Command } from 'commander';
-import { SluiceError, isSluiceError } from '@sluice/core';
+import { ErrorCode, SluiceError, isSluiceError } from '@sluice/core';
+import { FileType, hasGlobSyntax } from '@sluice/hdfs';
 import { fileSystemFor, normalizeInput } from '../inputs.ts';
 import { expandInputs } from './run.ts';
 
@@ -40,12 +41,23 @@ export function registerHdfsCommand(program: Command): void {
     });
   hdfs
     .command('ls <url>')
-    .description('list files matching a URL or glob')
-    .option('-R, --recursive', 'descend into directories')
+    .description('list a directory (its files and directories), or the files matching a glob')
+    .option('-R, --recursive', 'list every file under the directories, at any depth')
     .action(async (url: string, flags: { recursive?: boolean }) => {
       const target = normalizeInput(url);
-      for (const f of await fileSystemFor(target).listFiles(target, { recursive: flags.recursive === true })) {
-        process.stdout.write(`${String(f.length).padStart(12)}  ${f.url}\n`);
+      const fs = fileSystemFor(target);
+      const literal = !new URL(target).pathname.split('/').some((segment) => hasGlobSyntax(decodeURIComponent(segment)));
+      // A directory named as it is shows what is in it, subdirectories too, as `hdfs dfs -ls` does;
+      // listing only its files would print nothing for a tree of dt= partitions.
+      const entries = literal && flags.recursive !== true
+        ? await fs.listStatus(target)
+        : await fs.listFiles(target, { recursive: flags.recursive === true });
+      if (entries.length === 0 && !literal) {
+        throw new SluiceError(ErrorCode.NOT_FOUND, `no file matches ${url}`, { context: { url } });
+      }
+      for (const entry of entries) {
+        const directory = entry.type === FileType.DIRECTORY;
+        process.stdout.write(`${(directory ? '-' : String(entry.length)).padStart(12)}  ${entry.url}${directory ? '/' : ''}\n`);
       }
     });
   hdfs

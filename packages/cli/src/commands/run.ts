@@ -2,16 +2,16 @@
  * `sluice run <job> --input <path or glob>...`: the embedded runner over local files, committing to
  * the Redis of `REDIS_URL` through the same exactly-once path as the workers.
  */
-import { glob } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { Option } from 'commander';
-import { ErrorCode, SluiceError } from '@sluice/core';
+import { ErrorCode, SluiceError, isSluiceError } from '@sluice/core';
 import type { Command } from 'commander';
 import { loadJob, runLocal } from '@sluice/runtime';
 import type { LocalRunSummary } from '@sluice/runtime';
 import { createTimeseriesStore } from '@sluice/timeseries';
 import { byteSizeFlag, collectSet, integerFlag, numberFlag, resolveRedisUrl } from '../config.ts';
+import { listInputFiles, normalizeInput } from '../inputs.ts';
 import { connectRedis } from '../redis-connection.ts';
 import { formatTable } from '../table.ts';
 import { submitHandOff } from './hand-off.ts';
@@ -89,18 +89,29 @@ async function runCommand(jobName: string, flags: RunFlags & { input: string[] }
   }
 }
 
-/** Expands globs to sorted, distinct absolute paths; a pattern that matches nothing is an error naming `what` it was. */
+/**
+ * Expands local paths and globs to sorted, distinct absolute paths with the listing backfills use
+ * (a directory contributes the visible files directly in it; `**` for any depth), so a local run
+ * reads what a backfill of the same files would. A pattern that matches nothing is an error naming
+ * `what` it was.
+ */
 export async function expandInputs(patterns: readonly string[], what: string = '--input'): Promise<string[]> {
   const out = new Set<string>();
   for (const pattern of patterns) {
-    let matched = 0;
-    for await (const path of glob(pattern)) {
-      out.add(resolve(path));
-      matched += 1;
+    const url = normalizeInput(pattern);
+    if (!url.startsWith('file:')) {
+      throw new SluiceError(ErrorCode.INVALID_CONFIG, `${what} ${JSON.stringify(pattern)} is not a local path: this command reads local files (submit HDFS inputs with \`sluice backfill\`)`, { context: { input: pattern } });
     }
-    if (matched === 0) {
+    const files = await listInputFiles(pattern).catch((error: unknown) => {
+      if (isSluiceError(error) && error.code === ErrorCode.NOT_FOUND && error.context.exception === 'FileNotFoundException') {
+        throw new SluiceError(ErrorCode.NOT_FOUND, `${what} ${JSON.stringify(pattern)} matches no file`, { cause: error, context: { input: pattern } });
+      }
+      throw error;
+    });
+    if (files.length === 0) {
       throw new SluiceError(ErrorCode.NOT_FOUND, `${what} ${JSON.stringify(pattern)} matches no file`, { context: { input: pattern } });
     }
+    for (const file of files) out.add(fileURLToPath(file.url));
   }
   return [...out].sort();
 }
