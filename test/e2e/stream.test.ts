@@ -120,6 +120,19 @@ async function startStream(t: TestContext, stack: Stack, topic: string, start = 
   return res.stdout.trim();
 }
 
+test('stream start returns once the coordinator has started the run on every partition; a topic that does not exist fails it at once', async (t) => {
+  const topic = await produceTopic(t, 3, datasetLines().slice(0, 30));
+  const stack = await startStack(t, 0);
+  const runId = await startStream(t, stack, topic);
+  assert.deepEqual((await createStreamPositions(stack.redis).list(runId)).map((p) => p.partition).toSorted(), [0, 1, 2], 'every partition had a position when the command returned');
+  await runSluice(t, ['stream', 'stop', runId, '--redis', redisUrl()]);
+
+  const missing = `sluice-stream-missing-${randomUUID()}`;
+  const res = await runSluice(t, ['stream', 'network-metrics', '--topic', missing, '--redis', redisUrl(), '--namespace', stack.namespace]);
+  assert.equal(res.code, 1, res.output);
+  assert.match(res.output, new RegExp(`error \\[SLUICE_NOT_FOUND\\]: stream run network-metrics-stream-\\w+ did not start: topic ${missing} does not exist on the brokers: check the name \\(--topic\\), or create the topic first`));
+});
+
 test('a stream run over a 6-partition topic gives the same series as the backfill reference', async (t) => {
   const topic = await produceTopic(t, 6, datasetLines());
   const stack = await startStack(t, 2);

@@ -116,17 +116,26 @@ export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
     return apiPromise;
   }
 
+  // Reading never creates a topic (that would hide a misspelt name): say both ways out.
+  function missingTopic(topic: string, cause?: SluiceError): SluiceError {
+    return new SluiceError(ErrorCode.NOT_FOUND, `topic ${topic} does not exist on the brokers: check the name (--topic), or create the topic first`, {
+      retryable: false,
+      context: context({ topic }),
+      ...(cause === undefined ? {} : { cause }),
+    });
+  }
+
   async function readMetadata(topic: string, refresh: boolean): Promise<{ metadata: ClusterMetadata; topicMetadata: ClusterTopicMetadata }> {
     let metadata: ClusterMetadata;
     try {
       metadata = await library.metadata({ topics: [topic], forceUpdate: refresh });
     } catch (error) {
-      throw convertKafkaError(error, `cannot read metadata of topic ${topic}`, context({ topic }));
+      const converted = convertKafkaError(error, `cannot read metadata of topic ${topic}`, context({ topic }));
+      if (converted.code !== ErrorCode.NOT_FOUND) throw converted;
+      throw missingTopic(topic, converted);
     }
     const topicMetadata = metadata.topics.get(topic);
-    if (topicMetadata === undefined) {
-      throw new SluiceError(ErrorCode.NOT_FOUND, `topic ${topic} does not exist`, { retryable: false, context: context({ topic }) });
-    }
+    if (topicMetadata === undefined) throw missingTopic(topic);
     return { metadata, topicMetadata };
   }
 

@@ -6,13 +6,44 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { ErrorCode, SluiceError } from '@sluice/core';
-import { RunState, coordinatorLeaseKey, createRunStore, readLeaseHolder } from '@sluice/control';
+import type { Redis } from 'ioredis';
+import { RunState, coordinatorLeaseKey, createRunStore, createStreamPositions, isFinalState, readLeaseHolder } from '@sluice/control';
 import { parseStreamStart } from '@sluice/coordinator';
 import { loadJob, resolveRunOptions } from '@sluice/runtime';
 import { collectSet, resolveRedisUrl } from '../config.ts';
 import { connectRedis } from '../redis-connection.ts';
 
 interface StreamFlags { topic: string; start: string; set: Record<string, string>; runId?: string; redis?: string; namespace?: string }
+
+/** How long `stream start` waits for the coordinator to start the run before it returns anyway. */
+const START_WAIT_MS = 15_000;
+
+/**
+ * Waits until the coordinator has started a stream run on every topic (each has its partitions'
+ * positions); throws the run's error when it fails first. False when the wait ran out.
+ */
+async function waitForStreamStart(redis: Redis, runId: string, topics: readonly string[], timeoutMs: number): Promise<boolean> {
+  const runs = createRunStore(redis);
+  const positions = createStreamPositions(redis);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const run = await runs.get(runId);
+    if (run?.state === RunState.FAILED) {
+      const error = run.error ?? 'no reason recorded';
+      // The run keeps its error as "[CODE] message": the command fails with that same code.
+      const code = /^\[(SLUICE_[A-Z_]+)\] /u.exec(error)?.[1];
+      const known = Object.values(ErrorCode).find((c) => c === code);
+      throw new SluiceError(known ?? ErrorCode.REMOTE, `stream run ${runId} did not start: ${error.replace(/^\[SLUICE_[A-Z_]+\] /u, '')}`, { retryable: false, context: { runId } });
+    }
+    if (run === undefined || isFinalState(run.state)) return true;
+    if (run.state === RunState.RUNNING) {
+      const seen = new Set((await positions.list(runId)).map((p) => p.topic));
+      if (topics.every((topic) => seen.has(topic))) return true;
+    }
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 /** Registers `sluice stream` and `sluice stream stop`. */
 export function registerStreamCommand(program: Command): void {
@@ -43,7 +74,11 @@ export function registerStreamCommand(program: Command): void {
         }
         const runId = flags.runId ?? `${job.name}-stream-${randomUUID().slice(0, 8)}`;
         const run = await createRunStore(redis).submit({ runId, kind: 'stream', job: job.name, inputs: topics, options, splitSize: 0, ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }) });
+        // Only the coordinator reaches Kafka: a misspelt topic is found when it starts the run, so
+        // wait for that, and fail here rather than leave a failed run behind a 0 exit.
+        const started = await waitForStreamStart(redis, run.runId, topics, START_WAIT_MS);
         process.stdout.write(`${run.runId}\n`);
+        if (!started) process.stderr.write(`the coordinator has not started ${run.runId} within ${START_WAIT_MS / 1000} s; follow it with \`sluice status ${run.runId}\`\n`);
       } finally {
         redis.disconnect();
       }
