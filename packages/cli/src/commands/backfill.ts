@@ -137,6 +137,9 @@ export interface RunWatch {
 /** How often `follow` checks the coordinator and the workers, and how long one may be missing before it says so. */
 const WATCH_EVERY_MS = 2000;
 const MISSING_FOR_MS = 10_000;
+// A chunk (50,000 records by default) commits within a few seconds at any sane rate: this long
+// with none, while workers run, means one is stuck or died holding a split.
+const STALLED_FOR_MS = 20_000;
 
 /** The run's queue workers and the coordinator lease, read from the run's Redis. */
 export function watchRun(redis: Redis, redisUrl: string, namespace: string | undefined): RunWatch & { close(): Promise<void> } {
@@ -163,7 +166,7 @@ export function watchRun(redis: Redis, redisUrl: string, namespace: string | und
 }
 
 /** Tracks one condition a run needs, and says once when it has been missing a while and once when it is back. */
-function createMissingNotice(missing: string, back: string, say: (line: string) => void): (present: boolean, now: number) => void {
+function createMissingNotice(missing: string, back: string, say: (line: string) => void, afterMs = MISSING_FOR_MS): (present: boolean, now: number) => void {
   let missingSince: number | undefined;
   let said = false;
   return (present, now) => {
@@ -174,7 +177,7 @@ function createMissingNotice(missing: string, back: string, say: (line: string) 
       return;
     }
     missingSince ??= now;
-    if (!said && now - missingSince >= MISSING_FOR_MS) {
+    if (!said && now - missingSince >= afterMs) {
       say(missing);
       said = true;
     }
@@ -202,23 +205,39 @@ export async function follow(runs: RunStore, runId: string, watch?: RunWatch): P
   const ns = watch?.namespaceFlag ?? '';
   const coordinatorNotice = createMissingNotice(`no coordinator is alive: run ${runId} waits until one runs (sluice coordinator${ns})`, 'a coordinator is alive again', say);
   const workerNotice = createMissingNotice(`no worker is running: run ${runId} waits until one runs (sluice worker${ns})`, 'a worker is running again', say);
+  const stallNotice = createMissingNotice(
+    `run ${runId} has committed nothing for ${STALLED_FOR_MS / 1000} s while workers run: one may be stuck, or have died holding a split, which another worker takes once its lock expires (the workers' --lock-duration, 30 s by default)`,
+    `run ${runId} is committing again`,
+    say,
+    0,
+  );
   let watched = 0;
+  let workers: number | undefined;
+  let lastMove = { seen: '', at: Date.now() };
   for (;;) {
     const p = await runs.progress(runId);
     if (p === undefined) throw new SluiceError(ErrorCode.NOT_FOUND, `run ${runId} disappeared`, { context: { runId } });
     const now = Date.now();
+    const seen = `${p.run.state} ${p.bytes} ${p.records} ${p.splitsDone} ${p.splitsFailed}`;
+    if (seen !== lastMove.seen) lastMove = { seen, at: now };
+    const splitsLeft = p.run.splitsTotal === undefined || p.splitsDone + p.splitsFailed < p.run.splitsTotal;
+    const stalled = p.run.state === RunState.RUNNING && splitsLeft && now - lastMove.at >= STALLED_FOR_MS;
     if (watch !== undefined && !isFinalState(p.run.state) && now - watched >= WATCH_EVERY_MS) {
       watched = now;
       coordinatorNotice(await watch.coordinatorAlive(), now);
       // Workers matter once there are splits to run.
-      const workers = p.run.state === RunState.RUNNING ? await watch.workers() : undefined;
+      workers = p.run.state === RunState.RUNNING ? await watch.workers() : undefined;
       workerNotice(workers === undefined || workers > 0, now);
     }
+    // At every poll, so the commit that ends a stall is announced even when it ends the run. With
+    // no worker at all, the notice above already says why nothing moves.
+    if (watch !== undefined && workers !== 0) stallNotice(!stalled, now);
     const payload = {
       records: p.records.toLocaleString('en-US'),
       rate: Math.round(p.recordsPerSecond).toLocaleString('en-US'),
       bad: p.badRecords,
-      etaText: p.etaSeconds === undefined ? '-' : `${Math.ceil(p.etaSeconds)}s`,
+      // The ETA extrapolates the average rate, which a stall makes meaningless.
+      etaText: p.etaSeconds === undefined || stalled ? '-' : `${Math.ceil(p.etaSeconds)}s`,
     };
     if (p.run.splitsTotal !== undefined) {
       if (!started) {
