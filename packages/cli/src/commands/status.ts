@@ -46,19 +46,54 @@ export function registerStatusCommand(program: Command): void {
           process.stdout.write('no runs\n');
           return;
         }
-        for (const p of all) {
-          process.stdout.write(`${p.run.runId.padEnd(40)} ${p.run.kind.padEnd(8)} ${p.run.job.padEnd(20)} ${p.run.state.padEnd(10)} ${formatSplitCount(p)}  ${p.records.toLocaleString('en-US')} records\n`);
-        }
+        process.stdout.write(`${formatRunList(all, Date.now())}\n`);
       } finally {
         redis.disconnect();
       }
     });
 }
 
+/** The run list: one aligned row per run under a header, newest first as given. */
+export function formatRunList(all: readonly RunProgress[], now: number): string {
+  // Only another namespace's coordinators run a namespaced run: say which, when there are any.
+  const namespaced = all.some((p) => p.run.namespace !== undefined);
+  const rows = [
+    ['RUN', 'KIND', 'JOB', ...(namespaced ? ['NAMESPACE'] : []), 'STATE', 'SUBMITTED (UTC)', 'ELAPSED', 'PROGRESS', 'RECORDS', 'BAD'],
+    ...all.map((p) => [
+      p.run.runId, p.run.kind, p.run.job, ...(namespaced ? [p.run.namespace ?? '-'] : []), p.run.state, formatTime(p.run.submittedAt), formatElapsed(p, now),
+      formatSplitCount(p), p.records.toLocaleString('en-US'), p.badRecords.toLocaleString('en-US'),
+    ]),
+  ];
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  // Counts are right-aligned so their digits line up.
+  const right = new Set([rows[0]!.length - 2, rows[0]!.length - 1]);
+  return rows.map((row) => row.map((cell, column) => (right.has(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join('  ').trimEnd()).join('\n');
+}
+
+/** A time as `2026-12-03 20:15:04`, in UTC like the rest of Sluice's output. */
+function formatTime(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/** Time from the run's start to its end (or to now while it runs), `-` before it started. */
+function formatElapsed(p: RunProgress, now: number): string {
+  if (p.run.startedAt === undefined) return '-';
+  return formatDuration((p.run.finishedAt ?? now) - p.run.startedAt);
+}
+
+/** A duration as `42.3 s`, `7m 05s` or `3h 02m`. */
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(0, ms) / 1000;
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const whole = Math.floor(seconds);
+  if (whole < 3600) return `${Math.floor(whole / 60)}m ${String(whole % 60).padStart(2, '0')}s`;
+  return `${Math.floor(whole / 3600)}h ${String(Math.floor((whole % 3600) / 60)).padStart(2, '0')}m`;
+}
+
 /** A run's splits in the run list: done of planned for a backfill, done for a stream (which has no total). */
 function formatSplitCount(p: RunProgress): string {
   const failed = formatFailedCount(p);
-  if (p.run.kind === 'stream') return `${p.splitsDone} ranges${failed}`;
+  if (p.run.kind === 'stream') return `${p.splitsDone} ${p.splitsDone === 1 ? 'range' : 'ranges'}${failed}`;
   return `${p.splitsDone}/${p.run.splitsTotal ?? '?'} splits${failed}`;
 }
 
@@ -96,13 +131,15 @@ export function formatLag(lag: readonly PartitionLag[]): string {
 }
 
 /** Formats one run's progress as a table. */
-export function formatProgress(p: RunProgress): string {
+export function formatProgress(p: RunProgress, now = Date.now()): string {
   const total = p.run.splitsTotal;
   const failed = formatFailedCount(p);
   const rows: [string, string][] = [
     ['run', p.run.runId],
     ['job', `${p.run.job} (${p.run.kind})`],
     ['state', p.run.state],
+    ['submitted', `${formatTime(p.run.submittedAt)} UTC`],
+    ['elapsed', formatElapsed(p, now)],
     ['splits', p.run.kind === 'stream' ? `${p.splitsDone} ranges done${failed}` : total === undefined ? (isFinalState(p.run.state) ? 'none planned' : 'planning') : `${p.splitsDone}/${total} done${failed}`],
     ['bytes', `${p.bytes.toLocaleString('en-US')}${p.run.bytesTotal === undefined ? '' : ` / ${p.run.bytesTotal.toLocaleString('en-US')}`}`],
     ['records', p.records.toLocaleString('en-US')],
