@@ -51,6 +51,14 @@ export interface Lease {
   release(): Promise<void>;
   readonly token: number | undefined;
   readonly ttlMs: number;
+  /** The lease key and the value it holds while this holder has it, for fenced writes; undefined when not held. */
+  fence(): LeaseFence | undefined;
+}
+
+/** What a fenced write checks: the lease key still holds `value`. */
+export interface LeaseFence {
+  key: string;
+  value: string;
 }
 
 /** Creates a lease handle for one holder (the caller owns the connection). */
@@ -65,6 +73,9 @@ export function createLease(redis: Redis, options: LeaseOptions): Lease {
       return token;
     },
     ttlMs,
+    fence() {
+      return token === undefined ? undefined : { key, value: value() };
+    },
     async tryAcquire() {
       const got = Number(await redis.eval(ACQUIRE, 2, key, epochKey, options.holder, String(ttlMs)));
       token = got > 0 ? got : undefined;

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import { ACTIVE_RUNS_INDEX, ACTIVE_RUNS_INDEXED, RUNS_INDEX, SUBMIT_WAKEUP, runDeadLettersKey, runDoneKey, runFailedKey, runKey, runStatsKey } from './keys.ts';
 import { RunState, isFinalState } from './run-state.ts';
+import type { LeaseFence } from './lease.ts';
 
 /** What a user submits. */
 export interface RunSpec {
@@ -76,24 +77,42 @@ export interface RunProgress {
   failed: FailedSplit[];
 }
 
-// KEYS[1] run hash, KEYS[2] active runs; ARGV[1] new state, ARGV[2] '1' when it is final, ARGV[3..]
-// allowed current states. The active index changes with the state, so it never misses a live run.
-const TRANSITION = `
+// A fenced write names the coordinator lease as its last key and the value the writer holds it
+// with as ARGV[1]; it applies only while the lease still has that value. A leader deposed while
+// paused (GC, SIGSTOP, a partition) then cannot overwrite what its successor planned.
+const FENCE_CHECK = `
+local fenced = ARGV[1] ~= ''
+if fenced and redis.call('GET', KEYS[#KEYS]) ~= ARGV[1] then return {-1, ''} end
+`;
+
+// KEYS[1] run hash, KEYS[2] active runs, [KEYS[3] lease]; ARGV[1] fence value ('' for none),
+// ARGV[2] new state, ARGV[3] '1' when it is final, ARGV[4] number of allowed current states, then
+// those states, then field/value pairs to set in the same step. The active index changes with the
+// state, so it never misses a live run.
+const TRANSITION = FENCE_CHECK + `
 local current = redis.call('HGET', KEYS[1], 'state')
 if not current then return {0, ''} end
-for i = 3, #ARGV do
+local nFrom = tonumber(ARGV[4])
+for i = 5, 4 + nFrom do
   if ARGV[i] == current then
-    redis.call('HSET', KEYS[1], 'state', ARGV[1])
+    redis.call('HSET', KEYS[1], 'state', ARGV[2])
     local runId = redis.call('HGET', KEYS[1], 'runId')
-    if ARGV[2] == '1' then
+    if ARGV[3] == '1' then
       redis.call('ZREM', KEYS[2], runId)
     else
       redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[1], 'submittedAt') or '0'), runId)
     end
+    if #ARGV > 4 + nFrom then redis.call('HSET', KEYS[1], unpack(ARGV, 5 + nFrom)) end
     return {1, current}
   end
 end
 return {0, current}
+`;
+
+// KEYS[1] run hash, [KEYS[2] lease]; ARGV[1] fence value ('' for none), then field/value pairs.
+const UPDATE = FENCE_CHECK + `
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+return {1, ''}
 `;
 
 // KEYS[1] run hash, KEYS[2] active runs; ARGV[1] run id, ARGV[2..] final states. Puts a run in the
@@ -177,8 +196,23 @@ export interface RunStore {
   deadLetters(runId: string, limit?: number): Promise<unknown[]>;
 }
 
+/** Options of `createRunStore`. */
+export interface RunStoreOptions {
+  /**
+   * The lease a writer must hold for its state changes and updates to apply (`Lease.fence`), or
+   * undefined while it holds none; those writes then throw FENCED. The coordinator passes its lease.
+   */
+  fence?: () => LeaseFence | undefined;
+}
+
 /** Creates a run store on a connection owned by the caller. */
-export function createRunStore(redis: Redis): RunStore {
+export function createRunStore(redis: Redis, options: RunStoreOptions = {}): RunStore {
+  const fenceArgs = (keys: string[], what: string, runId: string): { keys: string[]; value: string } => {
+    if (options.fence === undefined) return { keys, value: '' };
+    const fence = options.fence();
+    if (fence === undefined) throw deposed(what, runId);
+    return { keys: [...keys, fence.key], value: fence.value };
+  };
   const reindex = async (runId: string): Promise<number> => Number(await redis.eval(REINDEX, 2, runKey(runId), ACTIVE_RUNS_INDEX, runId, ...FINAL_STATES));
   const store: RunStore = {
     async submit(spec, now = Date.now()) {
@@ -249,14 +283,19 @@ export function createRunStore(redis: Redis): RunStore {
       return active;
     },
     async transition(runId, from, to, fields = {}) {
-      const [moved] = (await redis.eval(TRANSITION, 2, runKey(runId), ACTIVE_RUNS_INDEX, to, isFinalState(to) ? '1' : '0', ...from)) as [number, string];
-      if (moved === 1 && Object.keys(fields).length > 0) await store.update(runId, fields);
+      const { state: _ignored, ...rest } = fields;
+      const { keys, value } = fenceArgs([runKey(runId), ACTIVE_RUNS_INDEX], 'change the state of', runId);
+      const [moved] = (await redis.eval(TRANSITION, keys.length, ...keys, value, to, isFinalState(to) ? '1' : '0', String(from.length), ...from, ...Object.entries(encode(rest)).flat())) as [number, string];
+      if (moved === -1) throw deposed('change the state of', runId);
       return moved === 1;
     },
     async update(runId, fields) {
       const { state: _ignored, ...rest } = fields;
       const encoded = encode(rest);
-      if (Object.keys(encoded).length > 0) await redis.hset(runKey(runId), encoded);
+      if (Object.keys(encoded).length === 0) return;
+      const { keys, value } = fenceArgs([runKey(runId)], 'update', runId);
+      const [applied] = (await redis.eval(UPDATE, keys.length, ...keys, value, ...Object.entries(encoded).flat())) as [number, string];
+      if (applied === -1) throw deposed('update', runId);
     },
     async recordFailedSplit(runId, failure) {
       await redis.eval(SPLIT_OUTCOME, 4, runDoneKey(runId), runFailedKey(runId), runKey(runId), SUBMIT_WAKEUP, runId, failure.splitId, JSON.stringify(failure));
@@ -364,4 +403,9 @@ function decode(raw: Record<string, string>): RunRecord {
     else if (value !== '') out[key] = value;
   }
   return out as unknown as RunRecord;
+}
+
+/** The error of a write refused because the writer no longer holds the coordinator lease. */
+function deposed(what: string, runId: string): SluiceError {
+  return new SluiceError(ErrorCode.FENCED, `refused to ${what} run ${runId}: this coordinator no longer holds the lease (another leads now)`, { retryable: false, context: { runId } });
 }

@@ -323,3 +323,33 @@ test('of concurrent submissions of a new id one creates the run; the others resu
   const winner = settled.findIndex((s) => s.status === 'fulfilled');
   assert.deepEqual(kept?.inputs, winner === 0 ? ['file:///x'] : ['file:///other'], 'the run is the one that was created, not a mix');
 });
+
+test('a store fenced by a lease writes only while the lease holds its value; otherwise FENCED and nothing changes', async (t) => {
+  const { redis, runs, newRun } = withStore(t);
+  const leaseKey = `test-lease-${randomUUID()}`;
+  let held: { key: string; value: string } | undefined = { key: leaseKey, value: 'me:7' };
+  const fenced = createRunStore(redis, { fence: () => held });
+  const id = newRun();
+  await runs.submit(spec(id));
+  const isFenced = (error: unknown): boolean => isSluiceError(error) && error.code === ErrorCode.FENCED && error.retryable === false && error.message.includes(id);
+
+  await redis.set(leaseKey, 'me:7');
+  assert.equal(await fenced.transition(id, [RunState.SUBMITTED], RunState.PLANNING, { splitsTotal: 3 }), true);
+  await fenced.update(id, { bytesTotal: 99 });
+  assert.deepEqual([(await runs.get(id))?.state, (await runs.get(id))?.splitsTotal, (await runs.get(id))?.bytesTotal], [RunState.PLANNING, 3, 99], 'applied while held');
+
+  // Another coordinator holds the lease now (this one was paused past its lifetime).
+  await redis.set(leaseKey, 'other:8');
+  await assert.rejects(fenced.transition(id, [RunState.PLANNING], RunState.RUNNING, { splitsTotal: 5 }), isFenced);
+  await assert.rejects(fenced.update(id, { splitsTotal: 5, plannedBy: 7 }), isFenced);
+  await redis.del(leaseKey);
+  await assert.rejects(fenced.update(id, { splitsTotal: 5 }), isFenced, 'an expired lease fences too');
+  // (The lease key is gone from here on: nothing to clean up.)
+  held = undefined;
+  await assert.rejects(fenced.transition(id, [RunState.PLANNING], RunState.FAILED), isFenced, 'holding no lease, it writes nothing');
+  const after = await runs.get(id);
+  assert.deepEqual([after?.state, after?.splitsTotal, after?.plannedBy], [RunState.PLANNING, 3, undefined], 'no refused write changed the run');
+  assert.equal(await redis.zscore(ACTIVE_RUNS_INDEX, id) !== null, true, 'nor the active index');
+  assert.equal(await runs.transition(id, [RunState.PLANNING], RunState.RUNNING, { splitsTotal: 4 }), true, 'an unfenced store (the CLI) is not affected');
+  assert.equal((await runs.get(id))?.splitsTotal, 4, 'a transition sets its fields in the same step');
+});

@@ -100,13 +100,14 @@ export function logCoordinatorLine(line: string): void {
 /** Creates a coordinator (call `run()` to start it). */
 export function createCoordinator(options: CoordinatorOptions): Coordinator {
   const log = options.log ?? logCoordinatorLine;
-  const runs = createRunStore(options.redis);
-  const blockingRuns = createRunStore(options.blockingRedis);
   const lease = createLease(options.redis, {
     key: coordinatorLeaseKey(options.namespace),
     holder: options.holder ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     ...(options.leaseTtlMs === undefined ? {} : { ttlMs: options.leaseTtlMs }),
   });
+  // Every state change and update of a run is fenced by the lease: see `RunStoreOptions.fence`.
+  const runs = createRunStore(options.redis, { fence: () => lease.fence() });
+  const blockingRuns = createRunStore(options.blockingRedis);
   const onQueueError = options.onQueueError === undefined ? {} : { onError: options.onQueueError };
   const queue = createSplitQueue({
     connection: { url: options.redisUrl, maxRetriesPerRequest: null },
@@ -250,6 +251,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       log(`run ${run.runId}: ${planned.files} files, ${planned.splits.length} splits, ${planned.bytes} bytes enqueued`);
     } catch (error) {
       const failure = coerceError(error);
+      // Deposed: the run is the new leader's to plan, and failing it would be refused anyway.
+      if (failure.code === ErrorCode.FENCED) throw failure;
       const attempts = (planningAttempts.get(run.runId) ?? 0) + 1;
       planningAttempts.set(run.runId, attempts);
       // A transient failure (NameNode restarting) is retried on the next ticks, but not forever:
@@ -353,6 +356,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       if (planned > 0) noteEnqueued(run.runId, planned);
     } catch (error) {
       const failure = coerceError(error);
+      if (failure.code === ErrorCode.FENCED) throw failure;
       if (!failure.retryable) {
         await runs.transition(run.runId, [RunState.RUNNING], RunState.FAILED, { error: `[${failure.code}] ${failure.message}`, finishedAt: Date.now() });
         log(`stream run ${run.runId} failed: ${failure.message}`);
@@ -415,6 +419,11 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
           await blockingRuns.waitForSubmission((streaming ? streamPollMs : tickMs) / 1000);
         } catch (error) {
           const failure = coerceError(error);
+          if (failure.code === ErrorCode.FENCED) {
+            // Redis refused a write: another coordinator leads. Stand by at once, writing nothing more.
+            standDown(`another coordinator took the lease (${failure.message})`);
+            continue;
+          }
           log(`error (will retry): [${failure.code}] ${failure.message}`);
           await sleep(tickMs);
         }

@@ -309,3 +309,38 @@ test('a stream run whose brokers are away is retried at every poll but logged on
   assert.equal(lines.filter((line) => line === `stream run ${runId}: planning again`).length, 1, lines.join('\n'));
   assert.equal((await runs.get(runId))?.state, RunState.RUNNING);
 });
+
+test('a coordinator deposed while it plans (paused past its lease) records nothing of its plan and enqueues nothing', async (t) => {
+  const s = setup(t);
+  const { redis, runs, namespace } = s;
+  const runId = `${namespace}-deposed`;
+  let entered!: () => void;
+  const listing = new Promise<void>((resolve) => (entered = resolve));
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const lines: string[] = [];
+  startCoordinator(s, {
+    log: (line) => lines.push(line),
+    async listInputs() {
+      entered();
+      await gate;
+      return [{ url: 'file:///deposed/a.ndjson', size: 10_000 }];
+    },
+  });
+  const splits = createSplitQueue({ connection: { url, maxRetriesPerRequest: null }, namespace });
+  s.defer(async () => {
+    await splits.queue.obliterate({ force: true });
+    await splits.close();
+  });
+  await runs.submit({ ...s.spec(runId), inputs: ['file:///deposed/*.ndjson'] });
+  await listing;
+  // While its listing hangs, another coordinator takes the lease for good.
+  await redis.set(coordinatorLeaseKey(namespace), 'successor:999999', 'PX', 60_000);
+  assert.ok(await eventually(async () => lines.some((line) => line.includes('standing by')), 10_000), lines.join('\n'));
+  release();
+  await new Promise((r) => setTimeout(r, 500));
+  const run = await runs.get(runId);
+  assert.deepEqual([run?.state, run?.splitsTotal, run?.plannedBy], [RunState.PLANNING, undefined, undefined], 'the plan was not recorded');
+  assert.equal(await splits.queue.count(), 0, 'no split was enqueued');
+  assert.ok(!lines.some((line) => line.includes('enqueued') || line.includes('failed')), lines.join('\n'));
+});

@@ -29,6 +29,8 @@ export const ErrorCode = {
   FENCE_GAP: 'SLUICE_FENCE_GAP',
   /** A Kafka range starts below the log start offset: records were deleted by retention. */
   OFFSET_GAP: 'SLUICE_OFFSET_GAP',
+  /** A write by a coordinator that no longer holds the lease was refused: it must stand down. */
+  FENCED: 'SLUICE_FENCED',
   /** The operation was cancelled on request. */
   CANCELLED: 'SLUICE_CANCELLED',
   /** An invariant broke: a bug in Sluice, never the user's fault. */
