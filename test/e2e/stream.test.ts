@@ -8,7 +8,9 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { createStreamPositions } from '@sluice/control';
@@ -383,5 +385,43 @@ test('a stream run over two topics reads both, each partition once, and lists th
   assert.deepEqual(s.partitions.map((p) => `${p.topic}/${p.partition}`).sort(), [`${first}/0`, `${first}/1`, `${second}/0`, `${second}/1`, `${second}/2`].sort());
   assert.equal(s.records, lines.length);
   assert.deepEqual(stripPrefix(await dumpKeys(stack.redis, `${stack.prefix}*`), stack.prefix), reference);
+  await runSluice(t, ['stream', 'stop', runId, '--redis', redisUrl()]);
+});
+
+/** Runs `infra/local/<script> kafka`: stops or starts the shared broker (its data stays on disk). */
+async function brokerScript(script: 'up' | 'down'): Promise<void> {
+  const path = resolve(import.meta.dirname, '../../infra/local', script);
+  await new Promise<void>((done, fail) => {
+    execFile('bash', [path, 'kafka'], { timeout: 180_000 }, (error, stdout, stderr) => (error === null ? done() : fail(new Error(`infra/local/${script} kafka failed: ${stdout}${stderr}`, { cause: error }))));
+  });
+}
+
+test('the Kafka broker restarted mid-stream: workers and the coordinator wait for it, then the run ends exactly at the reference', async (t) => {
+  const lines = datasetLines();
+  const topic = await produceTopic(t, 6, lines.slice(0, 40_000));
+  const stack = await startStack(t, 2, ['--range-concurrency', '1']);
+  const runId = await startStream(t, stack, topic);
+  // The broker goes away while ranges are being committed; the rest of the events are read, after
+  // it is back, by the same worker processes (their Kafka clients reconnect).
+  const statsKey = `sluice:run:${runId}:stats`;
+  const deadline = Date.now() + 60_000;
+  while (Number((await stack.redis.hget(statsKey, 'chunks')) ?? 0) < 5) {
+    assert.ok(Date.now() < deadline, 'nothing was committed before the restart');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  // Whatever happens below, the next tests get their broker back.
+  t.after(() => brokerScript('up'));
+  await brokerScript('down');
+  await stack.coordinator.waitFor('will retry', 60_000);
+  await new Promise((r) => setTimeout(r, 3000));
+  await brokerScript('up');
+  await produceTimed(topic, lines.slice(40_000).map((value, k) => ({ partition: (40_000 + k) % 6, value, timestamp: Date.now() })));
+  const s = await waitCaughtUp(t, runId, 6);
+  assert.equal(s.state, 'running', 'the run did not fail while the broker was away');
+  assert.equal(s.records, 53_615 + 49_474);
+  assert.equal(s.badRecords, 0);
+  assert.deepEqual(stripPrefix(await dumpKeys(stack.redis, `${stack.prefix}*`), stack.prefix), reference);
+  for (const worker of stack.workers) assert.equal(worker.child.exitCode, null, `a worker exited while the broker was away:\n${worker.output()}`);
+  assert.match(stack.coordinator.output(), new RegExp(`stream run ${runId}: planning again`), 'the coordinator said when it planned again');
   await runSluice(t, ['stream', 'stop', runId, '--redis', redisUrl()]);
 });
