@@ -323,7 +323,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       return;
     }
     if (options.kafka === undefined || options.positions === undefined) {
-      await runs.transition(run.runId, [RunState.SUBMITTED], RunState.FAILED, { error: 'this coordinator has no Kafka brokers configured (--brokers or KAFKA_BROKERS)', finishedAt: Date.now() });
+      await runs.transition(run.runId, [RunState.SUBMITTED], RunState.FAILED, { error: `[${ErrorCode.INVALID_CONFIG}] this coordinator has no Kafka brokers configured: restart it with --brokers host:port (or KAFKA_BROKERS), then resubmit the run with --run-id ${run.runId}`, finishedAt: Date.now() });
+      log(`stream run ${run.runId} failed: no Kafka brokers configured (--brokers or KAFKA_BROKERS)`);
       return;
     }
     if (run.state === RunState.SUBMITTED) {

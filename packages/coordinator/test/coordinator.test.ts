@@ -344,3 +344,14 @@ test('a coordinator deposed while it plans (paused past its lease) records nothi
   assert.equal(await splits.queue.count(), 0, 'no split was enqueued');
   assert.ok(!lines.some((line) => line.includes('enqueued') || line.includes('failed')), lines.join('\n'));
 });
+
+test('a stream run on a coordinator with no Kafka brokers fails with a coded error that says how to fix and resume it', async (t) => {
+  const s = setup(t);
+  const lines: string[] = [];
+  startCoordinator(s, { log: (line) => lines.push(line) });
+  const runId = `${s.namespace}-nobrokers`;
+  await s.runs.submit({ runId, kind: 'stream', job: 'network-metrics', inputs: ['events'], options: { start: 'earliest' }, splitSize: 1, namespace: s.namespace });
+  assert.ok(await eventually(async () => (await s.runs.get(runId))?.state === RunState.FAILED, 10_000), 'the run failed');
+  assert.equal((await s.runs.get(runId))?.error, `[SLUICE_INVALID_CONFIG] this coordinator has no Kafka brokers configured: restart it with --brokers host:port (or KAFKA_BROKERS), then resubmit the run with --run-id ${runId}`);
+  assert.ok(lines.includes(`stream run ${runId} failed: no Kafka brokers configured (--brokers or KAFKA_BROKERS)`), lines.join('\n'));
+});
