@@ -109,3 +109,16 @@ test('hand-off at an explicit boundary inside the data: the archive before it, t
   assert.equal(r.boundary, T);
   assert.ok(r.fromArchive > 0 && r.fromArchive < r.total, `both sides carry events (${r.fromArchive} of ${r.total} from the archive)`);
 });
+
+test('a hand-off to a topic that does not exist fails at once and submits no backfill', async (t) => {
+  const namespace = `ho-${randomUUID().slice(0, 8)}`;
+  const common = ['--redis', redisUrl(), '--namespace', namespace, '--brokers', kafkaBrokers().join(',')];
+  await spawnSluice(t, ['coordinator', ...common, '--tick', '300']).waitFor('is the leader');
+  const missing = `sluice-handoff-missing-${randomUUID()}`;
+  const res = await runSluice(t, ['run', 'network-metrics', '--backfill', 'file:///nothing-here/*.ndjson', '--stream', missing, '--boundary', '2018-03-24T17:30:00Z', '--set', 'timeShift=0', '--run-id', namespace, '--namespace', namespace, '--redis', redisUrl()]);
+  assert.equal(res.code, 1, res.output);
+  assert.match(res.output, new RegExp(`error \\[SLUICE_NOT_FOUND\\]: stream run ${namespace}-stream did not start: topic ${missing} does not exist on the brokers: check its name, or create the topic first`));
+  const redis = new Redis(redisUrl());
+  t.after(() => redis.disconnect());
+  assert.equal(await redis.exists(`sluice:run:${namespace}-backfill`), 0, 'no backfill was submitted');
+});

@@ -132,7 +132,7 @@ test('stream start returns once the coordinator has started the run on every par
   const missing = `sluice-stream-missing-${randomUUID()}`;
   const res = await runSluice(t, ['stream', 'network-metrics', '--topic', missing, '--redis', redisUrl(), '--namespace', stack.namespace]);
   assert.equal(res.code, 1, res.output);
-  assert.match(res.output, new RegExp(`error \\[SLUICE_NOT_FOUND\\]: stream run network-metrics-stream-\\w+ did not start: topic ${missing} does not exist on the brokers: check the name \\(--topic\\), or create the topic first`));
+  assert.match(res.output, new RegExp(`error \\[SLUICE_NOT_FOUND\\]: stream run network-metrics-stream-\\w+ did not start: topic ${missing} does not exist on the brokers: check its name, or create the topic first`));
 });
 
 test('a stream run over a 6-partition topic gives the same series as the backfill reference', async (t) => {

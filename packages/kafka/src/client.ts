@@ -118,7 +118,7 @@ export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
 
   // Reading never creates a topic (that would hide a misspelt name): say both ways out.
   function missingTopic(topic: string, cause?: SluiceError): SluiceError {
-    return new SluiceError(ErrorCode.NOT_FOUND, `topic ${topic} does not exist on the brokers: check the name (--topic), or create the topic first`, {
+    return new SluiceError(ErrorCode.NOT_FOUND, `topic ${topic} does not exist on the brokers: check its name, or create the topic first`, {
       retryable: false,
       context: context({ topic }),
       ...(cause === undefined ? {} : { cause }),

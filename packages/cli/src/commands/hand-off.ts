@@ -15,6 +15,7 @@ import type { SplitCompression, SplitFormat } from '@sluice/formats';
 import { listInputFiles, normalizeInput, openInputReader } from '../inputs.ts';
 import { resolveRedisUrl } from '../config.ts';
 import { connectRedis } from '../redis-connection.ts';
+import { START_WAIT_MS, waitForStreamStart } from './stream.ts';
 
 const GREGORIAN_SECONDS: Readonly<Record<string, number>> = { daily: 86_400, weekly: 604_800, monthly: 2_592_000, yearly: 31_536_000 };
 
@@ -59,7 +60,7 @@ export interface HandOffResult {
   streamRun: string;
 }
 
-/** Submits the backfill (event time < T) and the stream (from T - slack, event time >= T). */
+/** Submits the stream (from T - slack, event time >= T) once it starts, then the backfill (event time < T). */
 export async function submitHandOff(job: JobDefinition<unknown, unknown>, flags: HandOffFlags): Promise<HandOffResult> {
   const redisUrl = resolveRedisUrl(flags.redis);
   const { timeShift } = resolveRunOptions(job, flags.set);
@@ -83,14 +84,19 @@ export async function submitHandOff(job: JobDefinition<unknown, unknown>, flags:
     const base = flags.runId ?? `${job.name}-${randomUUID().slice(0, 8)}`;
     const runs = createRunStore(redis);
     const ns = flags.namespace === undefined ? {} : { namespace: flags.namespace };
-    const backfill = await runs.submit({
-      runId: `${base}-backfill`, kind: 'backfill', job: job.name, inputs, options, until: boundary, splitSize: flags.splitSize, ...ns,
-    });
+    // The stream first: a topic that does not exist fails it at once (only the coordinator reaches
+    // Kafka), before a backfill is submitted that nothing would carry on from.
     const stream = await runs.submit({
       runId: `${base}-stream`, kind: 'stream', job: job.name, inputs: topics,
       options: { ...options, start: new Date(boundary / 1000 - slackSeconds * 1000).toISOString(), since: String(boundary) },
       splitSize: 0,
       ...ns,
+    });
+    if (!(await waitForStreamStart(redis, stream.runId, topics, START_WAIT_MS))) {
+      process.stderr.write(`the coordinator has not started ${stream.runId} within ${START_WAIT_MS / 1000} s; follow it with \`sluice status ${stream.runId}\`\n`);
+    }
+    const backfill = await runs.submit({
+      runId: `${base}-backfill`, kind: 'backfill', job: job.name, inputs, options, until: boundary, splitSize: flags.splitSize, ...ns,
     });
     return { boundary: new Date(boundary / 1000).toISOString(), timeShiftSeconds: Number(options.timeShift ?? 0), backfillRun: backfill.runId, streamRun: stream.runId };
   } finally {

@@ -16,13 +16,13 @@ import { connectRedis } from '../redis-connection.ts';
 interface StreamFlags { topic: string; start: string; set: Record<string, string>; runId?: string; redis?: string; namespace?: string }
 
 /** How long `stream start` waits for the coordinator to start the run before it returns anyway. */
-const START_WAIT_MS = 15_000;
+export const START_WAIT_MS = 15_000;
 
 /**
  * Waits until the coordinator has started a stream run on every topic (each has its partitions'
  * positions); throws the run's error when it fails first. False when the wait ran out.
  */
-async function waitForStreamStart(redis: Redis, runId: string, topics: readonly string[], timeoutMs: number): Promise<boolean> {
+export async function waitForStreamStart(redis: Redis, runId: string, topics: readonly string[], timeoutMs: number): Promise<boolean> {
   const runs = createRunStore(redis);
   const positions = createStreamPositions(redis);
   const deadline = Date.now() + timeoutMs;
