@@ -118,6 +118,45 @@ test('workers SIGKILLed mid-split several times: the result is still exactly the
   assert.ok(resumedMidSplit.length > 0, `no split was resumed mid-way: the kills did not land mid-split\n${stack.workers.map((w) => w.output()).join('\n---\n').slice(-4000)}`);
 });
 
+test('a worker paused past its lock mid-split (a zombie) wakes after another finished its split: its late commits change nothing', async (t) => {
+  const stack = await startStack(t, 1, 2000, 200);
+  const [zombie] = stack.workers as [SluiceProcess];
+  t.after(() => zombie.kill('SIGCONT'));
+  // One split per file, so the frozen worker holds a split no other worker can start until its lock expires.
+  const done = backfill(t, stack, `${hdfsRoot}/ndjson/*.ndjson`, '128m');
+  done.catch(() => undefined);
+  const runKey = `sluice:run:${stack.namespace}-run`;
+  const deadline = Date.now() + 60_000;
+  while (Number((await stack.redis.hget(`${runKey}:stats`, 'chunks')) ?? 0) < 8) {
+    assert.ok(Date.now() < deadline, 'the first worker committed nothing');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  // Frozen mid-split, as in a long GC pause or a VM stall: its lock expires, another worker takes
+  // the split over from its last committed chunk and the run completes; then the frozen one wakes.
+  zombie.kill('SIGSTOP');
+  const helper = stack.startWorker();
+  const progress = await done;
+  assert.equal((progress.run as { state: string }).state, 'completed', JSON.stringify(progress));
+  assert.match(helper.output(), /, resumed at [1-9]\d*\n/u, `the helper did not take the frozen split over mid-way:\n${helper.output()}`);
+  const stats = await stack.redis.hgetall(`${runKey}:stats`);
+  zombie.kill('SIGCONT');
+  // It finishes its stale attempt (reading the rest of the split, committing its chunks): wait for it.
+  const woke = Date.now();
+  while (zombie.output().trim().split('\n').length < 2) {
+    assert.ok(Date.now() - woke < 60_000, `the zombie said nothing after it woke:\n${zombie.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(await stack.redis.hget(runKey, 'state'), 'completed');
+  assert.deepEqual(await stack.redis.hgetall(`${runKey}:stats`), stats, 'the late commits counted nothing');
+  assert.equal(progress.records, 53_615 + 49_474, 'stats counted every record once');
+  assert.equal(await stack.redis.hlen(`${runKey}:failed`), 0, 'no split failed');
+  assert.deepEqual(stripPrefix(await dumpKeys(stack.redis, `${stack.prefix}*`), stack.prefix), reference);
+  assert.equal(zombie.child.exitCode, null, `the zombie worker crashed:\n${zombie.output()}`);
+  // It stopped at its first refused chunk instead of reading the rest of the split for nothing.
+  assert.match(zombie.output(), /dns\.ndjson#0-\d+: \d+ records, 0 bad, \d+ chunks; stopped at chunk \d+: another attempt took the split over/u, zombie.output());
+});
+
 test('a cancelled backfill drops its pending splits, and a worker started after it writes nothing', async (t) => {
   const stack = await startStack(t, 0);
   const runId = `${stack.namespace}-cancelled`;

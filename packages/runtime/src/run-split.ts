@@ -89,6 +89,11 @@ export interface SplitResult {
   chunks: number;
   /** Chunks whose commit was a no-op because the fence had them already. */
   duplicateChunks: number;
+  /**
+   * Set when another attempt of the split committed past this one (it took the split over while
+   * this attempt was paused past its lock): this attempt stopped there, applying nothing more.
+   */
+  supersededAt?: number;
   resumedFrom: number | undefined;
 }
 
@@ -152,7 +157,10 @@ export async function runSplit<Rec, Options>(task: SplitTask, run: RunSplitOptio
   const offsetsAreBytes = task.source === undefined && task.format !== 'parquet' && task.compression !== 'gzip';
   let batchBytes = 0;
 
+  // Set by a commit that finds another attempt ahead: reading on would only commit no-ops.
+  let superseded = false;
   const cut = async (resumeAt: number, endOfBytes: number = resumeAt): Promise<void> => {
+    if (superseded) return;
     const chunk: Chunk = {
       splitId: task.splitId,
       seq,
@@ -179,7 +187,17 @@ export async function runSplit<Rec, Options>(task: SplitTask, run: RunSplitOptio
   const commitChunk = async (chunk: Chunk): Promise<void> => {
     const outcome = await store.commit(task.runId, chunk);
     result.chunks += 1;
-    if (!outcome.applied) result.duplicateChunks += 1;
+    if (!outcome.applied) {
+      result.duplicateChunks += 1;
+      // Not applied because the fence is at this very chunk (a reply lost, the commit resent) is
+      // this attempt's own progress; past it, or done, another attempt holds the split now.
+      const fence = await store.progress(task.runId, task.splitId);
+      if (fence !== undefined && (fence.resumeAt >= SPLIT_DONE || fence.seq > chunk.seq)) {
+        superseded = true;
+        result.supersededAt = chunk.seq;
+      }
+      return;
+    }
     result.records += chunk.stats.records;
     result.badRecords += chunk.stats.badRecords;
     result.bytes += chunk.stats.bytes;
@@ -195,6 +213,7 @@ export async function runSplit<Rec, Options>(task: SplitTask, run: RunSplitOptio
   let inBatch = false;
   try {
     for await (const batch of batches) {
+      if (superseded) break;
       inBatch = true;
       if (firstBatch) {
         // The partial line before this split's first owned line was counted by the previous split.

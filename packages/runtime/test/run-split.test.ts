@@ -411,3 +411,62 @@ test('an input mostly undecodable fails its split once 1000 lines failed, keepin
   const someBad = `${[...Array.from({ length: 999 }, (_, i) => `bad ${i}`), ...Array.from({ length: 10 }, (_, i) => JSON.stringify({ ts: T0 + i, ip: '10.0.0.1' }))].join('\n')}\n`;
   assert.equal((await runSplit(task(memoryReader(someBad, 4096), Buffer.byteLength(someBad)), { job, options: {}, store: memoryStore() })).badRecords, 999);
 });
+
+test('an attempt that finds another one committed past it stops there; a replay of its own last chunk does not stop it', async () => {
+  // Many read batches (2,048 records each), so stopping early is visible in the bytes read.
+  const big = `${Array.from({ length: 40_000 }, (_, i) => JSON.stringify({ ts: T0 + i, ip: `10.0.${i % 7}.1` })).join('\n')}\n`;
+  const size = Buffer.byteLength(big);
+  const clean = memoryStore();
+  await runSplit(task(memoryReader(big, 4096), size), { job, options: {}, store: clean, chunkRecords: 2000 });
+  assert.ok(clean.applied.length >= 8, 'enough chunks to stop early');
+
+  // A zombie: while its commit of chunk 1 is in flight (the process paused past its lock), another
+  // attempt takes the split over and finishes it.
+  const shared = memoryStore();
+  let zombieCommits = 0;
+  let tookOver = false;
+  const zombieStore: CommitTarget = {
+    async commit(runId, chunk) {
+      zombieCommits += 1;
+      const outcome = await shared.commit(runId, chunk);
+      if (chunk.seq === 1 && !tookOver) {
+        tookOver = true;
+        await runSplit(task(memoryReader(big, 4096), size), { job, options: {}, store: shared, chunkRecords: 2000 });
+      }
+      return outcome;
+    },
+    progress: (runId, splitId) => shared.progress(runId, splitId),
+  };
+  const reader = memoryReader(big, 4096);
+  let bytesRead = 0;
+  const counting: RangeReader = {
+    ...reader,
+    async *stream(offset: number, end?: number) {
+      for await (const piece of reader.stream(offset, end)) {
+        bytesRead += piece.byteLength;
+        yield piece;
+      }
+    },
+  };
+  const zombie = await runSplit(task(counting, size), { job, options: {}, store: zombieStore, chunkRecords: 2000 });
+  assert.ok(bytesRead < size / 2, `it stopped reading too: ${bytesRead} of ${size} bytes`);
+  assert.ok(zombie.supersededAt === 2 || zombie.supersededAt === 3, `stopped at its first refused chunk (or the one already cut): ${zombie.supersededAt}`);
+  assert.ok(zombieCommits <= 4, `it read and committed no further: ${zombieCommits} commits of ${clean.applied.length}`);
+  assert.deepEqual(shared.applied, clean.applied, 'each chunk applied once');
+  assert.deepEqual(shared.counts, clean.counts);
+
+  // A commit delivered twice (resent after a reconnect) is refused the second time with the fence
+  // at that very chunk: the attempt's own progress, so it goes on to the end.
+  const twice = memoryStore();
+  const replaying: CommitTarget = {
+    async commit(runId, chunk) {
+      const first = await twice.commit(runId, chunk);
+      return chunk.seq === 2 ? twice.commit(runId, chunk) : first;
+    },
+    progress: (runId, splitId) => twice.progress(runId, splitId),
+  };
+  const whole = await runSplit(task(memoryReader(big, 4096), size), { job, options: {}, store: replaying, chunkRecords: 2000 });
+  assert.equal(whole.supersededAt, undefined);
+  assert.equal(whole.duplicateChunks, 1);
+  assert.deepEqual(twice.applied, clean.applied, 'every chunk, to the end');
+});

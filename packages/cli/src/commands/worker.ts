@@ -70,7 +70,7 @@ export function registerWorkerCommand(program: Command): void {
             ranges.done(result === 'skipped' ? { records: 0, badRecords: 0, resumed: false } : { records: result.records, badRecords: result.badRecords, resumed: result.resumedFrom !== undefined });
             return;
           }
-          const what = result === 'skipped' ? 'skipped (run cancelled)' : `${result.records} records, ${result.badRecords} bad, ${result.chunks} chunks${result.resumedFrom === undefined ? '' : `, resumed at ${result.resumedFrom}`}`;
+          const what = result === 'skipped' ? 'skipped (run cancelled)' : `${result.records} records, ${result.badRecords} bad, ${result.chunks} chunks${result.resumedFrom === undefined ? '' : `, resumed at ${result.resumedFrom}`}${result.supersededAt === undefined ? '' : `; stopped at chunk ${result.supersededAt}: another attempt took the split over (this one lost its lock) and committed past it, so nothing from here on was applied`}`;
           log(`split ${payload.splitId}: ${what}`);
         },
       });
