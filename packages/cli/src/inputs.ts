@@ -58,6 +58,11 @@ export async function listInputFiles(input: string, options: ListInputOptions = 
   return files.map((f) => ({ url: f.url, size: f.length }));
 }
 
+/** Whether a URL names one path, not a glob. */
+export function isLiteralUrl(url: string): boolean {
+  return !new URL(url).pathname.split('/').some((segment) => hasGlobSyntax(decodeURIComponent(segment)));
+}
+
 /** A few names of a list, and how many there are when that is not all. */
 function sample(names: readonly string[]): string {
   return `${names.slice(0, 3).join(', ')}${names.length > 3 ? `, … (${names.length})` : ''}`;
@@ -70,8 +75,7 @@ function sample(names: readonly string[]): string {
  * how to name them.
  */
 async function explainEmptyDirectory(fs: FileSystem, input: string, url: string): Promise<void> {
-  const path = new URL(url).pathname;
-  if (path.split('/').some((segment) => hasGlobSyntax(decodeURIComponent(segment)))) return;
+  if (!isLiteralUrl(url)) return;
   const status = await fs.getFileStatus(url);
   if (status.type !== FileType.DIRECTORY) return;
   const entries = await fs.listStatus(url);

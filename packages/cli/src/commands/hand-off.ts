@@ -15,7 +15,7 @@ import type { SplitCompression, SplitFormat } from '@sluice/formats';
 import { listInputFiles, normalizeInput, openInputReader } from '../inputs.ts';
 import { resolveRedisUrl } from '../config.ts';
 import { connectRedis } from '../redis-connection.ts';
-import { START_WAIT_MS, waitForStreamStart } from './stream.ts';
+import { confirmStreamStart } from './stream.ts';
 
 const GREGORIAN_SECONDS: Readonly<Record<string, number>> = { daily: 86_400, weekly: 604_800, monthly: 2_592_000, yearly: 31_536_000 };
 
@@ -92,9 +92,7 @@ export async function submitHandOff(job: JobDefinition<unknown, unknown>, flags:
       splitSize: 0,
       ...ns,
     });
-    if (!(await waitForStreamStart(redis, stream.runId, topics, START_WAIT_MS))) {
-      process.stderr.write(`the coordinator has not started ${stream.runId} within ${START_WAIT_MS / 1000} s; follow it with \`sluice status ${stream.runId}\`\n`);
-    }
+    await confirmStreamStart(redis, stream.runId, topics);
     const backfill = await runs.submit({
       runId: `${base}-backfill`, kind: 'backfill', job: job.name, inputs, options, until: boundary, splitSize: flags.splitSize, ...ns,
     });

@@ -7,8 +7,8 @@ import { basename } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { Command } from 'commander';
 import { ErrorCode, SluiceError, isSluiceError } from '@sluice/core';
-import { FileType, hasGlobSyntax } from '@sluice/hdfs';
-import { fileSystemFor, normalizeInput } from '../inputs.ts';
+import { FileType } from '@sluice/hdfs';
+import { fileSystemFor, isLiteralUrl, normalizeInput } from '../inputs.ts';
 import { expandInputs } from './run.ts';
 
 /** Registers `sluice hdfs`. */
@@ -46,7 +46,7 @@ export function registerHdfsCommand(program: Command): void {
     .action(async (url: string, flags: { recursive?: boolean }) => {
       const target = normalizeInput(url);
       const fs = fileSystemFor(target);
-      const literal = !new URL(target).pathname.split('/').some((segment) => hasGlobSyntax(decodeURIComponent(segment)));
+      const literal = isLiteralUrl(target);
       // A directory named as it is shows what is in it, subdirectories too, as `hdfs dfs -ls` does;
       // listing only its files would print nothing for a tree of dt= partitions.
       const entries = literal && flags.recursive !== true

@@ -16,13 +16,23 @@ import { connectRedis } from '../redis-connection.ts';
 interface StreamFlags { topic: string; start: string; set: Record<string, string>; runId?: string; redis?: string; namespace?: string }
 
 /** How long `stream start` waits for the coordinator to start the run before it returns anyway. */
-export const START_WAIT_MS = 15_000;
+const START_WAIT_MS = 15_000;
+
+/**
+ * Waits (up to `START_WAIT_MS`) for the coordinator to start a stream run, so a topic that does not
+ * exist fails the command; says on stderr how to follow the run when the wait runs out.
+ */
+export async function confirmStreamStart(redis: Redis, runId: string, topics: readonly string[]): Promise<void> {
+  if (!(await waitForStreamStart(redis, runId, topics, START_WAIT_MS))) {
+    process.stderr.write(`the coordinator has not started ${runId} within ${START_WAIT_MS / 1000} s; follow it with \`sluice status ${runId}\`\n`);
+  }
+}
 
 /**
  * Waits until the coordinator has started a stream run on every topic (each has its partitions'
  * positions); throws the run's error when it fails first. False when the wait ran out.
  */
-export async function waitForStreamStart(redis: Redis, runId: string, topics: readonly string[], timeoutMs: number): Promise<boolean> {
+async function waitForStreamStart(redis: Redis, runId: string, topics: readonly string[], timeoutMs: number): Promise<boolean> {
   const runs = createRunStore(redis);
   const positions = createStreamPositions(redis);
   const deadline = Date.now() + timeoutMs;
@@ -76,9 +86,8 @@ export function registerStreamCommand(program: Command): void {
         const run = await createRunStore(redis).submit({ runId, kind: 'stream', job: job.name, inputs: topics, options, splitSize: 0, ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }) });
         // Only the coordinator reaches Kafka: a misspelt topic is found when it starts the run, so
         // wait for that, and fail here rather than leave a failed run behind a 0 exit.
-        const started = await waitForStreamStart(redis, run.runId, topics, START_WAIT_MS);
+        await confirmStreamStart(redis, run.runId, topics);
         process.stdout.write(`${run.runId}\n`);
-        if (!started) process.stderr.write(`the coordinator has not started ${run.runId} within ${START_WAIT_MS / 1000} s; follow it with \`sluice status ${run.runId}\`\n`);
       } finally {
         redis.disconnect();
       }
