@@ -143,12 +143,5 @@ export async function dumpKeys(redis: Redis, pattern: string): Promise<Map<strin
   return out;
 }
 
-/** Deletes every key matching `pattern`. */
-export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 5000);
-    cursor = next;
-    if (batch.length > 0) await redis.unlink(...batch);
-  } while (cursor !== '0');
-}
+// The tests remove their keys the way the CLI removes a demo's: one implementation.
+export { deleteKeys } from '../../packages/cli/src/delete-keys.ts';
