@@ -16,7 +16,7 @@ import type { SplitPayload, SplitQueue } from '@sluice/queue';
 import { computeAutoShiftSeconds, loadJob, parseTimeShift } from '@sluice/runtime';
 import { readSplit } from '@sluice/formats';
 import type { SplitCompression, SplitFormat } from '@sluice/formats';
-import { planBackfill } from './plan-backfill.ts';
+import { mergeAdjacentSplits, planBackfill } from './plan-backfill.ts';
 import { partitionEndedBefore, prunePartitionsBefore } from './prune-partitions.ts';
 import { tickStreamRun } from './stream-loop.ts';
 import type { RangeLimits, StreamKafka, StreamPositionsView } from './stream-loop.ts';
@@ -272,20 +272,28 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     if (job.eventTime === undefined) {
       throw new SluiceError(ErrorCode.INVALID_DEFINITION, `job ${jobName} has no eventTime(record), which timeShift=auto needs`, { retryable: false });
     }
+    const eventTime = job.eventTime;
     let newest: number | undefined;
-    for (const split of splits) {
-      const batches = readSplit(options.openReader(split.url), { format: split.format as SplitFormat, compression: split.compression as SplitCompression, start: split.start, end: split.end, ...(job.fields === undefined ? {} : { columns: job.fields }) });
+    // Reads `range`; false when it stopped at a corrupt input (its records up to there counted).
+    const scan = async (range: { url: string; format: string; compression: string; start: number; end: number }): Promise<boolean> => {
+      const batches = readSplit(options.openReader(range.url), { format: range.format as SplitFormat, compression: range.compression as SplitCompression, start: range.start, end: range.end, ...(job.fields === undefined ? {} : { columns: job.fields }) });
       try {
         for await (const batch of batches) {
           for (const record of batch.records) {
-            const ts = job.eventTime(record);
+            const ts = eventTime(record);
             if (ts !== undefined && (newest === undefined || ts > newest)) newest = ts;
           }
         }
+        return true;
       } catch (error) {
         // A corrupt file fails its own split on a worker, with what it holds before the corruption.
         if (!(isSluiceError(error) && error.code === ErrorCode.CORRUPT_INPUT)) throw error;
+        return false;
       }
+    };
+    for (const range of mergeAdjacentSplits(splits)) {
+      // Past a corruption, the splits after it still read on their own: scan them one by one.
+      if (!(await scan(range)) && range.parts.length > 1) for (const split of range.parts) await scan(split);
     }
     if (newest === undefined) throw new SluiceError(ErrorCode.INVALID_CONFIG, 'timeShift=auto: the input has no record with an event time', { retryable: false });
     return computeAutoShiftSeconds(newest, (options.nowMicros ?? (() => Date.now() * 1000))());

@@ -83,3 +83,33 @@ async function planParquetFile(reader: RangeReader, splitSize: number): Promise<
     throw error;
   }
 }
+
+/** A range of one file made of adjacent splits, and the splits it is made of. */
+export interface MergedRange {
+  url: string;
+  format: string;
+  compression: string;
+  start: number;
+  end: number;
+  parts: readonly SplitPayload[];
+}
+
+/**
+ * Joins splits that follow each other in one file into one range, so a pass over a whole input
+ * (timeShift=auto) opens each file once, not once per split: under Hadoop's rule the lines (or
+ * rows) that start in `[a, b)` and `[b, c)` are exactly those that start in `[a, c)`.
+ */
+export function mergeAdjacentSplits(splits: readonly SplitPayload[]): MergedRange[] {
+  const merged: MergedRange[] = [];
+  let current: (MergedRange & { parts: SplitPayload[] }) | undefined;
+  for (const split of splits) {
+    if (current !== undefined && current.url === split.url && current.format === split.format && current.compression === split.compression && current.end === split.start) {
+      current.end = split.end;
+      current.parts.push(split);
+      continue;
+    }
+    current = { url: split.url, format: split.format, compression: split.compression, start: split.start, end: split.end, parts: [split] };
+    merged.push(current);
+  }
+  return merged;
+}

@@ -159,6 +159,41 @@ test('timeShift=auto looks past a file that is not Parquet: the run is planned w
   assert.match(run?.options.timeShift ?? '', /^\d+$/, 'the shift was resolved from the file that reads');
 });
 
+test('timeShift=auto reads a file cut into many splits once, and resolves the shift of its newest record', async (t) => {
+  const s = setup(t);
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-coord-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const day = 86_400;
+  const newest = Date.parse('2018-03-24T17:20:00Z');
+  // 400 lines of ~75 bytes: 29 KiB, 28 splits of 1 KiB; the newest line sits in the middle.
+  const lines = Array.from({ length: 400 }, (_, i) => JSON.stringify({ _path: 'dns', ts: new Date(newest - (i === 200 ? 0 : 60_000 * (i + 1))).toISOString(), 'id.orig_h': '10.0.0.1' }));
+  const path = join(dir, 'dns.ndjson');
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  const file = { url: pathToFileURL(path).href, size: Buffer.byteLength(`${lines.join('\n')}\n`) };
+  const now = newest + (3 * day + 5) * 1000;
+  let opened = 0;
+  startCoordinator(s, {
+    tickMs: 100,
+    nowMicros: () => now * 1000,
+    listInputs: async () => [file],
+    openReader: (u) => {
+      opened += 1;
+      return createFileRangeReader(new URL(u).pathname);
+    },
+  });
+  const runId = `${s.namespace}-auto-many`;
+  await s.runs.submit({ ...s.spec(runId), inputs: [file.url], options: { timeShift: 'auto' } });
+  let run = await s.runs.get(runId);
+  await eventually(async () => {
+    run = await s.runs.get(runId);
+    return run?.state !== RunState.SUBMITTED && run?.state !== RunState.PLANNING;
+  }, 20_000);
+  assert.equal(run?.state, RunState.RUNNING, run?.error);
+  assert.ok((run?.splitsTotal ?? 0) >= 20, `precondition: many splits (${run?.splitsTotal})`);
+  assert.equal(run?.options.timeShift, String(3 * day), 'three whole days: the newest record, in the middle of the file, was seen');
+  assert.equal(opened, 1, 'the file was opened once for the whole pass, not once per split');
+});
+
 test('a backfill with --since reads no date partition that ended before it, and says how many files it skipped', async (t) => {
   const s = setup(t);
   const lines: string[] = [];

@@ -6,7 +6,8 @@ import { ErrorCode, isSluiceError } from '@sluice/core';
 import type { RangeReader } from '@sluice/core';
 import { planTextSplits } from '@sluice/formats';
 import { PAYLOAD_VERSION, decodeSplitPayload } from '@sluice/queue';
-import { planBackfill } from '../src/index.ts';
+import type { SplitPayload } from '@sluice/queue';
+import { mergeAdjacentSplits, planBackfill } from '../src/index.ts';
 import type { InputFile } from '../src/index.ts';
 
 const run = { runId: 'r1', job: 'network-metrics', splitSize: 1000, options: { timeShift: '86400', recordType: 'dns' } };
@@ -125,5 +126,44 @@ test('an input that matched no file is NOT_FOUND and not retried; an unknown fil
   await assert.rejects(
     planBackfill(run, [{ url: 'file:///d/notes.txt', size: 10 }], noReader),
     (e: unknown) => isSluiceError(e) && e.code === ErrorCode.INVALID_CONFIG && !e.retryable && e.message.includes('notes.txt'),
+  );
+});
+
+test('adjacent splits of one file merge into one range of the whole file; other files and gzip stay apart', async () => {
+  const plan = await planBackfill(run, files, noReader);
+  const merged = mergeAdjacentSplits(plan.splits);
+  assert.deepEqual(
+    merged.map((m) => [m.url, m.start, m.end, m.parts.length]),
+    [
+      ['webhdfs://nn:9870/archive/a/x.ndjson', 0, 1050, 1],
+      ['webhdfs://nn:9870/archive/conn.csv', 0, 900, 1],
+      ['webhdfs://nn:9870/archive/dns.log.gz', 0, 5000, 1],
+      ['webhdfs://nn:9870/archive/ssl.ndjson', 0, 2500, 3],
+    ],
+  );
+  assert.deepEqual(merged.flatMap((m) => m.parts), plan.splits, 'every split is in exactly one range, in order');
+});
+
+test('merged ranges cover exactly the bytes of the splits they hold, whatever the sizes', () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 5_000 })), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 2_000 }), (sizes, splitSize) => {
+      const splits = sizes.flatMap(([file, size], i) =>
+        planTextSplits(size, splitSize).map((r): SplitPayload => ({ v: PAYLOAD_VERSION, runId: 'r', job: 'j', splitId: `${i}#${r.start}`, ordinal: 0, url: `file:///f${file}.ndjson`, format: 'ndjson', compression: 'none', start: r.start, end: r.end, options: {} })),
+      );
+      const merged = mergeAdjacentSplits(splits);
+      assert.deepEqual(merged.flatMap((m) => m.parts), splits);
+      for (const m of merged) {
+        assert.equal(m.start, m.parts[0]?.start);
+        assert.equal(m.end, m.parts.at(-1)?.end);
+        for (const [k, part] of m.parts.entries()) {
+          assert.equal(part.url, m.url);
+          if (k > 0) assert.equal(part.start, m.parts[k - 1]?.end, 'only contiguous splits merge');
+        }
+      }
+      for (let k = 1; k < merged.length; k += 1) {
+        const [a, b] = [merged[k - 1], merged[k]];
+        assert.ok(a?.url !== b?.url || a?.end !== b?.start, 'two ranges that could merge were left apart');
+      }
+    }),
   );
 });
