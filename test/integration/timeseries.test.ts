@@ -435,6 +435,26 @@ test('the store refuses an ioredis client with its own keyPrefix, and unknown se
   await assert.rejects(fixture.store.get('hits', 'h', 'hour'), (error: unknown) => isSluiceError(error) && error.code === ErrorCode.INVALID_DEFINITION);
 });
 
+test('a live range below its partition\'s floor (fence compacted once it completed) is a duplicate, alone or together, and reads as done', async (t) => {
+  const series: Record<string, SeriesDecl> = { hits: { type: 'count', intervals: { m: { step: 60, steps: 10 } } } };
+  const fixture = await createFixture(t, series);
+  const { store, runId, redis } = fixture;
+  await redis.hset(`sluice:fence:${runId}`, 'kafka://tp/0@floor', '200');
+  const chunk = (splitId: string, seq = 0): Chunk => chunkOf(series, [['hits', 'h', 1, NOW]], seq, splitId);
+  assert.equal((await store.commit(runId, chunk('kafka://tp/0@100-200'))).applied, false, 'a late first chunk');
+  assert.equal((await store.commit(runId, chunk('kafka://tp/0@100-200', 3))).applied, false, 'a late later chunk: no fence gap, just a duplicate');
+  assert.equal((await store.commitTogether(runId, ['kafka://tp/1@0-100', 'kafka://tp/0@150-200'], chunk('unused'))).applied, false, 'one of a group');
+  assert.deepEqual(await fixture.dump(), new Map(), 'nothing was written');
+  assert.deepEqual(await store.progress(runId, 'kafka://tp/0@100-200'), { seq: Number.MAX_SAFE_INTEGER, resumeAt: Number.MAX_SAFE_INTEGER }, 'a retry finds nothing left to do');
+  assert.equal(await store.progress(runId, 'kafka://tp/1@0-100'), undefined, 'the group left no fence behind');
+
+  assert.equal((await store.commit(runId, chunk('kafka://tp/0@200-300'))).applied, true, 'at the floor: a range in flight');
+  assert.equal((await store.commit(runId, chunk('kafka://tp/1@0-100'))).applied, true, 'the floor is per partition');
+  assert.equal((await store.commit(runId, chunk('hdfs://nn/tp/0@100-200.ndjson#0-100'))).applied, true, 'a backfill split is never a range');
+  assert.equal((await fixture.dump()).get('h:m:23333333')?.value, '3');
+  assert.deepEqual(await store.progress(runId, 'kafka://tp/0@200-300'), { seq: 0, resumeAt: 100 });
+});
+
 test('commitTogether applies one chunk as several fresh splits at once, or nothing when any has a fence', async (t) => {
   const series: Record<string, SeriesDecl> = { hits: { type: 'count', intervals: { m: { step: 60, steps: 10 } } } };
   const fixture = await createFixture(t, series);

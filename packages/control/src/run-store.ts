@@ -146,9 +146,11 @@ return 1
 // ARGV[2] split id, ARGV[3] failure JSON ('' when the split is done). Records the split's outcome
 // and, when that was the run's last split, wakes the coordinator: it would otherwise notice the
 // run finished only at its next tick, up to a second later.
+// ARGV[4] '1' for a live range: the stream positions count it as they complete it (a set of every
+// range a stream ever ran would grow for as long as it runs).
 const SPLIT_OUTCOME = `
 if ARGV[3] == '' then
-  redis.call('SADD', KEYS[1], ARGV[2])
+  if ARGV[4] ~= '1' then redis.call('SADD', KEYS[1], ARGV[2]) end
   redis.call('HDEL', KEYS[2], ARGV[2])
 else
   redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
@@ -186,6 +188,8 @@ export interface RunStore {
   recordFailedSplit(runId: string, failure: FailedSplit): Promise<void>;
   /** Marks a split finished; idempotent. The run's last split outcome wakes the coordinator. */
   recordSplitDone(runId: string, splitId: string): Promise<void>;
+  /** Marks a live range finished without keeping its id: the stream positions count it as they complete it. */
+  recordRangeDone(runId: string, splitId: string): Promise<void>;
   clearFailedSplits(runId: string): Promise<void>;
   /** How many splits (or live ranges) of the run failed for good. */
   countFailedSplits(runId: string): Promise<number>;
@@ -298,10 +302,13 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
       if (applied === -1) throw deposed('update', runId);
     },
     async recordFailedSplit(runId, failure) {
-      await redis.eval(SPLIT_OUTCOME, 4, runDoneKey(runId), runFailedKey(runId), runKey(runId), SUBMIT_WAKEUP, runId, failure.splitId, JSON.stringify(failure));
+      await redis.eval(SPLIT_OUTCOME, 4, runDoneKey(runId), runFailedKey(runId), runKey(runId), SUBMIT_WAKEUP, runId, failure.splitId, JSON.stringify(failure), '0');
     },
     async recordSplitDone(runId, splitId) {
-      await redis.eval(SPLIT_OUTCOME, 4, runDoneKey(runId), runFailedKey(runId), runKey(runId), SUBMIT_WAKEUP, runId, splitId, '');
+      await redis.eval(SPLIT_OUTCOME, 4, runDoneKey(runId), runFailedKey(runId), runKey(runId), SUBMIT_WAKEUP, runId, splitId, '', '0');
+    },
+    async recordRangeDone(runId, splitId) {
+      await redis.eval(SPLIT_OUTCOME, 4, runDoneKey(runId), runFailedKey(runId), runKey(runId), SUBMIT_WAKEUP, runId, splitId, '', '1');
     },
     async clearFailedSplits(runId) {
       await redis.del(runFailedKey(runId));
@@ -326,7 +333,8 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
       const remaining = run.bytesTotal === undefined ? undefined : Math.max(0, run.bytesTotal - bytes);
       return {
         run,
-        splitsDone,
+        // Ranges of stream runs from before they were counted in the stats are in the set.
+        splitsDone: splitsDone + n('rangesDone'),
         splitsFailed: failed.length,
         records,
         badRecords: n('badRecords'),

@@ -6,10 +6,12 @@
  * advances over contiguous completed ranges, whatever order ranges finish in, and carries with it
  * the greatest Kafka timestamp of the records it passed (`committedTimestamp`, for lag in seconds of
  * event time). Each operation is one Lua script, so a crash between two of them never leaves a
- * partition half-updated.
+ * partition half-updated. Ranges passed by `committed` leave nothing behind: their fences go in the
+ * same step (the partition's floor in the fence hash stands for them), and they are counted in the
+ * run's stats, so a stream that runs for months holds only what is in flight.
  */
 import type { Redis } from 'ioredis';
-import { ErrorCode, SluiceError } from '@sluice/core';
+import { ErrorCode, SluiceError, fenceKey, rangeUrl, runStatsKey } from '@sluice/core';
 import { streamDoneKey, streamEndsKey, streamGapsKey, streamPlannedKey, streamPositionsKey, streamSizesKey, streamTimesKey } from './keys.ts';
 
 // Positions are written with %d, not cjson.encode, which keeps only 14 significant digits; cjson
@@ -22,12 +24,19 @@ local function encode(p)
   if p.committedTimestamp then out = out .. ',"committedTimestamp":' .. string.format('%d', p.committedTimestamp) end
   return out .. '}'
 end
-local function advance(p, done, times, prefix)
+-- Moves committed over the contiguous completed ranges. Each range passed is committed for good,
+-- so its fence (fence_prefix .. from-until in the fence hash) is dropped and the partition's floor
+-- (fence_prefix .. 'floor') raised in the same step: the commit refuses a range below the floor as
+-- it would on its fence, and a stream keeps only the fences of ranges in flight.
+local function advance(p, done, times, prefix, fence, fence_prefix)
+  local moved = false
   while true do
-    local field = prefix .. string.format('%d', p.committed)
+    local from = string.format('%d', p.committed)
+    local field = prefix .. from
     local nextUntil = redis.call('HGET', done, field)
-    if not nextUntil then return end
+    if not nextUntil then break end
     redis.call('HDEL', done, field)
+    redis.call('HDEL', fence, fence_prefix .. from .. '-' .. nextUntil)
     local ts = redis.call('HGET', times, field)
     if ts then
       redis.call('HDEL', times, field)
@@ -35,7 +44,9 @@ local function advance(p, done, times, prefix)
       if not p.committedTimestamp or ts > p.committedTimestamp then p.committedTimestamp = ts end
     end
     p.committed = tonumber(nextUntil)
+    moved = true
   end
+  if moved then redis.call('HSET', fence, fence_prefix .. 'floor', string.format('%d', p.committed)) end
 end
 `;
 
@@ -46,8 +57,9 @@ redis.call('HSET', KEYS[1], ARGV[1], '{"planned":' .. ARGV[2] .. ',"committed":'
 return 1
 `;
 
-// KEYS[1] positions, KEYS[2] planned, KEYS[3] done, KEYS[4] gaps, KEYS[5] times;
-// ARGV[1] field, ARGV[2] expected planned, ARGV[3] until, ARGV[4] gap JSON ('' for a range).
+// KEYS[1] positions, KEYS[2] planned, KEYS[3] done, KEYS[4] gaps, KEYS[5] times, KEYS[6] fences;
+// ARGV[1] field, ARGV[2] expected planned, ARGV[3] until, ARGV[4] gap JSON ('' for a range),
+// ARGV[5] the partition's fence prefix (`${rangeUrl}@`).
 // A range goes to the planned hash; a gap (offsets deleted by retention) is recorded and counts as
 // completed at once, so no job is ever enqueued for it, before or after a crash.
 const RESERVE = LIB + `
@@ -62,14 +74,16 @@ if ARGV[4] == '' then
 else
   redis.call('RPUSH', KEYS[4], ARGV[4])
   redis.call('HSET', KEYS[3], rangeField, ARGV[3])
-  advance(p, KEYS[3], KEYS[5], ARGV[1] .. '@')
+  advance(p, KEYS[3], KEYS[5], ARGV[1] .. '@', KEYS[6], ARGV[5])
 end
 redis.call('HSET', KEYS[1], ARGV[1], encode(p))
 return 1
 `;
 
-// KEYS[1] positions, KEYS[2] planned, KEYS[3] done, KEYS[4] times; ARGV[1] field, ARGV[2] from,
-// ARGV[3] until, ARGV[4] the range's greatest record timestamp ('' when it has none). Returns {status, committed, until known}: 1 applied, 0 already completed, -1 no such partition,
+// KEYS[1] positions, KEYS[2] planned, KEYS[3] done, KEYS[4] times, KEYS[5] fences, KEYS[6] run stats;
+// ARGV[1] field, ARGV[2] from, ARGV[3] until, ARGV[4] the range's greatest record timestamp ('' when
+// it has none), ARGV[5] the partition's fence prefix. A range completed for the first time counts
+// in the run's stats (rangesDone), so no per-range record is kept to count it. Returns {status, committed, until known}: 1 applied, 0 already completed, -1 no such partition,
 // -2 the range is known with other bounds, -3 the range was never planned.
 const COMPLETE = LIB + `
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
@@ -94,7 +108,8 @@ else
   if done ~= ARGV[3] then return {-2, committed, done} end
   return {0, committed, ''}
 end
-advance(p, KEYS[3], KEYS[4], ARGV[1] .. '@')
+redis.call('HINCRBY', KEYS[6], 'rangesDone', 1)
+advance(p, KEYS[3], KEYS[4], ARGV[1] .. '@', KEYS[5], ARGV[5])
 redis.call('HSET', KEYS[1], ARGV[1], encode(p))
 return {1, string.format('%d', p.committed), ''}
 `;
@@ -180,6 +195,8 @@ export interface StreamPositions {
 }
 
 const field = (topic: string, partition: number): string => `${topic}/${partition}`;
+/** What the fence fields of a partition's ranges start with (`rangeSplitId`, `rangeFloorField`). */
+const fencePrefix = (topic: string, partition: number): string => `${rangeUrl(topic, partition)}@`;
 
 function parseRangeField(key: string, until: string): PlannedRange {
   const at = key.lastIndexOf('@');
@@ -206,8 +223,8 @@ export function createStreamPositions(redis: Redis): StreamPositions {
     if (until <= expectedPlanned) {
       throw new SluiceError(ErrorCode.INTERNAL, `${what}: [${expectedPlanned}, ${until}) of ${topic}/${partition} is empty`, { retryable: false, context });
     }
-    const keys = [streamPositionsKey(runId), streamPlannedKey(runId), streamDoneKey(runId), streamGapsKey(runId), streamTimesKey(runId)];
-    const status = Number(await redis.eval(RESERVE, 5, ...keys, field(topic, partition), String(expectedPlanned), String(until), gap));
+    const keys = [streamPositionsKey(runId), streamPlannedKey(runId), streamDoneKey(runId), streamGapsKey(runId), streamTimesKey(runId), fenceKey(runId)];
+    const status = Number(await redis.eval(RESERVE, keys.length, ...keys, field(topic, partition), String(expectedPlanned), String(until), gap, fencePrefix(topic, partition)));
     if (status === -1) {
       throw new SluiceError(ErrorCode.NOT_FOUND, `${what}: ${topic}/${partition} of stream run ${runId} has no positions (init it first)`, { retryable: false, context });
     }
@@ -228,9 +245,9 @@ export function createStreamPositions(redis: Redis): StreamPositions {
     async complete(runId, topic, partition, from, until, maxTimestamp) {
       const context = { runId, topic, partition, from, until, ...(maxTimestamp === undefined ? {} : { maxTimestamp }) };
       requireOffsets('complete', { partition, from, until, ...(maxTimestamp === undefined ? {} : { maxTimestamp }) }, context);
-      const keys = [streamPositionsKey(runId), streamPlannedKey(runId), streamDoneKey(runId), streamTimesKey(runId)];
-      const args = [field(topic, partition), String(from), String(until), maxTimestamp === undefined ? '' : String(maxTimestamp)];
-      const [status, committed, known] = (await redis.eval(COMPLETE, 4, ...keys, ...args)) as [number, string, string];
+      const keys = [streamPositionsKey(runId), streamPlannedKey(runId), streamDoneKey(runId), streamTimesKey(runId), fenceKey(runId), runStatsKey(runId)];
+      const args = [field(topic, partition), String(from), String(until), maxTimestamp === undefined ? '' : String(maxTimestamp), fencePrefix(topic, partition)];
+      const [status, committed, known] = (await redis.eval(COMPLETE, keys.length, ...keys, ...args)) as [number, string, string];
       const range = `[${from}, ${until}) of ${topic}/${partition} in stream run ${runId}`;
       if (status === -1) throw new SluiceError(ErrorCode.NOT_FOUND, `cannot complete ${range}: the partition has no positions`, { retryable: false, context });
       if (status === -2) {

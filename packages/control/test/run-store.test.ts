@@ -177,6 +177,19 @@ test('the last split outcome of a run wakes the coordinator, earlier ones do not
   assert.equal((await runs.progress(runId))?.splitsDone, 3);
 });
 
+test('a live range done keeps no record of its own: the ranges the stream positions counted are the run\'s splits done', async (t) => {
+  const { redis, runs, newRun } = withStore(t);
+  const runId = newRun();
+  await runs.submit({ ...spec(runId), kind: 'stream', inputs: ['kafka://tp'] });
+  const range = 'kafka://tp/0@0-10';
+  await runs.recordFailedSplit(runId, { splitId: range, code: 'SLUICE_SOURCE_UNAVAILABLE', message: 'broker down', attempts: 5 });
+  await runs.recordRangeDone(runId, range);
+  await redis.hincrby(runStatsKey(runId), 'rangesDone', 4);
+  const p = await runs.progress(runId);
+  assert.deepEqual([p?.splitsDone, p?.splitsFailed], [4, 0], 'a range that succeeded on a retry is no longer failed');
+  assert.equal(await redis.exists(`sluice:run:${runId}:done`), 0, 'no set of range ids grows with the stream');
+});
+
 test('dead letters are read oldest first, up to a limit', async (t) => {
   const { redis, runs, newRun } = withStore(t);
   const runId = newRun();

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import fc from 'fast-check';
-import { ErrorCode, isSluiceError } from '@sluice/core';
+import { ErrorCode, fenceKey, isSluiceError, rangeSplitId, runStatsKey } from '@sluice/core';
 import { createStreamPositions, streamDoneKey, streamEndsKey, streamGapsKey, streamPlannedKey, streamPositionsKey, streamTimesKey } from '../src/index.ts';
 import type { StreamPositions } from '../src/index.ts';
 
@@ -18,7 +18,7 @@ function withPositions(t: TestContext): { redis: Redis; positions: StreamPositio
   const redis = new Redis(url);
   const runIds: string[] = [];
   t.after(async () => {
-    const keys = runIds.flatMap((id) => [streamPositionsKey(id), streamPlannedKey(id), streamDoneKey(id), streamEndsKey(id), streamGapsKey(id), streamTimesKey(id)]);
+    const keys = runIds.flatMap((id) => [streamPositionsKey(id), streamPlannedKey(id), streamDoneKey(id), streamEndsKey(id), streamGapsKey(id), streamTimesKey(id), fenceKey(id), runStatsKey(id)]);
     if (keys.length > 0) await redis.del(...keys);
     redis.disconnect();
   });
@@ -153,6 +153,34 @@ test('a gap is skipped in one step: recorded once, never pending, committed once
   assert.deepEqual(await positionOf(positions, run, 'tp', 1), { planned: 40, committed: 40, inFlight: 0 }, 'nothing below it: committed at once');
 });
 
+test('ranges committed passes leave nothing behind: their fences go, the floor stands for them, each is counted once', async (t) => {
+  const { redis, positions, newRun } = withPositions(t);
+  const run = newRun();
+  const fences = async (): Promise<Record<string, string>> => redis.hgetall(fenceKey(run));
+  await positions.init(run, 'tp', 0, 100);
+  await positions.init(run, 'tp', 1, 0);
+  for (const [from, until] of [[100, 110], [110, 120], [120, 130]] as const) {
+    await positions.reservePlan(run, 'tp', 0, from, until);
+    await redis.hset(fenceKey(run), rangeSplitId('tp', 0, from, until), `0:${until}`);
+  }
+  await positions.reservePlan(run, 'tp', 1, 0, 10);
+  await redis.hset(fenceKey(run), rangeSplitId('tp', 1, 0, 10), '0:10', 'hdfs://nn/a.ndjson#0-100', '3:100');
+  assert.equal(await positions.complete(run, 'tp', 0, 110, 120), 100);
+  assert.equal((await fences())[rangeSplitId('tp', 0, 110, 120)], '0:120', 'a range above committed keeps its fence');
+  assert.equal(await positions.complete(run, 'tp', 0, 100, 110), 120);
+  assert.deepEqual(await fences(), {
+    [rangeSplitId('tp', 0, 120, 130)]: '0:130',
+    'kafka://tp/0@floor': '120',
+    [rangeSplitId('tp', 1, 0, 10)]: '0:10',
+    'hdfs://nn/a.ndjson#0-100': '3:100',
+  }, 'only the ranges committed passed lost their fences; other partitions and splits keep theirs');
+  assert.equal(await positions.complete(run, 'tp', 0, 100, 110), 120, 'completed again after its fence went');
+  assert.equal(await positions.skipGap(run, 'tp', 0, 130, 200), true);
+  assert.equal(await positions.complete(run, 'tp', 0, 120, 130), 200);
+  assert.equal((await fences())['kafka://tp/0@floor'], '200', 'the floor follows committed over a gap');
+  assert.equal(await redis.hget(runStatsKey(run), 'rangesDone'), '3', 'three ranges completed; the repeat and the gap are not counted');
+});
+
 test('a gap a worker recorded again (a retried range) is listed once, with the widest end seen', async (t) => {
   const { positions, newRun } = withPositions(t);
   const run = newRun();
@@ -228,7 +256,7 @@ test('offsets up to 2^53 - 1 are stored exactly', async (t) => {
 type Step = { kind: 'plan' } | { kind: 'complete'; pick: number; twice: boolean };
 
 test('property: any interleaving of planning and (repeated, concurrent) completions keeps committed at the first incomplete range', async (t) => {
-  const { positions, newRun } = withPositions(t);
+  const { redis, positions, newRun } = withPositions(t);
   const stepArb: fc.Arbitrary<Step> = fc.oneof(
     fc.constant<Step>({ kind: 'plan' }),
     fc.record({ kind: fc.constant('complete' as const), pick: fc.nat(), twice: fc.boolean() }),
@@ -245,6 +273,8 @@ test('property: any interleaving of planning and (repeated, concurrent) completi
         const size = sizes[ranges.length];
         if (size === undefined) return;
         assert.ok(await positions.reservePlan(run, 't', 0, planned, planned + size));
+        // What a worker's first commit of the range leaves: its fence.
+        await redis.hset(fenceKey(run), rangeSplitId('t', 0, planned, planned + size), '0:1');
         ranges.push([planned, planned + size]);
         pending.push([planned, planned + size]);
         planned += size;
@@ -253,6 +283,14 @@ test('property: any interleaving of planning and (repeated, concurrent) completi
       const expectedTimestamp = (): number | undefined => {
         const below = ranges.map((r, i) => (r[1] <= expectedCommitted() ? stamps[i] : undefined)).filter((s): s is number => s !== undefined);
         return below.length === 0 ? undefined : Math.max(...below);
+      };
+      // Fences are kept exactly for the ranges committed has not passed; the floor stands for the rest.
+      const assertCompacted = async (): Promise<void> => {
+        const committed = expectedCommitted();
+        const expected: Record<string, string> = Object.fromEntries(ranges.filter(([from]) => from >= committed).map(([from, until]) => [rangeSplitId('t', 0, from, until), '0:1']));
+        if (committed > start) expected['kafka://t/0@floor'] = String(committed);
+        assert.deepEqual(await redis.hgetall(fenceKey(run)), expected);
+        assert.equal(Number((await redis.hget(runStatsKey(run), 'rangesDone')) ?? 0), done.size, 'each range counted once, however often completed');
       };
       const complete = async (range: [number, number], twice: boolean): Promise<void> => {
         const stamp = stamps[ranges.findIndex(([from]) => from === range[0])];
@@ -268,11 +306,14 @@ test('property: any interleaving of planning and (repeated, concurrent) completi
         else if (ranges.length > 0) await complete(ranges[step.pick % ranges.length] as [number, number], step.twice);
         assert.deepEqual(await positionOf(positions, run, 't', 0), { planned, committed: expectedCommitted(), inFlight: pending.length });
         assert.equal((await positions.list(run))[0]?.committedTimestamp, expectedTimestamp(), 'the newest timestamp of the ranges below committed');
+        await assertCompacted();
       }
       while (ranges.length < sizes.length) await plan();
       for (const range of pending.splice(0).reverse()) await complete(range, false);
       const end = start + sizes.reduce((a, b) => a + b, 0);
       assert.deepEqual(await positionOf(positions, run, 't', 0), { planned: end, committed: end, inFlight: 0 });
+      await assertCompacted();
+      assert.deepEqual(await redis.hgetall(fenceKey(run)), { 'kafka://t/0@floor': String(end) }, 'a caught-up stream keeps one field, however many ranges it ran');
       assert.deepEqual(await positions.pendingRanges(run), []);
     }),
     { numRuns: 40 },

@@ -4,7 +4,7 @@
  * queue. Planned and committed positions live in Redis and a plan is reserved by compare-and-set,
  * so a restarted or newly elected coordinator never plans the same offsets twice with other bounds.
  */
-import { ErrorCode, SluiceError } from '@sluice/core';
+import { ErrorCode, SluiceError, rangeSplitId, rangeUrl } from '@sluice/core';
 import { PAYLOAD_VERSION } from '@sluice/queue';
 import type { SplitPayload, SplitQueue } from '@sluice/queue';
 import type { RunRecord } from '@sluice/control';
@@ -82,10 +82,8 @@ export function parseStreamStart(value: string | undefined): 'earliest' | 'lates
   return { timestampMs: ms };
 }
 
-/** The split id (and fence) of a range. */
-export function rangeSplitId(topic: string, partition: number, from: number, until: number): string {
-  return `kafka://${topic}/${partition}@${from}-${until}`;
-}
+/** The split id (and fence) of a range; the stream positions compact fences of this shape. */
+export { rangeSplitId };
 
 /** Plans and enqueues whatever new ranges are due for one stream run. */
 export async function tickStreamRun(
@@ -175,7 +173,7 @@ export function rangePayload(run: RunRecord, topic: string, partition: number, f
     job: run.job,
     splitId: rangeSplitId(topic, partition, from, until),
     ordinal: 0,
-    url: `kafka://${topic}/${partition}`,
+    url: rangeUrl(topic, partition),
     format: 'json',
     compression: 'none',
     start: from,

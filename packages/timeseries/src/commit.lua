@@ -12,6 +12,11 @@
   yet, and then every fence is set at once; else nothing is written, returns {0, -2}.
   Unfenced ('U'): the ops only (one kairos insert), returns {1, -1}.
 
+  A live range (split id "<partition url>@<from>-<until>") whose fence is gone is checked against
+  its partition's floor ("<partition url>@floor" in the fence hash): below it, the range completed
+  and the stream positions dropped its fence, so the chunk is a duplicate: {0, -3} ('F') or
+  {0, -2} ('M'), nothing written.
+
   Every key is type-checked before the first write, so a key of the wrong type aborts the commit
   with nothing written (Redis does not roll back a script that fails half way).
 ]]
@@ -197,6 +202,14 @@ local function run_ops(i, k, apply)
   return nil
 end
 
+-- True when `id` is a live range that starts below its partition's floor (see the header).
+local function below_floor(id)
+  local stream, from = string.match(id, '^(.+)@(%d+)%-%d+$')
+  if not stream then return false end
+  local floor = redis.call('HGET', KEYS[1], stream .. '@floor')
+  return floor ~= false and tonumber(from) < tonumber(floor)
+end
+
 local mode = ARGV[1]
 if mode == 'U' then
   local err = run_ops(2, 1, false)
@@ -214,7 +227,7 @@ if mode == 'M' then
   -- has a fence yet. Otherwise returns {0, -2} and writes nothing; the caller runs them one by one.
   splits = {}
   for id in string.gmatch(split, '[^\n]+') do
-    if redis.call('HEXISTS', KEYS[1], id) == 1 then return {0, -2} end
+    if redis.call('HEXISTS', KEYS[1], id) == 1 or below_floor(id) then return {0, -2} end
     splits[#splits + 1] = id
   end
 else
@@ -223,6 +236,8 @@ else
   if fence then
     last = tonumber(string.match(fence, '^(%d+)'))
     fenced_at = string.match(fence, ':(%d+)$')
+  elseif below_floor(split) then
+    return {0, -3}
   end
   if seq <= last then return {0, last} end
   if seq > last + 1 then return redis.error_reply('SLUICE_FENCE_GAP ' .. last) end

@@ -9,7 +9,7 @@
  */
 
 // Shared with the other side of the fenced commit; defined once in core.
-export { runDeadLettersKey, runStatsKey } from '@sluice/core';
+export { fenceKey, runDeadLettersKey, runStatsKey } from '@sluice/core';
 
 /** The namespace of Sluice's own keys. */
 export const SLUICE_NAMESPACE = 'sluice:';
@@ -32,11 +32,6 @@ export function resolutionKey(iKey: string, rBucket: number): string {
 /** The glob matching every key of one metric, with the metric's glob characters escaped (kairos does not escape them). */
 export function metricPattern(prefix: string, name: string): string {
   return `${escapeGlob(prefix + name)}:*`;
-}
-
-/** Hash of a run's fences: field = split id, value = `${seq}:${resumeAt}` of the last applied chunk. */
-export function fenceKey(runId: string): string {
-  return `${SLUICE_NAMESPACE}fence:${runId}`;
 }
 
 /** String beside a gauge key: the event time (epoch µs) of the value it holds, so merges are order-independent. */

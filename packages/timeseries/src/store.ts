@@ -4,7 +4,7 @@
  * connection and then called by SHA.
  */
 import { readFileSync } from 'node:fs';
-import { ErrorCode, SluiceError } from '@sluice/core';
+import { ErrorCode, SluiceError, parseRangeSplitId, rangeFloorField } from '@sluice/core';
 import type { Chunk, SeriesDecl } from '@sluice/core';
 import { Redis } from 'ioredis';
 import { encodeCommitArgs } from './commit-args.ts';
@@ -19,6 +19,8 @@ import type { Point, Row } from './rows.ts';
 
 const COMMIT_LUA = readFileSync(new URL('./commit.lua', import.meta.url), 'utf8');
 const COMMAND = 'sluiceTimeseriesCommit';
+/** The `seq` reported for a range whose fence was compacted: past every chunk, with nothing left to read. */
+const COMPACTED_SEQ = Number.MAX_SAFE_INTEGER;
 
 /** Options of `createTimeseriesStore`. */
 export interface TimeseriesStoreOptions {
@@ -69,7 +71,10 @@ export interface TimeseriesStore {
    * and `applied` is false, and the caller runs the splits one by one.
    */
   commitTogether(runId: string, splitIds: readonly string[], chunk: Chunk): Promise<CommitResult>;
-  /** The fence of a split, so a retry resumes after the last applied chunk; undefined before the first. */
+  /**
+   * The fence of a split, so a retry resumes after the last applied chunk; undefined before the
+   * first. A live range whose fence was compacted (it completed) reads as done.
+   */
   progress(runId: string, splitId: string): Promise<SplitProgress | undefined>;
   /**
    * One kairos `insert(name, value, timestamp)` into every interval of a family, not fenced. The
@@ -152,12 +157,21 @@ export function createTimeseriesStore(options: TimeseriesStoreOptions): Timeseri
     },
 
     async progress(runId, splitId) {
+      const range = parseRangeSplitId(splitId);
       let value: string | null;
+      let floor: string | null = null;
       try {
-        value = await redis.hget(fenceKey(runId), splitId);
+        if (range === undefined) value = await redis.hget(fenceKey(runId), splitId);
+        else {
+          const [fence, partitionFloor] = await redis.hmget(fenceKey(runId), splitId, rangeFloorField(range.url));
+          value = fence ?? null;
+          floor = partitionFloor ?? null;
+        }
       } catch (error) {
         throw toStoreError(error, 'read a split fence', { runId, splitId });
       }
+      // A live range below its partition's floor completed, and its fence was compacted away.
+      if (value === null && range !== undefined && floor !== null && range.from < Number(floor)) return { seq: COMPACTED_SEQ, resumeAt: Number.MAX_SAFE_INTEGER };
       if (value === null) return undefined;
       const match = /^(\d+):(-?\d+)$/.exec(value);
       if (match === null) {

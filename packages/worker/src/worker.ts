@@ -159,8 +159,15 @@ export function createWorker(options: WorkerOptions): SluiceWorker {
       const result: SplitResult = share === undefined
         ? await runSplit(task, runOptions)
         : { ...share, expired: 0, keysWritten: 0, chunks: 1, duplicateChunks: 0, resumedFrom: undefined };
-      await runs.recordSplitDone(payload.runId, payload.splitId);
-      if (kind === QueueKind.RANGES) await options.onRangeDone?.(payload, read);
+      // A superseded attempt leaves the outcome to the attempt that took the split over: recording
+      // it here could finish a run, or move a stream's committed position past a range, while that
+      // attempt is still committing chunks.
+      if (result.supersededAt === undefined) {
+        if (kind === QueueKind.RANGES) {
+          await runs.recordRangeDone(payload.runId, payload.splitId);
+          await options.onRangeDone?.(payload, read);
+        } else await runs.recordSplitDone(payload.runId, payload.splitId);
+      }
       options.onSplitDone?.(payload, result);
       return result;
     },
