@@ -455,6 +455,26 @@ test('a live range below its partition\'s floor (fence compacted once it complet
   assert.deepEqual(await store.progress(runId, 'kafka://tp/0@200-300'), { seq: 0, resumeAt: 100 });
 });
 
+test('a run whose fences were pruned takes no chunk of any split, alone or together, and every split reads as done', async (t) => {
+  const series: Record<string, SeriesDecl> = { hits: { type: 'count', intervals: { m: { step: 60, steps: 10 } } } };
+  const fixture = await createFixture(t, series);
+  const { store, runId, redis } = fixture;
+  const chunk = (splitId: string, seq = 0): Chunk => chunkOf(series, [['hits', 'h', 1, NOW]], seq, splitId);
+  assert.equal((await store.commit(runId, chunk('f#0-10'))).applied, true, 'before the prune');
+  await redis.del(`sluice:fence:${runId}`);
+  await redis.hset(`sluice:fence:${runId}`, '@pruned', '1');
+  const before = await fixture.dump();
+  assert.equal((await store.commit(runId, chunk('f#0-10'))).applied, false, 'a zombie replaying the first chunk');
+  assert.equal((await store.commit(runId, chunk('f#0-10', 4))).applied, false, 'a later chunk: a duplicate, not a fence gap');
+  assert.equal((await store.commit(runId, chunk('kafka://tp/0@0-10'))).applied, false, 'a range of the run');
+  assert.equal((await store.commitTogether(runId, ['kafka://tp/0@10-20', 'kafka://tp/0@20-30'], chunk('unused'))).applied, false, 'a group');
+  assert.deepEqual(await fixture.dump(), before, 'nothing was written');
+  assert.deepEqual({ ...(await fixture.stats()) }, { records: '1', badRecords: '0', bytes: '10', expired: '0', chunks: '1' }, 'nor counted');
+  for (const split of ['f#0-10', 'g#0-10', 'kafka://tp/0@0-10']) {
+    assert.deepEqual(await store.progress(runId, split), { seq: Number.MAX_SAFE_INTEGER, resumeAt: Number.MAX_SAFE_INTEGER }, split);
+  }
+});
+
 test('commitTogether applies one chunk as several fresh splits at once, or nothing when any has a fence', async (t) => {
   const series: Record<string, SeriesDecl> = { hits: { type: 'count', intervals: { m: { step: 60, steps: 10 } } } };
   const fixture = await createFixture(t, series);

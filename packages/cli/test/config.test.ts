@@ -3,7 +3,7 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ErrorCode, isSluiceError } from '@sluice/core';
-import { byteSizeFlag, collectSet, integerFlag, numberFlag, parseByteSize, resolveRedisUrl } from '../src/config.ts';
+import { byteSizeFlag, collectSet, durationFlag, integerFlag, numberFlag, parseByteSize, resolveRedisUrl } from '../src/config.ts';
 
 function withRedisUrl(t: TestContext, value: string | undefined): void {
   const before = process.env.REDIS_URL;
@@ -108,4 +108,12 @@ test('byte size flags: a byte size of at least the minimum, the size error kept 
     assert.throws(() => parse(bad), invalidFlag('--split-size', /a byte size of at least 1024 bytes, e\.g\. 134217728, 128m or 64k/), bad);
   }
   assert.throws(() => parse('12t'), (e: unknown) => isSluiceError(e) && isSluiceError(e.cause) && e.cause.message.includes('is not a byte size'));
+});
+
+test('duration flags: a whole number of seconds, minutes, hours or days in milliseconds, or never', () => {
+  const parse = durationFlag('--retain-completed');
+  assert.deepEqual(['90s', '30m', '12h', '7d', ' 1D ', '0s', 'never', 'Never'].map(parse), [90_000, 1_800_000, 43_200_000, 604_800_000, 86_400_000, 0, Infinity, Infinity]);
+  for (const bad of ['7', '7 d', '1.5h', '-1d', '1w', 'forever', '', '99999999999999d']) {
+    assert.throws(() => parse(bad), invalidFlag('--retain-completed', /a duration such as 7d, 12h, 30m or 90s, or never, got /), bad);
+  }
 });

@@ -48,4 +48,7 @@ test('the run list has a header, when each run was submitted and how long it ran
   assert.equal(formatDuration(7 * 60_000 + 5_000), '7m 05s');
   assert.match(formatProgress(done), /^submitted\s+2026-12-03 20:15:03 UTC$/mu);
   assert.match(formatProgress(done), /^elapsed\s+42\.3 s$/mu);
+  assert.doesNotMatch(formatProgress(done), /^pruned/mu);
+  const pruned = { ...done, run: { ...done.run, prunedAt: started + 7 * 86_400_000 } };
+  assert.match(formatProgress(pruned), /^pruned\s+2026-12-10 20:15:04 UTC \(its fences and split ids; a late attempt still writes nothing\)$/mu);
 });

@@ -4,7 +4,7 @@
  * coordinators, or a coordinator and a cancelling user, never both win a transition.
  */
 import type { Redis } from 'ioredis';
-import { ErrorCode, SluiceError } from '@sluice/core';
+import { ErrorCode, FENCES_PRUNED_FIELD, SluiceError, fenceKey } from '@sluice/core';
 import { ACTIVE_RUNS_INDEX, ACTIVE_RUNS_INDEXED, RUNS_INDEX, SUBMIT_WAKEUP, runDeadLettersKey, runDoneKey, runFailedKey, runKey, runStatsKey } from './keys.ts';
 import { RunState, isFinalState } from './run-state.ts';
 import type { LeaseFence } from './lease.ts';
@@ -50,6 +50,8 @@ export interface RunRecord extends RunSpec {
   error?: string;
   /** Fencing token of the coordinator that planned it. */
   plannedBy?: number;
+  /** When its fences and split ids done were pruned (`pruneCompleted`), long after it completed. */
+  prunedAt?: number;
 }
 
 /** A failed split and why. */
@@ -165,6 +167,26 @@ end
 return 0
 `;
 
+// KEYS[1] run hash, KEYS[2] done set, KEYS[3] failed hash, KEYS[4] fence hash, KEYS[5] stats;
+// ARGV[1] finished-before (ms), ARGV[2] now (ms), ARGV[3] namespace. Drops what only exactly-once
+// and progress needed of a run that completed before ARGV[1] (its fences and the ids of its splits
+// done, about 200 bytes a split) and keeps its record, stats and dead letters. Its fences become
+// one field the commit reads as "every chunk of this run is a duplicate", so a zombie attempt
+// waking after the prune still writes nothing. Only a completed run: a failed or cancelled one
+// resumes by its fences. Returns 1 when pruned, 0 otherwise (also when pruned already).
+const PRUNE = `
+local r = redis.call('HMGET', KEYS[1], 'state', 'finishedAt', 'namespace', 'prunedAt')
+if r[1] ~= '${RunState.COMPLETED}' or r[4] or (r[3] or '') ~= ARGV[3] then return 0 end
+local finished = tonumber(r[2] or '')
+if not finished or finished >= tonumber(ARGV[1]) then return 0 end
+local done = redis.call('SCARD', KEYS[2])
+if done > 0 then redis.call('HINCRBY', KEYS[5], 'splitsDone', done) end
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+redis.call('HSET', KEYS[4], '${FENCES_PRUNED_FIELD}', ARGV[2])
+redis.call('HSET', KEYS[1], 'prunedAt', ARGV[2])
+return 1
+`;
+
 const FINAL_STATES: readonly RunState[] = Object.values(RunState).filter(isFinalState);
 
 /** The run store over one Redis connection (not owned: the caller closes it). */
@@ -198,6 +220,12 @@ export interface RunStore {
   waitForSubmission(timeoutSeconds: number): Promise<string | undefined>;
   /** Dead letters of a run, oldest first. */
   deadLetters(runId: string, limit?: number): Promise<unknown[]>;
+  /**
+   * Prunes the exactly-once bookkeeping (fences, split ids done) of the runs of `namespace` that
+   * completed before `finishedBefore` (ms); keeps their records, stats and dead letters. Returns
+   * the ids pruned by this call.
+   */
+  pruneCompleted(finishedBefore: number, namespace?: string, now?: number): Promise<string[]>;
 }
 
 /** Options of `createRunStore`. */
@@ -333,8 +361,9 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
       const remaining = run.bytesTotal === undefined ? undefined : Math.max(0, run.bytesTotal - bytes);
       return {
         run,
-        // Ranges of stream runs from before they were counted in the stats are in the set.
-        splitsDone: splitsDone + n('rangesDone'),
+        // Live ranges, and the splits of a run whose bookkeeping was pruned, are counted in the
+        // stats instead of kept in the set.
+        splitsDone: splitsDone + n('splitsDone'),
         splitsFailed: failed.length,
         records,
         badRecords: n('badRecords'),
@@ -353,6 +382,23 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
     async deadLetters(runId, limit = 100) {
       const raw = await redis.lrange(runDeadLettersKey(runId), 0, limit - 1);
       return raw.map((r) => JSON.parse(r) as unknown);
+    },
+    async pruneCompleted(finishedBefore, namespace = '', now = Date.now()) {
+      const pruned: string[] = [];
+      const page = 500;
+      // A run finished before the cutoff was submitted before it, and the index is scored by submission.
+      for (let offset = 0; ; offset += page) {
+        const ids = await redis.zrangebyscore(RUNS_INDEX, '-inf', `(${finishedBefore}`, 'LIMIT', offset, page);
+        const pipeline = redis.pipeline();
+        for (const id of ids) pipeline.eval(PRUNE, 5, runKey(id), runDoneKey(id), runFailedKey(id), fenceKey(id), runStatsKey(id), String(finishedBefore), String(now), namespace);
+        const results = ids.length === 0 ? [] : ((await pipeline.exec()) ?? []);
+        for (const [i, [error, applied]] of results.entries()) {
+          if (error !== null) throw error;
+          if (Number(applied) === 1) pruned.push(ids[i] as string);
+        }
+        if (ids.length < page) break;
+      }
+      return pruned;
     },
   };
   return store;
@@ -392,7 +438,7 @@ function diffSpecs(existing: RunRecord, now: SubmittedSpec): { field: string; fi
 }
 
 const JSON_FIELDS = new Set(['inputs', 'options', 'submitted']);
-const NUMBER_FIELDS = new Set(['since', 'until', 'splitSize', 'submittedAt', 'startedAt', 'finishedAt', 'splitsTotal', 'bytesTotal', 'plannedBy']);
+const NUMBER_FIELDS = new Set(['since', 'until', 'splitSize', 'submittedAt', 'startedAt', 'finishedAt', 'splitsTotal', 'bytesTotal', 'plannedBy', 'prunedAt']);
 
 function encode(record: Partial<RunRecord>): Record<string, string> {
   const out: Record<string, string> = {};

@@ -83,7 +83,7 @@ return 1
 // KEYS[1] positions, KEYS[2] planned, KEYS[3] done, KEYS[4] times, KEYS[5] fences, KEYS[6] run stats;
 // ARGV[1] field, ARGV[2] from, ARGV[3] until, ARGV[4] the range's greatest record timestamp ('' when
 // it has none), ARGV[5] the partition's fence prefix. A range completed for the first time counts
-// in the run's stats (rangesDone), so no per-range record is kept to count it. Returns {status, committed, until known}: 1 applied, 0 already completed, -1 no such partition,
+// in the run's stats (splitsDone), so no per-range record is kept to count it. Returns {status, committed, until known}: 1 applied, 0 already completed, -1 no such partition,
 // -2 the range is known with other bounds, -3 the range was never planned.
 const COMPLETE = LIB + `
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
@@ -108,7 +108,7 @@ else
   if done ~= ARGV[3] then return {-2, committed, done} end
   return {0, committed, ''}
 end
-redis.call('HINCRBY', KEYS[6], 'rangesDone', 1)
+redis.call('HINCRBY', KEYS[6], 'splitsDone', 1)
 advance(p, KEYS[3], KEYS[4], ARGV[1] .. '@', KEYS[5], ARGV[5])
 redis.call('HSET', KEYS[1], ARGV[1], encode(p))
 return {1, string.format('%d', p.committed), ''}

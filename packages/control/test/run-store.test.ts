@@ -3,7 +3,7 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { ErrorCode, isSluiceError } from '@sluice/core';
+import { ErrorCode, fenceKey, isSluiceError } from '@sluice/core';
 import { ACTIVE_RUNS_INDEX, ACTIVE_RUNS_INDEXED, RUNS_INDEX, RunState, SUBMIT_WAKEUP, createRunStore, runDeadLettersKey, runKey, runStatsKey } from '../src/index.ts';
 import type { RunSpec, RunStore } from '../src/index.ts';
 
@@ -27,6 +27,7 @@ function withStore(t: TestContext): { redis: Redis; runs: RunStore; newRun(): st
     for (const id of ids) {
       const keys = await redis.keys(`sluice:run:${id}*`);
       if (keys.length > 0) await redis.del(...keys);
+      await redis.del(fenceKey(id));
       await redis.zrem(RUNS_INDEX, id);
       await redis.zrem(ACTIVE_RUNS_INDEX, id);
       await redis.lrem(SUBMIT_WAKEUP, 0, id);
@@ -184,10 +185,51 @@ test('a live range done keeps no record of its own: the ranges the stream positi
   const range = 'kafka://tp/0@0-10';
   await runs.recordFailedSplit(runId, { splitId: range, code: 'SLUICE_SOURCE_UNAVAILABLE', message: 'broker down', attempts: 5 });
   await runs.recordRangeDone(runId, range);
-  await redis.hincrby(runStatsKey(runId), 'rangesDone', 4);
+  await redis.hincrby(runStatsKey(runId), 'splitsDone', 4);
   const p = await runs.progress(runId);
   assert.deepEqual([p?.splitsDone, p?.splitsFailed], [4, 0], 'a range that succeeded on a retry is no longer failed');
   assert.equal(await redis.exists(`sluice:run:${runId}:done`), 0, 'no set of range ids grows with the stream');
+});
+
+test('pruning drops the fences and split ids of runs completed before the cutoff, and nothing of any other run', async (t) => {
+  const { redis, runs, newRun } = withStore(t);
+  const DAY = 86_400_000;
+  const now = 1_800_000_000_000;
+  const finish = async (state: RunState, finishedAt: number, namespace?: string): Promise<string> => {
+    const runId = newRun();
+    await runs.submit({ ...spec(runId), ...(namespace === undefined ? {} : { namespace }) }, finishedAt - 60_000);
+    await runs.transition(runId, [RunState.SUBMITTED], state, { splitsTotal: 2, ...(state === RunState.RUNNING ? {} : { finishedAt }) });
+    for (const split of ['f#0-10', 'f#10-20']) {
+      await runs.recordSplitDone(runId, split);
+      await redis.hset(fenceKey(runId), split, '0:9007199254740991');
+    }
+    await redis.hset(runStatsKey(runId), 'records', '20');
+    await redis.rpush(runDeadLettersKey(runId), '{"provenance":"f@3"}');
+    return runId;
+  };
+  const old = await finish(RunState.COMPLETED, now - 8 * DAY);
+  const recent = await finish(RunState.COMPLETED, now - 6 * DAY);
+  const failed = await finish(RunState.FAILED, now - 8 * DAY);
+  const cancelled = await finish(RunState.CANCELLED, now - 8 * DAY);
+  const running = await finish(RunState.RUNNING, now - 8 * DAY);
+  const elsewhere = await finish(RunState.COMPLETED, now - 8 * DAY, 'other');
+  const before = await runs.progress(old);
+
+  const pruned = await runs.pruneCompleted(now - 7 * DAY, '', now);
+  assert.ok(pruned.includes(old), 'the run completed before the cutoff');
+  for (const kept of [recent, failed, cancelled, running, elsewhere]) {
+    assert.ok(!pruned.includes(kept), `${kept} is not pruned`);
+    assert.equal(await redis.hlen(fenceKey(kept)), 2, 'its fences stay: a failed or cancelled run resumes by them');
+  }
+  assert.deepEqual(await redis.hgetall(fenceKey(old)), { '@pruned': String(now) }, 'one field stands for every fence');
+  assert.equal(await redis.exists(`sluice:run:${old}:done`), 0);
+  const after = await runs.progress(old);
+  assert.equal(after?.run.prunedAt, now);
+  assert.deepEqual({ ...after, run: undefined }, { ...before, run: undefined }, 'status reads the same: splits done, records, failures');
+  assert.deepEqual(await runs.deadLetters(old), [{ provenance: 'f@3' }], 'dead letters stay');
+  assert.ok(!(await runs.pruneCompleted(now - 7 * DAY, '', now + 1)).includes(old), 'pruned once');
+  assert.deepEqual(await redis.hgetall(fenceKey(old)), { '@pruned': String(now) });
+  assert.ok((await runs.pruneCompleted(now - 7 * DAY, 'other', now)).includes(elsewhere), 'a namespace prunes its own runs');
 });
 
 test('dead letters are read oldest first, up to a limit', async (t) => {

@@ -178,7 +178,7 @@ test('ranges committed passes leave nothing behind: their fences go, the floor s
   assert.equal(await positions.skipGap(run, 'tp', 0, 130, 200), true);
   assert.equal(await positions.complete(run, 'tp', 0, 120, 130), 200);
   assert.equal((await fences())['kafka://tp/0@floor'], '200', 'the floor follows committed over a gap');
-  assert.equal(await redis.hget(runStatsKey(run), 'rangesDone'), '3', 'three ranges completed; the repeat and the gap are not counted');
+  assert.equal(await redis.hget(runStatsKey(run), 'splitsDone'), '3', 'three ranges completed; the repeat and the gap are not counted');
 });
 
 test('a gap a worker recorded again (a retried range) is listed once, with the widest end seen', async (t) => {
@@ -290,7 +290,7 @@ test('property: any interleaving of planning and (repeated, concurrent) completi
         const expected: Record<string, string> = Object.fromEntries(ranges.filter(([from]) => from >= committed).map(([from, until]) => [rangeSplitId('t', 0, from, until), '0:1']));
         if (committed > start) expected['kafka://t/0@floor'] = String(committed);
         assert.deepEqual(await redis.hgetall(fenceKey(run)), expected);
-        assert.equal(Number((await redis.hget(runStatsKey(run), 'rangesDone')) ?? 0), done.size, 'each range counted once, however often completed');
+        assert.equal(Number((await redis.hget(runStatsKey(run), 'splitsDone')) ?? 0), done.size, 'each range counted once, however often completed');
       };
       const complete = async (range: [number, number], twice: boolean): Promise<void> => {
         const stamp = stamps[ranges.findIndex(([from]) => from === range[0])];

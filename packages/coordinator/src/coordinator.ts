@@ -32,6 +32,8 @@ const LEASE_RELEASE_TIMEOUT_MS = 2000;
 const ENQUEUE_LOG_EVERY_MS = 10_000;
 /** How long `stop()` waits for the queues' Redis connections to close. */
 const QUEUE_CLOSE_TIMEOUT_MS = 10_000;
+/** How often the leader prunes the bookkeeping of runs completed longer ago than `retainCompletedMs`. */
+const PRUNE_EVERY_MS = 10 * 60_000;
 
 /** What the coordinator asks of an input listing. */
 export interface ListInputOptions {
@@ -75,6 +77,12 @@ export interface CoordinatorOptions {
   planningRetries?: number;
   /** Errors of the queue connections (retried until Redis is back); without it BullMQ prints each one. */
   onQueueError?: (error: Error) => void;
+  /**
+   * How long a completed run keeps its exactly-once bookkeeping (fences and split ids, about 200
+   * bytes a split) before the leader prunes it (`RunStore.pruneCompleted`); undefined keeps it
+   * forever. Records, stats and dead letters stay either way.
+   */
+  retainCompletedMs?: number;
 }
 
 /** A coordinator process's handle. */
@@ -400,6 +408,17 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       else if (run.state === RunState.CANCELLING) await cancel(run);
     }
     streaming = live;
+    await pruneIfDue();
+  };
+
+  let prunedAt = 0;
+  const pruneIfDue = async (): Promise<void> => {
+    const retain = options.retainCompletedMs;
+    const now = Date.now();
+    if (retain === undefined || !leader || stopped || now - prunedAt < PRUNE_EVERY_MS) return;
+    prunedAt = now;
+    const pruned = await runs.pruneCompleted(now - retain, options.namespace ?? '', now);
+    if (pruned.length > 0) log(`pruned the fences and split ids of ${pruned.length} ${pruned.length === 1 ? 'run' : 'runs'} completed before ${new Date(now - retain).toISOString()}: ${pruned.slice(0, 5).join(', ')}${pruned.length > 5 ? ', ...' : ''}`);
   };
 
   return {

@@ -139,6 +139,27 @@ test('the coordinator sees an active run behind 250 newer finished ones', async 
   assert.deepEqual((await runs.listActive()).filter((r) => r.runId.startsWith(namespace)), [], 'nothing left active');
 });
 
+test('the leader prunes the fences of the runs of its namespace completed longer ago than it retains them, and says so', async (t) => {
+  const s = setup(t);
+  const { redis, runs, namespace, spec } = s;
+  const complete = async (id: string, finishedAt: number): Promise<void> => {
+    await runs.submit(spec(id), finishedAt - 1_000);
+    await runs.transition(id, [RunState.SUBMITTED], RunState.COMPLETED, { splitsTotal: 1, finishedAt });
+    await redis.hset(`sluice:fence:${id}`, 'f#0-10', '0:9007199254740991');
+  };
+  const old = `${namespace}-old`;
+  const recent = `${namespace}-recent`;
+  await complete(old, Date.now() - 2 * 3_600_000);
+  await complete(recent, Date.now() - 60_000);
+  const lines: string[] = [];
+  startCoordinator(s, { tickMs: 100, retainCompletedMs: 3_600_000, log: (line) => lines.push(line) });
+  assert.ok(await eventually(async () => (await runs.get(old))?.prunedAt !== undefined, 20_000), 'the old run was pruned');
+  assert.deepEqual(await redis.hkeys(`sluice:fence:${old}`), ['@pruned']);
+  assert.deepEqual(await redis.hkeys(`sluice:fence:${recent}`), ['f#0-10'], 'the recent run keeps its fences');
+  assert.equal((await runs.get(recent))?.prunedAt, undefined);
+  assert.ok(lines.some((line) => line.startsWith('pruned the fences and split ids of 1 run completed before ') && line.endsWith(old)), lines.join('\n'));
+});
+
 test('timeShift=auto looks past a file that is not Parquet: the run is planned with it as a split of its own', async (t) => {
   const s = setup(t);
   const dir = mkdtempSync(join(tmpdir(), 'sluice-coord-'));

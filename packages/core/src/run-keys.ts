@@ -19,6 +19,12 @@ export function fenceKey(runId: string): string {
   return `sluice:fence:${runId}`;
 }
 
+/**
+ * The field of a run's fence hash that stands for every fence of it once they were pruned (the run
+ * completed long enough ago): any chunk of the run is then a duplicate, and every split reads as done.
+ */
+export const FENCES_PRUNED_FIELD = '@pruned';
+
 /** The URL of a Kafka partition, as live range payloads carry it. */
 export function rangeUrl(topic: string, partition: number): string {
   return `kafka://${topic}/${partition}`;

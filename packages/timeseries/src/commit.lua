@@ -17,6 +17,9 @@
   and the stream positions dropped its fence, so the chunk is a duplicate: {0, -3} ('F') or
   {0, -2} ('M'), nothing written.
 
+  A run that completed long enough ago has its fences pruned: the hash then holds only the field
+  "@pruned", and every chunk of the run is a duplicate: {0, -4} ('F') or {0, -2} ('M').
+
   Every key is type-checked before the first write, so a key of the wrong type aborts the commit
   with nothing written (Redis does not roll back a script that fails half way).
 ]]
@@ -219,6 +222,8 @@ if mode == 'U' then
 end
 
 if mode ~= 'F' and mode ~= 'M' then return redis.error_reply('SLUICE_BADOP mode ' .. tostring(mode)) end
+-- A run whose fences were pruned (see the header) completed: every chunk of it is a duplicate.
+if redis.call('HEXISTS', KEYS[1], '@pruned') == 1 then return {0, mode == 'M' and -2 or -4} end
 local split, seq = ARGV[2], tonumber(ARGV[3])
 local last = -1
 local splits

@@ -4,7 +4,7 @@
  * connection and then called by SHA.
  */
 import { readFileSync } from 'node:fs';
-import { ErrorCode, SluiceError, parseRangeSplitId, rangeFloorField } from '@sluice/core';
+import { ErrorCode, FENCES_PRUNED_FIELD, SluiceError, parseRangeSplitId, rangeFloorField } from '@sluice/core';
 import type { Chunk, SeriesDecl } from '@sluice/core';
 import { Redis } from 'ioredis';
 import { encodeCommitArgs } from './commit-args.ts';
@@ -19,7 +19,7 @@ import type { Point, Row } from './rows.ts';
 
 const COMMIT_LUA = readFileSync(new URL('./commit.lua', import.meta.url), 'utf8');
 const COMMAND = 'sluiceTimeseriesCommit';
-/** The `seq` reported for a range whose fence was compacted: past every chunk, with nothing left to read. */
+/** The `seq` reported for a split whose fence was compacted or pruned: past every chunk, with nothing left to read. */
 const COMPACTED_SEQ = Number.MAX_SAFE_INTEGER;
 
 /** Options of `createTimeseriesStore`. */
@@ -73,7 +73,8 @@ export interface TimeseriesStore {
   commitTogether(runId: string, splitIds: readonly string[], chunk: Chunk): Promise<CommitResult>;
   /**
    * The fence of a split, so a retry resumes after the last applied chunk; undefined before the
-   * first. A live range whose fence was compacted (it completed) reads as done.
+   * first. A live range whose fence was compacted (it completed), or any split of a run whose
+   * fences were pruned, reads as done.
    */
   progress(runId: string, splitId: string): Promise<SplitProgress | undefined>;
   /**
@@ -158,20 +159,16 @@ export function createTimeseriesStore(options: TimeseriesStoreOptions): Timeseri
 
     async progress(runId, splitId) {
       const range = parseRangeSplitId(splitId);
-      let value: string | null;
-      let floor: string | null = null;
+      let fields: (string | null)[];
       try {
-        if (range === undefined) value = await redis.hget(fenceKey(runId), splitId);
-        else {
-          const [fence, partitionFloor] = await redis.hmget(fenceKey(runId), splitId, rangeFloorField(range.url));
-          value = fence ?? null;
-          floor = partitionFloor ?? null;
-        }
+        fields = await redis.hmget(fenceKey(runId), splitId, FENCES_PRUNED_FIELD, ...(range === undefined ? [] : [rangeFloorField(range.url)]));
       } catch (error) {
         throw toStoreError(error, 'read a split fence', { runId, splitId });
       }
-      // A live range below its partition's floor completed, and its fence was compacted away.
-      if (value === null && range !== undefined && floor !== null && range.from < Number(floor)) return { seq: COMPACTED_SEQ, resumeAt: Number.MAX_SAFE_INTEGER };
+      const [value = null, pruned = null, floor = null] = fields;
+      // The run's fences were pruned once it completed, or this live range completed and its fence
+      // was compacted below its partition's floor: either way nothing is left to do.
+      if (value === null && (pruned !== null || (range !== undefined && floor !== null && range.from < Number(floor)))) return { seq: COMPACTED_SEQ, resumeAt: Number.MAX_SAFE_INTEGER };
       if (value === null) return undefined;
       const match = /^(\d+):(-?\d+)$/.exec(value);
       if (match === null) {

@@ -6,7 +6,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { DEFAULT_RANGE_LIMITS, DEFAULT_STREAM_POLL_MS, createCoordinator, logCoordinatorLine as log } from '@sluice/coordinator';
 import { settledWithin } from '@sluice/core';
-import { byteSizeFlag, integerFlag, resolveRedisUrl } from '../config.ts';
+import { byteSizeFlag, durationFlag, integerFlag, resolveRedisUrl } from '../config.ts';
 import { listInputFiles, logFileSystemEvents, openInputReader } from '../inputs.ts';
 import { connectRedis, createOutageReporter, redactRedisUrl } from '../redis-connection.ts';
 import { stopOnSignal } from '../stop-signal.ts';
@@ -30,7 +30,8 @@ export function registerCoordinatorCommand(program: Command): void {
     .addOption(new Option('--max-range-bytes <bytes>', 'about this many message bytes in one planned Kafka range, by each partition\'s average message size so far (its log size on disk before the first range)').argParser(byteSizeFlag('--max-range-bytes', 1024)).default(DEFAULT_RANGE_LIMITS.maxBytes, `${DEFAULT_RANGE_LIMITS.maxBytes / 1024 ** 2}m`))
     .option('--max-in-flight <n>', 'planned but unfinished ranges per partition', integerFlag('--max-in-flight', { min: 1, max: 1000 }), DEFAULT_RANGE_LIMITS.maxInFlightPerPartition)
     .option('--attempts <n>', 'attempts per backfill split before it counts as failed (live ranges retry until Kafka and Redis are back)', integerFlag('--attempts', { min: 1, max: 1000 }), 5)
-    .action(async (flags: { redis?: string; namespace?: string; leaseTtl: number; tick: number; streamPoll: number; brokers?: string; maxRangeRecords: number; maxRangeBytes: number; maxInFlight: number; attempts: number }) => {
+    .addOption(new Option('--retain-completed <duration>', 'how long a completed backfill keeps its exactly-once bookkeeping (fences and split ids, about 200 bytes a split) before it is pruned; its record, stats and dead letters stay. never keeps it').argParser(durationFlag('--retain-completed')).default(7 * 86_400_000, '7d'))
+    .action(async (flags: { redis?: string; namespace?: string; leaseTtl: number; tick: number; streamPoll: number; brokers?: string; maxRangeRecords: number; maxRangeBytes: number; maxInFlight: number; attempts: number; retainCompleted: number }) => {
       logFileSystemEvents(log);
       const url = resolveRedisUrl(flags.redis);
       const brokers = resolveBrokers(flags.brokers);
@@ -52,6 +53,7 @@ export function registerCoordinatorCommand(program: Command): void {
         tickMs: flags.tick,
         streamPollMs: flags.streamPoll,
         onQueueError: (error) => outages.failed(queueWhat, error),
+        ...(Number.isFinite(flags.retainCompleted) ? { retainCompletedMs: flags.retainCompleted } : {}),
         ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
       });
       const running = coordinator.run();

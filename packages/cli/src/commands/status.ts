@@ -149,6 +149,7 @@ export function formatProgress(p: RunProgress, now = Date.now()): string {
     ['eta', p.etaSeconds === undefined ? '-' : `${Math.ceil(p.etaSeconds)} s`],
   ];
   if (p.run.error !== undefined) rows.push(['error', p.run.error]);
+  if (p.run.prunedAt !== undefined) rows.push(['pruned', `${formatTime(p.run.prunedAt)} UTC (its fences and split ids; a late attempt still writes nothing)`]);
   for (const f of p.failed) rows.push([p.run.kind === 'stream' ? 'failed range' : 'failed split', `${f.splitId}: [${f.code}] ${f.message} (${f.attempts} attempts)`]);
   return formatTable(rows);
 }
