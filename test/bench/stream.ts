@@ -174,6 +174,16 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
+/** What a stream run keeps in Redis for exactly-once and progress: fence fields and their bytes, ranges done counted. */
+async function bookkeeping(runId: string): Promise<{ fenceFields: number; fenceBytes: number; rangesDone: number }> {
+  const [fields, bytes, done] = await Promise.all([
+    redis.hlen(`sluice:fence:${runId}`),
+    redis.call('MEMORY', 'USAGE', `sluice:fence:${runId}`) as Promise<number | null>,
+    redis.hget(`sluice:run:${runId}:stats`, 'splitsDone'),
+  ]);
+  return { fenceFields: fields, fenceBytes: bytes ?? 0, rangesDone: Number(done ?? 0) };
+}
+
 async function main(): Promise<void> {
   const ns = `bench-${randomUUID().slice(0, 8)}`;
   const prefix = `${ns}:`;
@@ -214,6 +224,8 @@ async function main(): Promise<void> {
     const sluice = EVENTS / ((performance.now() - started) / 1000);
     const cpu = cpuPerEvent(cpu0, await cpuSnapshot());
     log(`  ${Math.round(sluice).toLocaleString('en-US')} events/s; CPU µs/event: ${Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    const kept = await bookkeeping(runId);
+    log(`  caught up: ${kept.rangesDone} ranges done, ${kept.fenceFields} fence fields (${kept.fenceBytes} bytes) kept`);
     execFileSync(process.execPath, [cli, 'stream', 'stop', runId, '--redis', redisUrl()]);
 
     log(`latency at 5,000 events/s for ${LATENCY_SECONDS} s (bench-latency job)`);
@@ -259,6 +271,7 @@ async function main(): Promise<void> {
     stop = true;
     await Promise.race([poller, new Promise((r) => setTimeout(r, 60_000))]);
     await producer.close();
+    const latKept = await bookkeeping(latRun);
     execFileSync(process.execPath, [cli, 'stream', 'stop', latRun, '--redis', redisUrl()]);
     latencies.sort((a, b) => a - b);
     const result = {
@@ -276,6 +289,8 @@ async function main(): Promise<void> {
       latencyP50Ms: percentile(latencies, 50),
       latencyP99Ms: percentile(latencies, 99),
       cpuMicrosPerEvent: cpu,
+      bookkeepingCaughtUp: kept,
+      bookkeepingAfterLatencyPhase: latKept,
     };
     mkdirSync(join(root, '.local', 'bench'), { recursive: true });
     writeFileSync(join(root, '.local', 'bench', 'stream-result.json'), `${JSON.stringify(result, null, 2)}\n`);
