@@ -78,7 +78,7 @@ export interface CoordinatorOptions {
   /** Errors of the queue connections (retried until Redis is back); without it BullMQ prints each one. */
   onQueueError?: (error: Error) => void;
   /**
-   * How long a completed run keeps its exactly-once bookkeeping (fences and split ids, about 200
+   * How long a completed run keeps its exactly-once bookkeeping (fences and split ids, about 300
    * bytes a split) before the leader prunes it (`RunStore.pruneCompleted`); undefined keeps it
    * forever. Records, stats and dead letters stay either way.
    */
