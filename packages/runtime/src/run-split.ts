@@ -91,7 +91,8 @@ export interface SplitResult {
   duplicateChunks: number;
   /**
    * Set when another attempt of the split committed past this one (it took the split over while
-   * this attempt was paused past its lock): this attempt stopped there, applying nothing more.
+   * this attempt was paused past its lock): this attempt stopped at this chunk, applying nothing
+   * more. The split may be done (read the fence) or still in that other attempt's hands.
    */
   supersededAt?: number;
   resumedFrom: number | undefined;
@@ -190,9 +191,10 @@ export async function runSplit<Rec, Options>(task: SplitTask, run: RunSplitOptio
     if (!outcome.applied) {
       result.duplicateChunks += 1;
       // Not applied because the fence is at this very chunk (a reply lost, the commit resent) is
-      // this attempt's own progress; past it, or done, another attempt holds the split now.
+      // this attempt's own progress, even when that chunk was its last; past it, or done at
+      // another chunk, another attempt holds the split now.
       const fence = await store.progress(task.runId, task.splitId);
-      if (fence !== undefined && (fence.resumeAt >= SPLIT_DONE || fence.seq > chunk.seq)) {
+      if (fence !== undefined && fence.seq !== chunk.seq && (fence.seq > chunk.seq || fence.resumeAt >= SPLIT_DONE)) {
         superseded = true;
         result.supersededAt = chunk.seq;
       }

@@ -469,4 +469,21 @@ test('an attempt that finds another one committed past it stops there; a replay 
   assert.equal(whole.supersededAt, undefined);
   assert.equal(whole.duplicateChunks, 1);
   assert.deepEqual(twice.applied, clean.applied, 'every chunk, to the end');
+
+  // The same with the final chunk: the fence then reads done, but at this attempt's own chunk, so
+  // it ended its split and is not superseded (the worker would otherwise not record it done).
+  const last = clean.applied.length - 1;
+  const finalTwice = memoryStore();
+  const replayingFinal: CommitTarget = {
+    async commit(runId, chunk) {
+      const first = await finalTwice.commit(runId, chunk);
+      return chunk.seq === last ? finalTwice.commit(runId, chunk) : first;
+    },
+    progress: (runId, splitId) => finalTwice.progress(runId, splitId),
+  };
+  const ended = await runSplit(task(memoryReader(big, 4096), size), { job, options: {}, store: replayingFinal, chunkRecords: 2000 });
+  assert.equal(ended.duplicateChunks, 1, 'the final chunk was refused once');
+  assert.equal(ended.supersededAt, undefined);
+  assert.equal((await finalTwice.progress('r', 's'))?.resumeAt, SPLIT_DONE);
+  assert.deepEqual(finalTwice.applied, clean.applied);
 });

@@ -9,7 +9,7 @@ import type { JobDefinition, RangeReader, SerializedError } from '@sluice/core';
 import { RunState, createRunStore } from '@sluice/control';
 import { QueueKind, createSplitConsumer } from '@sluice/queue';
 import type { SplitConsumer, SplitPayload } from '@sluice/queue';
-import { loadJob, resolveRunOptions, runSplit, runSplitsTogether } from '@sluice/runtime';
+import { SPLIT_DONE, loadJob, resolveRunOptions, runSplit, runSplitsTogether } from '@sluice/runtime';
 import type { CommitTarget, RunSplitOptions, SplitResult, SplitTask, TogetherShare } from '@sluice/runtime';
 import type { RecordBatch, SplitCompression, SplitFormat } from '@sluice/formats';
 
@@ -159,13 +159,18 @@ export function createWorker(options: WorkerOptions): SluiceWorker {
       const result: SplitResult = share === undefined
         ? await runSplit(task, runOptions)
         : { ...share, expired: 0, keysWritten: 0, chunks: 1, duplicateChunks: 0, resumedFrom: undefined };
-      // A superseded attempt leaves the outcome to the attempt that took the split over: recording
-      // it here could finish a run, or move a stream's committed position past a range, while that
-      // attempt is still committing chunks.
-      if (result.supersededAt === undefined) {
+      // A superseded attempt records the outcome only once the fence says the split is done:
+      // before that, recording it could finish a run, or move a stream's committed position past
+      // a range, while the attempt that took the split over is still committing chunks (that one
+      // records it when it ends; a retry of it if it dies). It succeeds rather than throws either
+      // way: a retry of this job would only find the split held again, and fail the run when its
+      // attempts ran out.
+      const superseded = result.supersededAt !== undefined;
+      if (!superseded || ((await store.progress(payload.runId, payload.splitId))?.resumeAt ?? 0) >= SPLIT_DONE) {
         if (kind === QueueKind.RANGES) {
           await runs.recordRangeDone(payload.runId, payload.splitId);
-          await options.onRangeDone?.(payload, read);
+          // This attempt stopped part-way, so the range's greatest timestamp is read whole again.
+          await options.onRangeDone?.(payload, superseded ? { ...read, readFrom: undefined, maxTimestamp: undefined } : read);
         } else await runs.recordSplitDone(payload.runId, payload.splitId);
       }
       options.onSplitDone?.(payload, result);
