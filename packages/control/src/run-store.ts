@@ -151,6 +151,8 @@ return 1
 // ARGV[4] '1' for a live range: the stream positions count it as they complete it (a set of every
 // range a stream ever ran would grow for as long as it runs).
 const SPLIT_OUTCOME = `
+-- A pruned run completed with every split done: a late outcome (a zombie attempt's) changes nothing.
+if redis.call('HEXISTS', KEYS[3], 'prunedAt') == 1 then return 0 end
 if ARGV[3] == '' then
   if ARGV[4] ~= '1' then redis.call('SADD', KEYS[1], ARGV[2]) end
   redis.call('HDEL', KEYS[2], ARGV[2])

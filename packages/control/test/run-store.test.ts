@@ -227,6 +227,12 @@ test('pruning drops the fences and split ids of runs completed before the cutoff
   assert.equal(after?.run.prunedAt, now);
   assert.deepEqual({ ...after, run: undefined }, { ...before, run: undefined }, 'status reads the same: splits done, records, failures');
   assert.deepEqual(await runs.deadLetters(old), [{ provenance: 'f@3' }], 'dead letters stay');
+  // A zombie attempt ending after the prune records nothing: no done set again, no failure.
+  await runs.recordSplitDone(old, 'f#0-10');
+  await runs.recordFailedSplit(old, { splitId: 'f#10-20', code: 'SLUICE_IO', message: 'late', attempts: 1 });
+  assert.equal(await redis.exists(`sluice:run:${old}:done`), 0, 'a late outcome does not recreate the done set');
+  assert.equal(await runs.countFailedSplits(old), 0);
+  assert.deepEqual({ ...(await runs.progress(old)), run: undefined }, { ...before, run: undefined }, 'nor count twice');
   assert.ok(!(await runs.pruneCompleted(now - 7 * DAY, '', now + 1)).includes(old), 'pruned once');
   assert.deepEqual(await redis.hgetall(fenceKey(old)), { '@pruned': String(now) });
   assert.ok((await runs.pruneCompleted(now - 7 * DAY, 'other', now)).includes(elsewhere), 'a namespace prunes its own runs');
