@@ -3,6 +3,8 @@
  * become dead letters with file and byte offset while every good record is committed; a truncated
  * gzip and a file that is not Parquet fail their splits (and only them) with CORRUPT_INPUT; a missing path, a glob that matches nothing
  * and an unreachable NameNode fail the run at planning with a message that says what is wrong.
+ * The coordinator moves dead letters beyond the newest two of a run to files on HDFS, and
+ * `sluice dead-letters` still lists every one.
  *
  * The stack runs on a Redis database of its own: the coordinator lease and the run index are per
  * database, and a coordinator of another test or of `npm start` on the shared one would take the
@@ -16,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
-import { RUNS_INDEX, createRunStore } from '@sluice/control';
+import { RUNS_INDEX, createDeadLetterLog, createRunStore } from '@sluice/control';
 import { createFileSystem } from '@sluice/hdfs';
 import { redisUrl, webhdfsUrl } from '../support/env.ts';
 import { datasetFiles, deleteKeys, dumpKeys } from '../support/network-metrics-reference.ts';
@@ -46,6 +48,7 @@ test('bad input end to end', async (t) => {
   const prefix = `${ns}:`;
   const redis = new Redis(redisDb);
   const dir = `/tmp/sluice-test/${ns}`;
+  const deadDir = `/tmp/sluice-test/${ns}-dead`;
   const fs = createFileSystem(webhdfsUrl());
   const local = mkdtempSync(join(tmpdir(), 'sluice-err-'));
   const procs: SluiceProcess[] = [];
@@ -62,12 +65,15 @@ test('bad input end to end', async (t) => {
     if (runIds.length > 0) await redis.zrem(RUNS_INDEX, ...runIds);
     redis.disconnect();
     await fs.delete(dir, { recursive: true }).catch(() => false);
+    await fs.delete(deadDir, { recursive: true }).catch(() => false);
     await fs.close();
     rmSync(local, { recursive: true, force: true });
   });
 
   const common = ['--redis', redisDb, '--namespace', ns];
-  const coordinator = spawnSluice(t, ['coordinator', ...common, '--tick', '300', '--lease-ttl', '3000', '--attempts', '2']);
+  const archive = `${webhdfsUrl().replace(/^http/, 'webhdfs')}${deadDir}`;
+  const coordinator = spawnSluice(t, ['coordinator', ...common, '--tick', '300', '--lease-ttl', '3000', '--attempts', '2',
+    '--dead-letter-archive', archive, '--dead-letters-in-redis', '2', '--dead-letter-archive-every', '300']);
   procs.push(coordinator);
   await coordinator.waitFor('is the leader');
   const worker = spawnSluice(t, ['worker', ...common, '--key-prefix', prefix, '--chunk-records', '500', '--drain', '2']);
@@ -106,7 +112,22 @@ test('bad input end to end', async (t) => {
     assert.equal(p.badRecords, garbage.length, 'only the garbage lines are bad records');
     assert.ok(p.records >= mixed.length, `every line of the mixed file is counted (${p.records})`);
 
-    const dead = (await createRunStore(redis).deadLetters(p.run.runId, 1000)) as DeadLetter[];
+    // The coordinator moves all but the newest two out of Redis; the command reads both places.
+    // It archives while the run is live too, so it may take several steps: wait for where they end.
+    const deadLog = createDeadLetterLog(redis);
+    for (let waited = 0; (await deadLog.counts([p.run.runId])).get(p.run.runId)?.archived !== garbage.length - 2; waited += 100) {
+      assert.ok(waited < 30_000, `the coordinator archived the dead letters beyond the newest two${diagnose()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.match(coordinator.output(), new RegExp(`run ${p.run.runId}: moved \\d+ dead letters to \\d+ files? under ${archive}`));
+    const files = await deadLog.files(p.run.runId);
+    assert.ok(files.length > 0 && files.every((f) => f.url.startsWith(`${archive}/`)), JSON.stringify(files));
+    assert.equal((await createRunStore(redis).deadLetters(p.run.runId, 1000)).length, 2, 'Redis keeps the newest two');
+    const listed = await runSluice(t, ['dead-letters', p.run.runId, '--json', '--limit', '1000', '--redis', redisDb]);
+    assert.equal(listed.code, 0, listed.output);
+    const dead = listed.stdout.trim().split('\n').map((line) => JSON.parse(line) as DeadLetter);
+    const text = await runSluice(t, ['dead-letters', p.run.runId, '--limit', '3', '--redis', redisDb]);
+    assert.match(text.stdout, new RegExp(`3 of ${garbage.length} dead letters`), text.output);
     const offsetOf = (line: string): number => Buffer.byteLength(mixed.slice(0, mixed.indexOf(line)).map((l) => `${l}\n`).join(''));
     assert.deepEqual(dead.map((d) => d.provenance).sort(), garbage.map((g) => `${base}/dns-mixed.ndjson@${offsetOf(g.line)}`).sort());
     for (const g of garbage) {

@@ -5,11 +5,11 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ErrorCode, SluiceError } from '@sluice/core';
+import { ErrorCode, SluiceError, coerceError } from '@sluice/core';
 import type { RangeReader } from '@sluice/core';
 import { FileType, createFileSystem, hasGlobSyntax, isHidden } from '@sluice/hdfs';
 import type { FileSystem } from '@sluice/hdfs';
-import type { InputFile, ListInputOptions } from '@sluice/coordinator';
+import type { DeadLetterArchive, InputFile, ListInputOptions } from '@sluice/coordinator';
 
 const SCHEMES = new Set(['webhdfs:', 'swebhdfs:', 'hdfs:', 'file:']);
 const cache = new Map<string, FileSystem>();
@@ -99,4 +99,35 @@ async function explainEmptyDirectory(fs: FileSystem, input: string, url: string)
 /** A ranged reader on one file URL. */
 export function openInputReader(url: string): RangeReader {
   return fileSystemFor(url).createRangeReader(url);
+}
+
+/**
+ * The archive `--dead-letter-archive` names: a directory URL (or local path) on any file system
+ * inputs may use, created now so that a bad URL or a missing permission stops the coordinator at
+ * start, not at its first archive step.
+ */
+export async function openDeadLetterArchive(input: string): Promise<DeadLetterArchive> {
+  let url: string;
+  let fs: FileSystem;
+  try {
+    url = normalizeInput(input).replace(/\/+$/, '');
+    if (!isLiteralUrl(url)) throw new SluiceError(ErrorCode.INVALID_CONFIG, 'a directory URL cannot be a glob', { context: {} });
+    fs = fileSystemFor(url);
+    await fs.mkdirs(url);
+  } catch (error) {
+    const failure = coerceError(error);
+    throw new SluiceError(failure.retryable ? failure.code : ErrorCode.INVALID_CONFIG, `--dead-letter-archive ${input}: ${failure.message}; give a directory the coordinator can write, as webhdfs://host:port/path, hdfs://host/path, file:///path or a local path`, {
+      cause: failure, context: { archive: input },
+    });
+  }
+  return {
+    url,
+    write: (fileUrl, text) => fs.create(fileUrl, text),
+    remove: (fileUrl) => fs.delete(fileUrl),
+  };
+}
+
+/** The whole content of a file an archive or a run names. */
+export function readFileBytes(url: string): Promise<Uint8Array> {
+  return fileSystemFor(url).open(url);
 }

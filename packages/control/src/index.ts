@@ -1,4 +1,4 @@
-export { ACTIVE_RUNS_INDEX, ACTIVE_RUNS_INDEXED, COORDINATOR_EPOCH, COORDINATOR_LEASE, coordinatorLeaseKey, RUNS_INDEX, SUBMIT_WAKEUP, runDeadLettersKey, runDoneKey, runFailedKey, runKey, runStatsKey } from './keys.ts';
+export { ACTIVE_RUNS_INDEX, ACTIVE_RUNS_INDEXED, COORDINATOR_EPOCH, COORDINATOR_LEASE, coordinatorLeaseKey, RUNS_INDEX, SUBMIT_WAKEUP, runDeadLetterFilesKey, runDeadLettersKey, runDoneKey, runFailedKey, runKey, runStatsKey } from './keys.ts';
 export { RunState, isFinalState } from './run-state.ts';
 export { createRunStore } from './run-store.ts';
 export type { FailedSplit, RunProgress, RunRecord, RunSpec, RunStore, RunStoreOptions } from './run-store.ts';
@@ -9,3 +9,5 @@ export { createStreamPositions } from './stream-positions.ts';
 export type { PartitionEnd, PartitionPositions, PlannedRange, StreamPositions } from './stream-positions.ts';
 export { computePartitionLag } from './stream-lag.ts';
 export type { PartitionLag } from './stream-lag.ts';
+export { DEAD_LETTERS_ARCHIVED_FIELD, createDeadLetterLog } from './dead-letter-log.ts';
+export type { DeadLetterCounts, DeadLetterFile, DeadLetterLog } from './dead-letter-log.ts';

@@ -84,3 +84,13 @@ export function streamGapsKey(runId: string): string {
 export function streamSizesKey(runId: string): string {
   return `sluice:stream:${runId}:sizes`;
 }
+
+/**
+ * List of the files a run's oldest dead letters were moved to, oldest first: JSON { url, from,
+ * count }, `from` being the index of the file's first dead letter among all of the run's. Written
+ * in the same step that trims those dead letters from `runDeadLettersKey`, so it is the authority
+ * on which archive files hold them.
+ */
+export function runDeadLetterFilesKey(runId: string): string {
+  return `sluice:run:${runId}:dead:files`;
+}

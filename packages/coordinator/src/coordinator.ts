@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ErrorCode, SluiceError, coerceError, createRepeatFilter, isSluiceError, settledWithin } from '@sluice/core';
 import type { RangeReader } from '@sluice/core';
-import { RunState, coordinatorLeaseKey, createLease, createRunStore, isFinalState } from '@sluice/control';
+import { RunState, coordinatorLeaseKey, createDeadLetterLog, createLease, createRunStore, isFinalState } from '@sluice/control';
 import type { RunRecord } from '@sluice/control';
 import { QueueKind, createSplitQueue, removePendingJobs } from '@sluice/queue';
 import type { SplitPayload, SplitQueue } from '@sluice/queue';
@@ -22,6 +22,8 @@ import { tickStreamRun } from './stream-loop.ts';
 import type { RangeLimits, StreamKafka, StreamPositionsView } from './stream-loop.ts';
 import { DEFAULT_RANGE_LIMITS } from './stream-loop.ts';
 import type { InputFile } from './plan-backfill.ts';
+import { DEFAULT_ARCHIVE_LIMITS, archiveDeadLetters } from './archive-dead-letters.ts';
+import type { ArchiveLimits, DeadLetterArchive } from './archive-dead-letters.ts';
 
 /** How often a coordinator checks live stream runs for new data when it is given no period. */
 export const DEFAULT_STREAM_POLL_MS = 100;
@@ -34,6 +36,12 @@ const ENQUEUE_LOG_EVERY_MS = 10_000;
 const QUEUE_CLOSE_TIMEOUT_MS = 10_000;
 /** How often the leader prunes the bookkeeping of runs completed longer ago than `retainCompletedMs`. */
 const PRUNE_EVERY_MS = 10 * 60_000;
+/** How often the leader moves dead letters beyond `ArchiveLimits.keepInRedis` to the archive. */
+export const DEFAULT_ARCHIVE_EVERY_MS = 30_000;
+/** Runs read at leadership for dead letters to archive, beyond the active ones (runs that finished under another leader). */
+const ARCHIVE_SCAN_RUNS = 1000;
+/** Without an archive, dead letters of one run in Redis past which the leader says how to move them out. */
+const DEAD_LETTERS_WARN = 100_000;
 
 /** What the coordinator asks of an input listing. */
 export interface ListInputOptions {
@@ -83,6 +91,14 @@ export interface CoordinatorOptions {
    * forever. Records, stats and dead letters stay either way.
    */
   retainCompletedMs?: number;
+  /**
+   * Where the leader moves each run's oldest dead letters, keeping the newest `keepInRedis` in
+   * Redis; undefined keeps them all in Redis.
+   */
+  deadLetterArchive?: DeadLetterArchive;
+  archiveLimits?: Partial<ArchiveLimits>;
+  /** How often the leader archives dead letters (default 30 s). */
+  archiveEveryMs?: number;
 }
 
 /** A coordinator process's handle. */
@@ -131,6 +147,15 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   });
   const limits: RangeLimits = { ...DEFAULT_RANGE_LIMITS, ...options.rangeLimits };
   const streamTicked = new Set<string>();
+  const deadLetters = createDeadLetterLog(options.redis);
+  const archiveLimits: ArchiveLimits = { ...DEFAULT_ARCHIVE_LIMITS, ...options.archiveLimits };
+  const archiveEveryMs = options.archiveEveryMs ?? DEFAULT_ARCHIVE_EVERY_MS;
+  /** Runs whose dead letters the archiver checks beyond the active ones: those it saw active, until their backlog is gone. */
+  const archiveCandidates = new Set<string>();
+  const warnedDeadLetters = new Set<string>();
+  let archiveScanned = false;
+  let archivedAt = 0;
+  let archiving: Promise<void> | undefined;
   // A live run plans at most polls (up to ten a second): its first plan is logged, then a sum per period.
   const enqueueLog = new Map<string, { ranges: number; since: number }>();
   const noteEnqueued = (runId: string, count: number): void => {
@@ -187,6 +212,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     // Ranges planned under an earlier lease may have been dropped while another leader ran: each
     // stream run's first tick under this lease re-enqueues what is planned and not completed.
     streamTicked.clear();
+    // Runs that finished under another leader may still hold a backlog: look at the recent ones once.
+    archiveScanned = false;
     stopRenewing();
     log(`is the leader (fencing token ${token})`);
     let renewedAt = Date.now();
@@ -400,6 +427,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       if (isFinalState(run.state)) continue;
       // Another namespace's runs belong to its own coordinators and queues.
       if ((run.namespace ?? '') !== (options.namespace ?? '')) continue;
+      archiveCandidates.add(run.runId);
       if (run.kind === 'stream') {
         await tickStream(run);
         live = true;
@@ -409,6 +437,50 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     }
     streaming = live;
     await pruneIfDue();
+    archiveIfDue();
+  };
+
+  // Off the tick: writing a file of dead letters to HDFS takes long enough to delay stream planning.
+  const archiveIfDue = (): void => {
+    const now = Date.now();
+    if (!leader || stopped || archiving !== undefined || now - archivedAt < archiveEveryMs) return;
+    archivedAt = now;
+    archiving = archivePass().catch((error: unknown) => {
+      const failure = coerceError(error);
+      log(`archiving dead letters failed (will retry in ${Math.round(archiveEveryMs / 1000)} s): [${failure.code}] ${failure.message}`);
+    }).finally(() => {
+      archiving = undefined;
+    });
+  };
+
+  const archivePass = async (): Promise<void> => {
+    if (!archiveScanned) {
+      for (const run of await runs.list(ARCHIVE_SCAN_RUNS)) {
+        if ((run.namespace ?? '') === (options.namespace ?? '')) archiveCandidates.add(run.runId);
+      }
+      archiveScanned = true;
+    }
+    const ids = [...archiveCandidates];
+    const archive = options.deadLetterArchive;
+    if (archive === undefined) {
+      for (const [runId, count] of await deadLetters.counts(ids)) {
+        if (count.stored > DEAD_LETTERS_WARN && !warnedDeadLetters.has(runId)) {
+          warnedDeadLetters.add(runId);
+          log(`run ${runId} holds ${count.stored} dead letters in Redis; start the coordinator with --dead-letter-archive <directory url> to move all but the newest ${archiveLimits.keepInRedis} of each run there`);
+        }
+      }
+    } else {
+      for (const outcome of await archiveDeadLetters(deadLetters, ids, archive, archiveLimits)) {
+        if (outcome.moved > 0) log(`run ${outcome.runId}: moved ${outcome.moved} dead letters to ${outcome.files} ${outcome.files === 1 ? 'file' : 'files'} under ${archive.url}`);
+        if (outcome.lostRace === true) log(`run ${outcome.runId}: another coordinator archived the same dead letters first; this one's copy ${outcome.orphan === undefined ? 'was deleted' : `could not be deleted (${outcome.orphan.error.message}) and may go: ${outcome.orphan.url}`}`);
+      }
+    }
+    // A run stays a candidate while it is active or still has more than it keeps in Redis.
+    const active = new Set((await runs.listActive()).map((r) => r.runId));
+    const left = await deadLetters.counts(ids);
+    for (const id of ids) {
+      if (!active.has(id) && (left.get(id)?.stored ?? 0) <= archiveLimits.keepInRedis) archiveCandidates.delete(id);
+    }
   };
 
   let prunedAt = 0;
@@ -468,6 +540,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         else log(`could not hand the lease back within ${LEASE_RELEASE_TIMEOUT_MS} ms; a standby takes over when it expires`);
       }
       leader = false;
+      // A pass in progress finishes its step (file written, then trimmed) rather than leave a file no list names.
+      if (archiving !== undefined && !(await settledWithin(archiving, QUEUE_CLOSE_TIMEOUT_MS))) log(`archiving dead letters did not finish within ${QUEUE_CLOSE_TIMEOUT_MS} ms`);
       // BullMQ's close can wait forever on a connection still reconnecting (taskforcesh/bullmq#4656).
       const closing = Promise.all([queue.close(), ranges.close()]);
       if (!(await settledWithin(closing, QUEUE_CLOSE_TIMEOUT_MS))) {

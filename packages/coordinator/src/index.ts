@@ -1,4 +1,4 @@
-export { DEFAULT_STREAM_POLL_MS, createCoordinator, logCoordinatorLine } from './coordinator.ts';
+export { DEFAULT_ARCHIVE_EVERY_MS, DEFAULT_STREAM_POLL_MS, createCoordinator, logCoordinatorLine } from './coordinator.ts';
 export type { Coordinator, CoordinatorOptions, ListInputOptions } from './coordinator.ts';
 export { mergeAdjacentSplits, planBackfill } from './plan-backfill.ts';
 export type { BackfillPlan, InputFile, MergedRange } from './plan-backfill.ts';
@@ -6,3 +6,5 @@ export { DEFAULT_RANGE_LIMITS, parseStreamStart, rangePayload, rangeSplitId, tic
 export type { PartitionOffsetsView, PartitionPosition, RangeLimits, StreamKafka, StreamPositionsView } from './stream-loop.ts';
 export { planRanges, resolveStartOffset } from './plan-ranges.ts';
 export type { OffsetRange, PartitionPlanInput, RangePlanning, RangePlanningLimits, StartOffsets, StreamStart } from './plan-ranges.ts';
+export { DEFAULT_ARCHIVE_LIMITS, archiveDeadLetters, archiveFileUrl } from './archive-dead-letters.ts';
+export type { ArchiveLimits, ArchiveOutcome, DeadLetterArchive } from './archive-dead-letters.ts';

@@ -4,10 +4,10 @@
  */
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { DEFAULT_RANGE_LIMITS, DEFAULT_STREAM_POLL_MS, createCoordinator, logCoordinatorLine as log } from '@sluice/coordinator';
+import { DEFAULT_ARCHIVE_EVERY_MS, DEFAULT_ARCHIVE_LIMITS, DEFAULT_RANGE_LIMITS, DEFAULT_STREAM_POLL_MS, createCoordinator, logCoordinatorLine as log } from '@sluice/coordinator';
 import { settledWithin } from '@sluice/core';
 import { byteSizeFlag, durationFlag, integerFlag, resolveRedisUrl } from '../config.ts';
-import { listInputFiles, logFileSystemEvents, openInputReader } from '../inputs.ts';
+import { listInputFiles, logFileSystemEvents, openDeadLetterArchive, openInputReader } from '../inputs.ts';
 import { connectRedis, createOutageReporter, redactRedisUrl } from '../redis-connection.ts';
 import { stopOnSignal } from '../stop-signal.ts';
 import { createStreamWiring, resolveBrokers } from '../stream-wiring.ts';
@@ -31,8 +31,12 @@ export function registerCoordinatorCommand(program: Command): void {
     .option('--max-in-flight <n>', 'planned but unfinished ranges per partition', integerFlag('--max-in-flight', { min: 1, max: 1000 }), DEFAULT_RANGE_LIMITS.maxInFlightPerPartition)
     .option('--attempts <n>', 'attempts per backfill split before it counts as failed (live ranges retry until Kafka and Redis are back)', integerFlag('--attempts', { min: 1, max: 1000 }), 5)
     .addOption(new Option('--retain-completed <duration>', 'how long a completed backfill keeps its exactly-once bookkeeping (fences and split ids, about 300 bytes a split) before it is pruned; its record, stats and dead letters stay. never keeps it').argParser(durationFlag('--retain-completed')).default(7 * 86_400_000, '7d'))
-    .action(async (flags: { redis?: string; namespace?: string; leaseTtl: number; tick: number; streamPoll: number; brokers?: string; maxRangeRecords: number; maxRangeBytes: number; maxInFlight: number; attempts: number; retainCompleted: number }) => {
+    .option('--dead-letter-archive <dir-url>', 'directory (webhdfs://, hdfs://, file:// or a local path) the oldest dead letters of each run move to, beyond the newest --dead-letters-in-redis; without it they all stay in Redis')
+    .option('--dead-letters-in-redis <n>', 'dead letters each run keeps in Redis when --dead-letter-archive is given (the newest)', integerFlag('--dead-letters-in-redis', { min: 0, max: 100_000_000 }), DEFAULT_ARCHIVE_LIMITS.keepInRedis)
+    .option('--dead-letter-archive-every <ms>', 'how often the leader moves dead letters to --dead-letter-archive', integerFlag('--dead-letter-archive-every', { min: 100, max: 2 ** 31 - 1, unit: 'milliseconds' }), DEFAULT_ARCHIVE_EVERY_MS)
+    .action(async (flags: { redis?: string; namespace?: string; leaseTtl: number; tick: number; streamPoll: number; brokers?: string; maxRangeRecords: number; maxRangeBytes: number; maxInFlight: number; attempts: number; retainCompleted: number; deadLetterArchive?: string; deadLettersInRedis: number; deadLetterArchiveEvery: number }) => {
       logFileSystemEvents(log);
+      const archive = flags.deadLetterArchive === undefined ? undefined : await openDeadLetterArchive(flags.deadLetterArchive);
       const url = resolveRedisUrl(flags.redis);
       const brokers = resolveBrokers(flags.brokers);
       const outages = createOutageReporter(log);
@@ -54,6 +58,7 @@ export function registerCoordinatorCommand(program: Command): void {
         streamPollMs: flags.streamPoll,
         onQueueError: (error) => outages.failed(queueWhat, error),
         ...(Number.isFinite(flags.retainCompleted) ? { retainCompletedMs: flags.retainCompleted } : {}),
+        ...(archive === undefined ? {} : { deadLetterArchive: archive, archiveLimits: { keepInRedis: flags.deadLettersInRedis }, archiveEveryMs: flags.deadLetterArchiveEvery }),
         ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
       });
       const running = coordinator.run();

@@ -5,8 +5,9 @@
  */
 import type { Command } from 'commander';
 import { ErrorCode, SluiceError } from '@sluice/core';
-import { createRunStore, runDeadLettersKey } from '@sluice/control';
+import { createDeadLetterLog, createRunStore } from '@sluice/control';
 import { integerFlag, resolveRedisUrl } from '../config.ts';
+import { readFileBytes } from '../inputs.ts';
 import { connectRedis } from '../redis-connection.ts';
 
 /** A dead letter as the commit stores it. */
@@ -32,7 +33,8 @@ export function registerDeadLettersCommand(program: Command): void {
       const redis = await connectRedis(resolveRedisUrl(flags.redis));
       try {
         const runs = createRunStore(redis);
-        const [record, total, letters] = await Promise.all([runs.get(runId), redis.llen(runDeadLettersKey(runId)), runs.deadLetters(runId, flags.limit)]);
+        // Oldest first: from the files the coordinator moved them to (--dead-letter-archive), then Redis.
+        const [record, { letters, total }] = await Promise.all([runs.get(runId), createDeadLetterLog(redis).read(runId, flags.limit, readFileBytes)]);
         // A local `sluice run` keeps its dead letters but no run record: either one names a run.
         if (record === undefined && total === 0) {
           throw new SluiceError(ErrorCode.NOT_FOUND, `no run ${runId}; \`sluice status\` lists the runs (and \`sluice run\` prints the id of a local one)`, { context: { runId } });
