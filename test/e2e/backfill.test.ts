@@ -1,15 +1,20 @@
 /**
  * End to end: the WRCCDC logs in the real HDFS, a real coordinator and real worker processes, the
  * network-metrics backfill submitted through the CLI. The Redis contents must equal an independent
- * reference, for NDJSON and Zeek TSV alike, and stay equal when workers are SIGKILLed mid-split.
+ * reference, for NDJSON and Zeek TSV alike, and stay equal when workers are SIGKILLed mid-split;
+ * a Parquet backfill bounded in event time skips row groups by their statistics.
  */
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { redisUrl, webhdfsUrl } from '../support/env.ts';
-import { computeReference, datasetFiles, deleteKeys, dumpKeys, newestEventMicros } from '../support/network-metrics-reference.ts';
+import { computeReference, datasetFiles, deleteKeys, dumpKeys, eventTimeWindow, newestEventMicros } from '../support/network-metrics-reference.ts';
+import { writeDatasetParquet } from '../support/parquet-dataset.ts';
 import type { KeyValue } from '../support/network-metrics-reference.ts';
 import { runSluice, spawnSluice } from '../support/processes.ts';
 import type { SluiceProcess } from '../support/processes.ts';
@@ -186,6 +191,27 @@ test('a cancelled backfill drops its pending splits, and a worker started after 
   await new Promise((r) => setTimeout(r, 500));
   assert.doesNotMatch(worker.output(), /split /, 'no split of the cancelled run reached the worker');
   assert.deepEqual([...(await dumpKeys(stack.redis, `${stack.prefix}*`)).keys()], [], 'nothing was written');
+});
+
+test('a Parquet backfill with --since/--until skips the row groups outside them and equals the reference over the records inside', async (t) => {
+  // Rows in time order, as an archive compacted by time: row groups then cover disjoint spans.
+  const local = mkdtempSync(join(tmpdir(), 'sluice-bf-parquet-'));
+  t.after(() => rmSync(local, { recursive: true, force: true }));
+  const files = writeDatasetParquet(local, { rowGroupSize: 5000, sortByTime: true });
+  const put = await runSluice(t, ['hdfs', 'put', `${hdfsRoot}/parquet-sorted`, ...files.map((f) => f.path)]);
+  assert.equal(put.code, 0, put.output);
+  const { since, until, inside, all } = eventTimeWindow();
+  const stack = await startStack(t, 2);
+  const res = await runSluice(t, ['backfill', 'network-metrics', '--input', `${hdfsRoot}/parquet-sorted/*.parquet`, '--set', `timeShift=${shift}`, '--since', since, '--until', until,
+    '--split-size', '300k', '--redis', redisUrl(), '--wait', '--json', '--run-id', `${stack.namespace}-run`, '--namespace', stack.namespace]);
+  assert.equal(res.code, 0, `backfill failed:\n${res.output}\n${stack.coordinator.output().slice(-2000)}`);
+  const progress = JSON.parse(res.stdout.trim().split('\n').at(-1) as string) as { run: { state: string }; records: number; badRecords: number };
+  assert.equal(progress.run.state, 'completed');
+  assert.equal(progress.badRecords, 0);
+  const skipped = /(\d+) Parquet row groups skipped: their ts statistics lie outside --since\/--until/.exec(stack.coordinator.output());
+  assert.ok(skipped !== null && Number(skipped[1]) > 0, `the coordinator skipped row groups:\n${stack.coordinator.output().slice(-2000)}`);
+  assert.ok(progress.records < all * 0.8, `the workers read only the row groups left (${progress.records} of ${all} rows)`);
+  assert.deepEqual(stripPrefix(await dumpKeys(stack.redis, `${stack.prefix}*`), stack.prefix), computeReference(shift, '', inside));
 });
 
 test('cleanup HDFS', async (t) => {

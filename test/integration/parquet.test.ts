@@ -16,7 +16,7 @@ import { Redis } from 'ioredis';
 import { createFileRangeReader, planParquetSplits, readSplit } from '@sluice/formats';
 import { networkMetrics } from '@sluice/job-network-metrics';
 import { redisUrl, uniqueName } from '../support/env.ts';
-import { computeReference, datasetFiles, deleteKeys, dumpKeys } from '../support/network-metrics-reference.ts';
+import { computeReference, datasetFiles, deleteKeys, dumpKeys, eventTimeWindow } from '../support/network-metrics-reference.ts';
 import type { KeyValue } from '../support/network-metrics-reference.ts';
 import { writeDatasetParquet } from '../support/parquet-dataset.ts';
 
@@ -27,10 +27,10 @@ const SPLIT_SIZE = 300_000;
 
 interface Summary { records: number; badRecords: number; expired: number; splits: number; keys: number; timeShiftSeconds: number }
 
-function convert(t: { after(fn: () => void): void }): ReturnType<typeof writeDatasetParquet> {
+function convert(t: { after(fn: () => void): void }, sortByTime = false): ReturnType<typeof writeDatasetParquet> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-parquet-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return writeDatasetParquet(dir, { rowGroupSize: ROW_GROUP_ROWS });
+  return writeDatasetParquet(dir, { rowGroupSize: ROW_GROUP_ROWS, sortByTime });
 }
 
 function readNdjson(path: string): Record<string, unknown>[] {
@@ -100,4 +100,35 @@ test('sluice run network-metrics over the Parquet dataset gives the reference Re
   assert.equal(written.size, reference.size);
   assert.deepEqual(written, reference);
   assert.equal(summary.keys, reference.size);
+});
+
+test('with --set since/until, row groups outside them are skipped by their ts statistics, and the result is the reference over the records inside', async (t) => {
+  const files = convert(t, true);
+  const redis = new Redis(redisUrl());
+  const prefix = `${uniqueName('nm-parquet-window')}:`;
+  const runId = uniqueName('nm-parquet-window-run');
+  t.after(async () => {
+    await deleteKeys(redis, `${prefix}*`);
+    await deleteKeys(redis, `sluice:*${runId}*`);
+    await deleteKeys(redis, `sluice:*${prefix}*`);
+    redis.disconnect();
+  });
+  const { since, until, inside, all } = eventTimeWindow();
+  const shift = 86_400 * Math.floor((Date.now() - Date.parse('2018-03-24T17:40:00Z')) / 86_400_000);
+
+  const { stdout } = await run(process.execPath, [
+    cli, 'run', 'network-metrics', '--input', join(files[0]?.path ?? '', '..', '*.parquet'),
+    '--set', `timeShift=${shift}`, '--set', `since=${since}`, '--set', `until=${until}`, '--key-prefix', prefix, '--redis', redisUrl(), '--json',
+    '--split-size', String(SPLIT_SIZE), '--run-id', runId,
+  ], { maxBuffer: 16 * 1024 * 1024 });
+  const summary = JSON.parse(stdout) as Summary;
+  assert.equal(summary.badRecords, 0);
+  assert.equal(summary.expired, 0);
+  // Records counts every row read, inside the bounds or not: fewer than the dataset's only if row groups were skipped.
+  assert.ok(summary.records < all * 0.8, `row groups outside the bounds were not read (${summary.records} of ${all} rows read)`);
+
+  const written = new Map<string, KeyValue>([...(await dumpKeys(redis, `${prefix}*`))].map(([k, v]) => [k.slice(prefix.length), v]));
+  const reference = computeReference(shift, '', inside);
+  assert.ok(reference.size > 100);
+  assert.deepEqual(written, reference);
 });

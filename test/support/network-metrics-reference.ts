@@ -56,6 +56,21 @@ function readNdjson(): Record<string, unknown>[] {
  * The Redis contents (key → value) that one sequential pass of network-metrics leaves, with
  * `shiftSeconds` added to event times, over `records` (by default every record of the dataset).
  */
+/**
+ * Whole-second bounds `[since, until)` (ISO) a third and two thirds into the dataset's events, and
+ * the records inside them: for backfills bounded in event time. Bounds on whole seconds let
+ * milliseconds compare exactly (Date.parse drops the microseconds).
+ */
+export function eventTimeWindow(): { since: string; until: string; inside: Record<string, unknown>[]; all: number } {
+  const records = readNdjson();
+  const times = records.map((r) => Date.parse(r.ts as string)).sort((a, b) => a - b);
+  const at = (fraction: number): string => new Date(Math.floor((times[Math.floor(times.length * fraction)] as number) / 1000) * 1000).toISOString();
+  const since = at(1 / 3);
+  const until = at(2 / 3);
+  const inside = records.filter((r) => Date.parse(r.ts as string) >= Date.parse(since) && Date.parse(r.ts as string) < Date.parse(until));
+  return { since, until, inside, all: records.length };
+}
+
 export function computeReference(shiftSeconds: number, prefix = '', records: readonly Record<string, unknown>[] = readNdjson()): Map<string, KeyValue> {
   const counts = new Map<string, number>();
   const hashes = new Map<string, Map<string, number>>();

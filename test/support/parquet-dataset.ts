@@ -18,6 +18,8 @@ export interface DatasetParquetOptions {
   rowGroupSize?: number;
   /** Page codec; defaults to ZSTD. */
   codec?: 'SNAPPY' | 'ZSTD' | 'UNCOMPRESSED';
+  /** Rows in event-time order (as an archive compacted by time is), so row groups cover disjoint spans; default file order. */
+  sortByTime?: boolean;
 }
 
 /** A converted file. */
@@ -39,6 +41,7 @@ export function writeDatasetParquet(dir: string, options: DatasetParquetOptions 
   const compressors: NonNullable<ParquetWriteOptions['compressors']> = { ZSTD: (input: Uint8Array) => zstdCompressSync(input) };
   return datasetFiles('ndjson').map((source) => {
     const records = readNdjsonGz(source);
+    if (options.sortByTime === true) records.sort((a, b) => Number(isoToMicros(a.ts as string) - isoToMicros(b.ts as string)));
     const names = fieldNames(records);
     const columnData: ColumnSource[] = [];
     const schema: SchemaElement[] = [{ name: 'root', num_children: names.length }];

@@ -92,6 +92,7 @@ export const networkMetrics = defineJob<ZeekRecord, NetworkMetricsOptions>({
   options: parseOptions,
   optionNames: ['recordType'],
   eventTime: eventTimeOf,
+  eventTimeField: 'ts',
   process(record, emit, { options }) {
     const ts = eventTimeOf(record);
     if (ts === undefined) throw badRecord(`field ts is missing or not a timestamp: ${JSON.stringify(record.ts)}`, 'ts');

@@ -271,11 +271,17 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       const runOptions = { ...run.options };
       if (run.since !== undefined) runOptions.since = String(run.since);
       if (run.until !== undefined) runOptions.until = String(run.until);
-      let planned = await planBackfill({ runId: run.runId, job: run.job, splitSize: run.splitSize, options: runOptions }, files, options.openReader);
-      if (parseTimeShift(runOptions.timeShift) === 'auto') {
+      // Row groups outside --since/--until are skipped by their statistics, when the job says which
+      // column holds its event time; timeShift=auto still looks at every row, as without the skip.
+      const eventTimeField = run.since === undefined && run.until === undefined ? undefined : (await loadJob(run.job)).eventTimeField;
+      const eventTime = eventTimeField === undefined ? {} : { eventTime: { column: eventTimeField, ...(run.since === undefined ? {} : { since: run.since }), ...(run.until === undefined ? {} : { until: run.until }) } };
+      const auto = parseTimeShift(runOptions.timeShift) === 'auto';
+      let planned = await planBackfill({ runId: run.runId, job: run.job, splitSize: run.splitSize, options: runOptions, ...(auto ? {} : eventTime) }, files, options.openReader);
+      if (auto) {
         runOptions.timeShift = String(await resolveAutoShift(run.job, planned.splits));
-        planned = await planBackfill({ runId: run.runId, job: run.job, splitSize: run.splitSize, options: runOptions }, files, options.openReader);
+        planned = await planBackfill({ runId: run.runId, job: run.job, splitSize: run.splitSize, options: runOptions, ...eventTime }, files, options.openReader);
       }
+      if (planned.skippedRowGroups > 0) log(`run ${run.runId}: ${planned.skippedRowGroups} Parquet row groups skipped: their ${eventTimeField ?? ''} statistics lie outside --since/--until`);
       await runs.update(run.runId, { splitsTotal: planned.splits.length, bytesTotal: planned.bytes, startedAt: run.startedAt ?? Date.now(), plannedBy: lease.token as number, options: runOptions });
       // Retried splits that failed in an earlier submission must be re-added, not deduplicated.
       await removeFailedJobs(run.runId);

@@ -8,6 +8,7 @@ import type { RangeReader } from '@sluice/core';
 import { PAYLOAD_VERSION } from '@sluice/queue';
 import type { SplitPayload } from '@sluice/queue';
 import { SplitFormat, detectFormat, isSplittable, planParquetSplits, planTextSplits } from '@sluice/formats';
+import type { EventTimeBounds } from '@sluice/formats';
 
 /** A file found by listing an input. */
 export interface InputFile {
@@ -20,15 +21,18 @@ export interface BackfillPlan {
   splits: SplitPayload[];
   files: number;
   bytes: number;
+  /** Parquet row groups left out because their statistics lie outside the run's event-time bounds. */
+  skippedRowGroups: number;
 }
 
 /**
  * Plans splits for files already listed; `options` are copied into every payload. Text files are
  * cut into byte ranges; a Parquet file into runs of whole row groups, read from its footer through
- * `openReader`, whose payload `start`/`end` are row indices `[firstRow, endRow)`.
+ * `openReader`, whose payload `start`/`end` are row indices `[firstRow, endRow)`. With `eventTime`,
+ * the row groups its bounds exclude entirely are not planned.
  */
 export async function planBackfill(
-  run: { runId: string; job: string; splitSize: number; options: Record<string, string> },
+  run: { runId: string; job: string; splitSize: number; options: Record<string, string>; eventTime?: EventTimeBounds },
   files: readonly InputFile[],
   openReader: (url: string) => RangeReader,
 ): Promise<BackfillPlan> {
@@ -37,13 +41,14 @@ export async function planBackfill(
   }
   const splits: SplitPayload[] = [];
   let bytes = 0;
+  const skipped = { rowGroups: 0 };
   for (const file of [...files].sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0))) {
     const { format, compression } = detectFormat(new URL(file.url).pathname);
     bytes += file.size;
     let ranges: readonly { start: number; end: number }[];
     let rangeId = '';
     if (format === SplitFormat.PARQUET) {
-      ranges = await planParquetFile(openReader(file.url), run.splitSize);
+      ranges = await planParquetFile(openReader(file.url), run.splitSize, run.eventTime, skipped);
       rangeId = 'rows=';
     } else {
       ranges = isSplittable(compression) ? planTextSplits(file.size, run.splitSize) : [{ start: 0, end: file.size }];
@@ -64,7 +69,7 @@ export async function planBackfill(
       });
     }
   }
-  return { splits, files: files.length, bytes };
+  return { splits, files: files.length, bytes, skippedRowGroups: skipped.rowGroups };
 }
 
 /** The end of a split that takes every row of its file, whatever their number (`readSplit` stops at the last). */
@@ -75,9 +80,9 @@ const ALL_ROWS = Number.MAX_SAFE_INTEGER;
  * its rows: it fails on a worker with the decoder's CORRUPT_INPUT, and the run names it among its
  * failed splits, while the other files of the input are read as usual.
  */
-async function planParquetFile(reader: RangeReader, splitSize: number): Promise<readonly { start: number; end: number }[]> {
+async function planParquetFile(reader: RangeReader, splitSize: number, eventTime: EventTimeBounds | undefined, skipped: { rowGroups: number }): Promise<readonly { start: number; end: number }[]> {
   try {
-    return await planParquetSplits(reader, splitSize);
+    return await planParquetSplits(reader, splitSize, eventTime === undefined ? { skipped } : { eventTime, skipped });
   } catch (error) {
     if (isSluiceError(error) && error.code === ErrorCode.CORRUPT_INPUT) return [{ start: 0, end: ALL_ROWS }];
     throw error;

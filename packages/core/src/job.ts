@@ -34,6 +34,12 @@ export interface JobDefinition<Record = unknown, Options = unknown> {
    * uses it for `timeShift=auto` and for the backfill/stream boundary.
    */
   eventTime?: (record: Record) => number | undefined;
+  /**
+   * The one field `eventTime` reads, when it is the field's timestamp as `parseTimestampMicros`
+   * reads it (ISO string or epoch seconds). Declaring it lets a backfill bounded by `--since` or
+   * `--until` skip the Parquet row groups whose statistics of that column lie outside the bounds.
+   */
+  eventTimeField?: string;
   /** Parses `--set key=value` pairs into typed options; throw an INVALID_CONFIG SluiceError on bad input. */
   options?: (raw: Readonly<{ [key: string]: string }>) => Options;
   /**
@@ -73,7 +79,18 @@ export function defineJob<Record, Options = { readonly [key: string]: string }>(
   if (families.length === 0) throw invalid(job, undefined, 'declare at least one series family in `series`');
   for (const [family, decl] of families) validateSeries(job, family, decl);
   validateOptionNames(job, definition.optionNames);
+  validateEventTimeField(job, definition);
   return Object.freeze({ ...definition });
+}
+
+function validateEventTimeField(job: string, definition: Pick<JobDefinition<unknown, unknown>, "eventTimeField" | "fields"> & { eventTime?: unknown }): void {
+  const field = definition.eventTimeField;
+  if (field === undefined) return;
+  if (typeof field !== 'string' || field === '') throw invalid(job, undefined, `eventTimeField must be a field name, got ${JSON.stringify(field)}`);
+  if (definition.eventTime === undefined) throw invalid(job, undefined, `eventTimeField ${JSON.stringify(field)} names the field of eventTime(record), which the job does not define`);
+  if (definition.fields !== undefined && !definition.fields.includes(field)) {
+    throw invalid(job, undefined, `eventTimeField ${JSON.stringify(field)} is not among fields; add it there, since columnar formats read only those`);
+  }
 }
 
 function validateOptionNames(job: string, names: readonly string[] | undefined): void {

@@ -7,7 +7,7 @@ import { parquetMetadata } from 'hyparquet';
 import { planParquetSplits } from '../src/plan-parquet-splits.ts';
 import { readSplit } from '../src/read-split.ts';
 import { createMemoryRangeReader } from './support/memory-range-reader.ts';
-import { fixtureRecord, writeFixture, writeParquet } from './support/parquet-fixture.ts';
+import { fixtureMicros, fixtureRecord, isoOfMicros, writeFixture, writeParquet } from './support/parquet-fixture.ts';
 
 /** Row count and compressed size of each row group, read with hyparquet directly. */
 function rowGroupsOf(bytes: Uint8Array): { rows: number; bytes: number }[] {
@@ -15,6 +15,11 @@ function rowGroupsOf(bytes: Uint8Array): { rows: number; bytes: number }[] {
     rows: Number(g.num_rows),
     bytes: g.columns.reduce((sum, c) => sum + Number(c.meta_data?.total_compressed_size ?? 0n), 0),
   }));
+}
+
+/** Event time of the fixture's row, as a run's bounds are given (epoch µs). */
+function at(row: number): number {
+  return Number(fixtureMicros(row));
 }
 
 describe('planParquetSplits', () => {
@@ -89,4 +94,45 @@ describe('planParquetSplits', () => {
       await assert.rejects(planParquetSplits(reader, size), (error: unknown) => isSluiceError(error) && error.code === ErrorCode.INVALID_CONFIG);
     }
   });
+
+  test('with event-time bounds, row groups whose timestamp statistics lie outside them are left out, and splits do not join across them', async () => {
+    // Row i is at fixtureMicros(i): about one second apart, in row order; 8 groups of 10 rows.
+    const bytes = writeFixture(80, { rowGroupSize: 10 });
+    const plan = async (since?: number, until?: number): Promise<{ ranges: number[][]; skipped: number }> => {
+      const skipped = { rowGroups: 0 };
+      const eventTime = { column: 'ts', ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) };
+      const splits = await planParquetSplits(createMemoryRangeReader(bytes), 1_000_000, { eventTime, skipped });
+      return { ranges: splits.map((s) => [s.start, s.end]), skipped: skipped.rowGroups };
+    };
+    assert.deepEqual(await plan(), { ranges: [[0, 80]], skipped: 0 }, 'no bounds, nothing skipped');
+    assert.deepEqual(await plan(at(25)), { ranges: [[20, 80]], skipped: 2 }, 'since inside a group keeps that group');
+    assert.deepEqual(await plan(at(20)), { ranges: [[20, 80]], skipped: 2 }, 'since at a group\'s first row keeps it');
+    assert.deepEqual(await plan(at(19) + 1), { ranges: [[20, 80]], skipped: 2 }, 'since just after a group\'s last row skips it');
+    assert.deepEqual(await plan(undefined, at(40)), { ranges: [[0, 40]], skipped: 4 }, 'until is exclusive: the group starting at it is skipped');
+    assert.deepEqual(await plan(undefined, at(40) + 1), { ranges: [[0, 50]], skipped: 3 });
+    assert.deepEqual(await plan(at(30), at(50)), { ranges: [[30, 50]], skipped: 6 });
+    assert.deepEqual(await plan(at(100)), { ranges: [], skipped: 8 }, 'every row before since: nothing to read');
+    // Every record a skipped group holds is one the run would drop: the same records pass the bounds either way.
+    for (const [since, until] of [[at(25), at(57)], [at(0), at(1)], [at(79), at(80)]] as const) {
+      const { ranges } = await plan(since, until);
+      const kept = new Set(ranges.flatMap(([a, b]) => Array.from({ length: (b as number) - (a as number) }, (_, k) => (a as number) + k)));
+      const wanted = Array.from({ length: 80 }, (_, i) => i).filter((i) => at(i) >= since && at(i) < until);
+      assert.ok(wanted.every((i) => kept.has(i)), `rows ${JSON.stringify(wanted)} are all planned (${JSON.stringify(ranges)})`);
+    }
+  });
+
+  test('row groups are kept when their statistics cannot prove every row is outside: nulls, a string column, no such column', async () => {
+    const rows = Array.from({ length: 30 }, (_, i) => i);
+    const micros = rows.map((i) => fixtureMicros(i));
+    const timestamp = { type: 'INT64', converted_type: 'TIMESTAMP_MICROS', logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MICROS' } } as const;
+    const withNulls = writeParquet([{ name: 'ts', element: timestamp, data: micros.map((m, i) => (i === 3 ? null : m)) }], { rowGroupSize: 10 });
+    const strings = writeParquet([{ name: 'ts', element: { type: 'BYTE_ARRAY', converted_type: 'UTF8' }, data: micros.map((m) => isoOfMicros(m)) }], { rowGroupSize: 10 });
+    const since = Number(fixtureMicros(25));
+    const plan = async (bytes: Uint8Array, column = 'ts'): Promise<number[][]> =>
+      (await planParquetSplits(createMemoryRangeReader(bytes), 1, { eventTime: { column, since } })).map((s) => [s.start, s.end]);
+    assert.deepEqual(await plan(withNulls), [[0, 10], [20, 30]], 'the group with a null ts is kept: that row is a bad record the run must keep');
+    assert.deepEqual(await plan(strings), [[0, 10], [10, 20], [20, 30]], 'timestamp strings do not sort as time: never skipped');
+    assert.deepEqual(await plan(withNulls, 'missing'), [[0, 10], [10, 20], [20, 30]]);
+  });
 });
+

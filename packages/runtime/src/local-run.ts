@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import type { JobDefinition } from '@sluice/core';
 import { SplitFormat, createFileRangeReader, detectFormat, isSplittable, planParquetSplits, planTextSplits, readSplit } from '@sluice/formats';
+import type { EventTimeBounds } from '@sluice/formats';
 import type { SplitCompression } from '@sluice/formats';
 import { runSplit } from './run-split.ts';
 import type { CommitTarget, SplitResult, SplitTask } from './run-split.ts';
@@ -58,7 +59,11 @@ export async function runLocal(run: LocalRunOptions): Promise<LocalRunSummary> {
   const { options, timeShift, since, until, maxBadFraction } = resolveRunOptions(run.job, run.rawOptions ?? {});
   const readers: { close(): Promise<void> }[] = [];
   try {
-    return await runPlanned(run, options, timeShift, since, until, maxBadFraction, await planLocalSplits(run, readers), started);
+    // As the coordinator plans: row groups outside the bounds are skipped, unless timeShift=auto must see every row.
+    const field = run.job.eventTimeField;
+    const eventTime = field === undefined || timeShift === 'auto' || (since === undefined && until === undefined) ? undefined
+      : { column: field, ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) };
+    return await runPlanned(run, options, timeShift, since, until, maxBadFraction, await planLocalSplits(run, readers, eventTime), started);
   } finally {
     await Promise.all(readers.map((r) => r.close()));
   }
@@ -121,7 +126,7 @@ async function runPlanned(
   };
 }
 
-async function planLocalSplits(run: LocalRunOptions, readers: { close(): Promise<void> }[]): Promise<SplitTask[]> {
+async function planLocalSplits(run: LocalRunOptions, readers: { close(): Promise<void> }[], eventTime: EventTimeBounds | undefined): Promise<SplitTask[]> {
   const tasks: SplitTask[] = [];
   const files = [...run.inputs].sort();
   for (const path of files) {
@@ -136,7 +141,7 @@ async function planLocalSplits(run: LocalRunOptions, readers: { close(): Promise
     let rangeId = '';
     if (format === SplitFormat.PARQUET) {
       // Row ranges of whole row groups, as the coordinator plans them.
-      ranges = await planParquetSplits(reader, splitSize);
+      ranges = await planParquetSplits(reader, splitSize, eventTime === undefined ? {} : { eventTime });
       rangeId = 'rows=';
     } else {
       ranges = isSplittable(compression) ? planTextSplits(info.size, splitSize) : [{ start: 0, end: info.size }];
