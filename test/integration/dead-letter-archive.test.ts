@@ -80,6 +80,29 @@ test('two archivers racing over the same dead letters: each is kept once and the
   assert.deepEqual(present.map((u) => u.replace(/^[a-z]+:\/\/[^/]+/, '')), listed.map((u) => u.replace(/^[a-z]+:\/\/[^/]+/, '')), 'the directory holds exactly the listed files');
 });
 
+test('a trim applied whose reply was lost (the script resent, refused) keeps its file: nothing is deleted or lost', async (t) => {
+  const { redis, runId, letters, dir } = await setup(t, 12);
+  const archive = await openDeadLetterArchive(`${hdfsBase}${dir}`);
+  const real = createDeadLetterLog(redis);
+  // What ioredis does on a reconnect: the script ran, its reply was lost, the resent one is refused.
+  const lostReply = { ...real, trimArchived: async (id: string, file: Parameters<typeof real.trimArchived>[1]) => (await real.trimArchived(id, file)) && false };
+  assert.deepEqual(await archiveDeadLetters(lostReply, [runId], archive, { keepInRedis: 2, maxPerFile: 4, maxFilesPerRun: 10 }), [{ runId, moved: 10, files: 3 }]);
+  assert.deepEqual(await real.read(runId, 1000, readFileBytes), { letters: letters.map((l) => JSON.parse(l) as unknown), total: 12 });
+});
+
+test('an archiver told to stop ends after the step in progress', async (t) => {
+  const { redis, runId, dir } = await setup(t, 20);
+  const archive = await openDeadLetterArchive(`${hdfsBase}${dir}`);
+  const log = createDeadLetterLog(redis);
+  let written = 0;
+  const counting = { ...archive, write: async (u: string, text: string) => {
+    written += 1;
+    await archive.write(u, text);
+  } };
+  assert.deepEqual(await archiveDeadLetters(log, [runId], counting, { keepInRedis: 0, maxPerFile: 5, maxFilesPerRun: 10 }, () => written < 2), [{ runId, moved: 10, files: 2 }]);
+  assert.deepEqual((await log.counts([runId])).get(runId), { archived: 10, stored: 10 });
+});
+
 test('a bad --dead-letter-archive fails at once with what to fix', async () => {
   for (const [input, code, pattern] of [
     ['ftp://host/dead', ErrorCode.INVALID_CONFIG, /--dead-letter-archive ftp:\/\/host\/dead: .*scheme ftp:\/\/.*give a directory the coordinator can write/],

@@ -52,6 +52,12 @@ export interface RunRecord extends RunSpec {
   plannedBy?: number;
   /** When its fences and split ids done were pruned (`pruneCompleted`), long after it completed. */
   prunedAt?: number;
+  /**
+   * The column whose statistics its first planning skipped Parquet row groups by, or null for none:
+   * every later planning of the run (a resubmission, a new leader) decides the same, so its split
+   * ids, and the fences they name, stay the same.
+   */
+  skipRowGroupsBy?: string | null;
 }
 
 /** A failed split and why. */
@@ -440,7 +446,7 @@ function diffSpecs(existing: RunRecord, now: SubmittedSpec): { field: string; fi
     .map((field) => ({ field, first: first[field] ?? null, now: now[field] ?? null }));
 }
 
-const JSON_FIELDS = new Set(['inputs', 'options', 'submitted']);
+const JSON_FIELDS = new Set(['inputs', 'options', 'submitted', 'skipRowGroupsBy']);
 const NUMBER_FIELDS = new Set(['since', 'until', 'splitSize', 'submittedAt', 'startedAt', 'finishedAt', 'splitsTotal', 'bytesTotal', 'plannedBy', 'prunedAt']);
 
 function encode(record: Partial<RunRecord>): Record<string, string> {

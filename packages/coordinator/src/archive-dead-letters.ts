@@ -47,22 +47,29 @@ export interface ArchiveOutcome {
   orphan?: { url: string; error: Error };
 }
 
-/** Moves the dead letters of `runIds` beyond `keepInRedis` into files; returns what moved, per run that had any to move. */
-export async function archiveDeadLetters(log: DeadLetterLog, runIds: readonly string[], archive: DeadLetterArchive, limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS): Promise<ArchiveOutcome[]> {
+/**
+ * Moves the dead letters of `runIds` beyond `keepInRedis` into files; returns what moved, per run
+ * that had any to move. `proceed` is asked before each step: a coordinator that stopped leading
+ * (or is stopping) ends the pass after the step in progress.
+ */
+export async function archiveDeadLetters(log: DeadLetterLog, runIds: readonly string[], archive: DeadLetterArchive, limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS, proceed: () => boolean = () => true): Promise<ArchiveOutcome[]> {
   const counts = await log.counts(runIds);
   const outcomes: ArchiveOutcome[] = [];
   for (const runId of runIds) {
+    if (!proceed()) break;
     const count = counts.get(runId);
     if (count === undefined || count.stored <= limits.keepInRedis) continue;
     const outcome: ArchiveOutcome = { runId, moved: 0, files: 0 };
     outcomes.push(outcome);
     let { archived: from, stored } = count;
-    while (stored > limits.keepInRedis && outcome.files < limits.maxFilesPerRun) {
+    while (stored > limits.keepInRedis && outcome.files < limits.maxFilesPerRun && proceed()) {
       const entries = await log.head(runId, Math.min(stored - limits.keepInRedis, limits.maxPerFile));
       if (entries.length === 0) break;
       const file = { url: archiveFileUrl(archive.url, runId, from), from, count: entries.length };
       await archive.write(file.url, `${entries.join('\n')}\n`);
-      if (!(await log.trimArchived(runId, file))) {
+      // Refused can also mean applied: a reply lost and the script resent on reconnect finds its
+      // own trim done. Only a file the list does not name is another archiver's duplicate.
+      if (!(await log.trimArchived(runId, file)) && !(await log.files(runId)).some((listed) => listed.url === file.url)) {
         // Another archiver moved these entries first and listed its own file: this one holds copies.
         outcome.lostRace = true;
         try {

@@ -40,6 +40,8 @@ const PRUNE_EVERY_MS = 10 * 60_000;
 export const DEFAULT_ARCHIVE_EVERY_MS = 30_000;
 /** Runs read at leadership for dead letters to archive, beyond the active ones (runs that finished under another leader). */
 const ARCHIVE_SCAN_RUNS = 1000;
+/** How long `stop()` waits for an archive step in progress: bounded, so the coordinator still exits in about 15 s. */
+const ARCHIVE_STOP_WAIT_MS = 3000;
 /** Without an archive, dead letters of one run in Redis past which the leader says how to move them out. */
 const DEAD_LETTERS_WARN = 100_000;
 
@@ -273,16 +275,20 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       if (run.until !== undefined) runOptions.until = String(run.until);
       // Row groups outside --since/--until are skipped by their statistics, when the job says which
       // column holds its event time; timeShift=auto still looks at every row, as without the skip.
-      const eventTimeField = run.since === undefined && run.until === undefined ? undefined : (await loadJob(run.job)).eventTimeField;
-      const eventTime = eventTimeField === undefined ? {} : { eventTime: { column: eventTimeField, ...(run.since === undefined ? {} : { since: run.since }), ...(run.until === undefined ? {} : { until: run.until }) } };
+      // Decided once per run: a run planned before (by this version, or by one that never skipped)
+      // is planned the same way again, whatever the job says now, so its split ids do not change.
+      const skipRowGroupsBy = run.skipRowGroupsBy !== undefined ? run.skipRowGroupsBy
+        : run.splitsTotal !== undefined || (run.since === undefined && run.until === undefined) ? null
+        : (await loadJob(run.job)).eventTimeField ?? null;
+      const eventTime = skipRowGroupsBy === null ? {} : { eventTime: { column: skipRowGroupsBy, ...(run.since === undefined ? {} : { since: run.since }), ...(run.until === undefined ? {} : { until: run.until }) } };
       const auto = parseTimeShift(runOptions.timeShift) === 'auto';
       let planned = await planBackfill({ runId: run.runId, job: run.job, splitSize: run.splitSize, options: runOptions, ...(auto ? {} : eventTime) }, files, options.openReader);
       if (auto) {
         runOptions.timeShift = String(await resolveAutoShift(run.job, planned.splits));
         planned = await planBackfill({ runId: run.runId, job: run.job, splitSize: run.splitSize, options: runOptions, ...eventTime }, files, options.openReader);
       }
-      if (planned.skippedRowGroups > 0) log(`run ${run.runId}: ${planned.skippedRowGroups} Parquet row groups skipped: their ${eventTimeField ?? ''} statistics lie outside --since/--until`);
-      await runs.update(run.runId, { splitsTotal: planned.splits.length, bytesTotal: planned.bytes, startedAt: run.startedAt ?? Date.now(), plannedBy: lease.token as number, options: runOptions });
+      if (planned.skippedRowGroups > 0) log(`run ${run.runId}: ${planned.skippedRowGroups} Parquet row groups skipped: their ${skipRowGroupsBy ?? ''} statistics lie outside --since/--until`);
+      await runs.update(run.runId, { splitsTotal: planned.splits.length, bytesTotal: planned.bytes, startedAt: run.startedAt ?? Date.now(), plannedBy: lease.token as number, options: runOptions, skipRowGroupsBy });
       // Retried splits that failed in an earlier submission must be re-added, not deduplicated.
       await removeFailedJobs(run.runId);
       await queue.enqueue(planned.splits);
@@ -476,7 +482,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         }
       }
     } else {
-      for (const outcome of await archiveDeadLetters(deadLetters, ids, archive, archiveLimits)) {
+      for (const outcome of await archiveDeadLetters(deadLetters, ids, archive, archiveLimits, () => leader && !stopped)) {
         if (outcome.moved > 0) log(`run ${outcome.runId}: moved ${outcome.moved} dead letters to ${outcome.files} ${outcome.files === 1 ? 'file' : 'files'} under ${archive.url}`);
         if (outcome.lostRace === true) log(`run ${outcome.runId}: another coordinator archived the same dead letters first; this one's copy ${outcome.orphan === undefined ? 'was deleted' : `could not be deleted (${outcome.orphan.error.message}) and may go: ${outcome.orphan.url}`}`);
       }
@@ -538,6 +544,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     async stop() {
       stopped = true;
       wake?.();
+      // A pass in progress ends after its step (file written, then trimmed), before the lease goes
+      // back, rather than leave a file no list names.
+      if (archiving !== undefined && !(await settledWithin(archiving, ARCHIVE_STOP_WAIT_MS))) log(`archiving dead letters did not finish its step within ${ARCHIVE_STOP_WAIT_MS} ms; a file it wrote may be left unlisted (harmless)`);
       stopRenewing();
       if (leader) {
         // Handing the lease back lets a standby take over at once; when Redis is away it expires instead.
@@ -546,8 +555,6 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         else log(`could not hand the lease back within ${LEASE_RELEASE_TIMEOUT_MS} ms; a standby takes over when it expires`);
       }
       leader = false;
-      // A pass in progress finishes its step (file written, then trimmed) rather than leave a file no list names.
-      if (archiving !== undefined && !(await settledWithin(archiving, QUEUE_CLOSE_TIMEOUT_MS))) log(`archiving dead letters did not finish within ${QUEUE_CLOSE_TIMEOUT_MS} ms`);
       // BullMQ's close can wait forever on a connection still reconnecting (taskforcesh/bullmq#4656).
       const closing = Promise.all([queue.close(), ranges.close()]);
       if (!(await settledWithin(closing, QUEUE_CLOSE_TIMEOUT_MS))) {

@@ -13,9 +13,11 @@ import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import { createFileRangeReader } from '@sluice/formats';
+import { fixtureMicros, writeFixture } from '../../formats/test/support/parquet-fixture.ts';
 import { ACTIVE_RUNS_INDEX, RUNS_INDEX, RunState, SUBMIT_WAKEUP, coordinatorLeaseKey, createRunStore, createStreamPositions } from '@sluice/control';
 import type { RunSpec, RunStore } from '@sluice/control';
-import { QueueKind, createSplitQueue } from '@sluice/queue';
+import { Queue } from 'bullmq';
+import { DEFAULT_QUEUE_PREFIX, QueueKind, createSplitQueue, queueName } from '@sluice/queue';
 import { createCoordinator } from '../src/index.ts';
 import type { CoordinatorOptions, ListInputOptions } from '../src/index.ts';
 
@@ -241,6 +243,49 @@ test('a backfill with --since reads no date partition that ended before it, and 
   await eventually(async () => (await s.runs.get(none))?.state === RunState.FAILED, 20_000);
   assert.match((await s.runs.get(none))?.error ?? '', /^\[SLUICE_NOT_FOUND\] all 3 files of the input lie in date partitions \(dt=…\) that ended before --since 2018-03-26T00:00:00\.000Z: nothing to backfill/);
   assert.deepEqual(opened, [], 'plain text is planned from sizes: no file was opened');
+});
+
+test('with --since, Parquet row groups outside it are skipped, and a run first planned without skipping is planned without it again', async (t) => {
+  const s = setup(t);
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-coord-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'dns.parquet');
+  // 80 rows about a second apart, in time order, 8 row groups of 10.
+  writeFileSync(path, writeFixture(80, { rowGroupSize: 10 }));
+  const file = { url: pathToFileURL(path).href, size: 1 };
+  const lines: string[] = [];
+  const fresh = `${s.namespace}-skip`;
+  const older = `${s.namespace}-planned-before`;
+  const since = Number(fixtureMicros(40));
+  await s.runs.submit({ ...s.spec(fresh), inputs: [file.url], since, splitSize: 1 << 30 });
+  // As a run planned (then failed and resubmitted) by a coordinator that never skipped row groups.
+  await s.runs.submit({ ...s.spec(older), inputs: [file.url], since, splitSize: 1 << 30 });
+  await s.redis.hset(`sluice:run:${older}`, 'splitsTotal', '1');
+  startCoordinator(s, { tickMs: 100, log: (line) => lines.push(line), listInputs: async () => [file], openReader: (u) => createFileRangeReader(new URL(u).pathname) });
+  const planned = async (id: string) => {
+    let run = await s.runs.get(id);
+    await eventually(async () => {
+      run = await s.runs.get(id);
+      return run?.state === RunState.RUNNING;
+    }, 20_000);
+    assert.equal(run?.state, RunState.RUNNING, run?.error);
+    return run;
+  };
+  const skipping = await planned(fresh);
+  assert.equal(skipping?.skipRowGroupsBy, 'ts', 'the decision is recorded with the plan');
+  assert.ok(lines.includes(`run ${fresh}: 4 Parquet row groups skipped: their ts statistics lie outside --since/--until`), lines.join('\n'));
+  const unchanged = await planned(older);
+  assert.equal(unchanged?.skipRowGroupsBy, null, 'planned as it was first: every row group, the same split ids');
+  assert.ok(!lines.some((line) => line.startsWith(`run ${older}: `) && line.includes('row groups skipped')), lines.join('\n'));
+  // The splits enqueued name their row ranges: the skipping run's starts at the first group kept.
+  const connection = new Redis(url, { maxRetriesPerRequest: null });
+  const queue = new Queue(queueName(QueueKind.SPLITS, s.namespace), { connection, prefix: DEFAULT_QUEUE_PREFIX });
+  t.after(async () => {
+    await queue.close();
+    connection.disconnect();
+  });
+  const ids = (await queue.getJobs(['waiting', 'active', 'prioritized', 'delayed', 'completed', 'failed'])).map((job) => `${job.data.runId} ${job.data.splitId}`).sort();
+  assert.deepEqual(ids, [`${older} ${file.url}#rows=0-80`, `${fresh} ${file.url}#rows=40-80`]);
 });
 
 test('with --since, date partition directories that ended before it are not even listed', async (t) => {

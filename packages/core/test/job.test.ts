@@ -64,9 +64,13 @@ test('optionNames must be option keys, and none the framework reads itself', () 
   assertInvalid(() => defineJob({ name: 'j', series, process: () => {}, optionNames: ['since', 'x'] }), 'optionNames lists since, which the framework reads for every job; remove it');
 });
 
+/** An event time read from `ts`. */
+function eventTime(r: { ts?: number }): number | undefined {
+  return r.ts;
+}
+
 test('eventTimeField must name a field of eventTime, among the declared fields', () => {
   const series = { c: { type: 'count' as const, intervals: { m: { step: 60 } } } };
-  const eventTime = (r: { ts?: number }): number | undefined => r.ts;
   assert.equal(defineJob({ name: 'j', series, process: () => {}, eventTime, eventTimeField: 'ts', fields: ['ts', 'x'] }).eventTimeField, 'ts');
   assertInvalid(() => defineJob({ name: 'j', series, process: () => {}, eventTimeField: 'ts' }), 'eventTimeField "ts" names the field of eventTime(record), which the job does not define');
   assertInvalid(() => defineJob({ name: 'j', series, process: () => {}, eventTime, eventTimeField: 'ts', fields: ['x'] }), 'eventTimeField "ts" is not among fields; add it there');
