@@ -49,7 +49,7 @@ export interface DeadLetterLog {
   /** How many dead letters each run has archived and in Redis, in one round trip. */
   counts(runIds: readonly string[]): Promise<Map<string, DeadLetterCounts>>;
   /** The oldest `count` dead letters still in Redis, as stored (JSON text). */
-  head(runId: string, count: number, skip?: number): Promise<string[]>;
+  head(runId: string, count: number): Promise<string[]>;
   /**
    * Drops the `file.count` oldest dead letters from Redis and lists `file` as holding them, if
    * `file.from` is still the number archived; returns whether it did.
@@ -84,9 +84,9 @@ export function createDeadLetterLog(redis: Redis): DeadLetterLog {
       }
       return counts;
     },
-    async head(runId, count, skip = 0) {
+    async head(runId, count) {
       if (count <= 0) return [];
-      return redis.lrange(runDeadLettersKey(runId), skip, skip + count - 1);
+      return redis.lrange(runDeadLettersKey(runId), 0, count - 1);
     },
     async trimArchived(runId, file) {
       const applied = await redis.eval(TRIM, 3, runDeadLettersKey(runId), runStatsKey(runId), runDeadLetterFilesKey(runId), String(file.from), String(file.count), JSON.stringify(file));

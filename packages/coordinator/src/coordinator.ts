@@ -14,7 +14,7 @@ import type { RunRecord } from '@sluice/control';
 import { QueueKind, createSplitQueue, removePendingJobs } from '@sluice/queue';
 import type { SplitPayload, SplitQueue } from '@sluice/queue';
 import { computeAutoShiftSeconds, loadJob, parseTimeShift } from '@sluice/runtime';
-import { readSplit } from '@sluice/formats';
+import { eventTimeBounds, readSplit } from '@sluice/formats';
 import type { SplitCompression, SplitFormat } from '@sluice/formats';
 import { mergeAdjacentSplits, planBackfill } from './plan-backfill.ts';
 import { partitionEndedBefore, prunePartitionsBefore } from './prune-partitions.ts';
@@ -280,7 +280,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       const skipRowGroupsBy = run.skipRowGroupsBy !== undefined ? run.skipRowGroupsBy
         : run.splitsTotal !== undefined || (run.since === undefined && run.until === undefined) ? null
         : (await loadJob(run.job)).eventTimeField ?? null;
-      const eventTime = skipRowGroupsBy === null ? {} : { eventTime: { column: skipRowGroupsBy, ...(run.since === undefined ? {} : { since: run.since }), ...(run.until === undefined ? {} : { until: run.until }) } };
+      const bounds = skipRowGroupsBy === null ? undefined : eventTimeBounds(skipRowGroupsBy, run.since, run.until);
+      const eventTime = bounds === undefined ? {} : { eventTime: bounds };
       const auto = parseTimeShift(runOptions.timeShift) === 'auto';
       let planned = await planBackfill({ runId: run.runId, job: run.job, splitSize: run.splitSize, options: runOptions, ...(auto ? {} : eventTime) }, files, options.openReader);
       if (auto) {

@@ -83,7 +83,7 @@ export function defineJob<Record, Options = { readonly [key: string]: string }>(
   return Object.freeze({ ...definition });
 }
 
-function validateEventTimeField(job: string, definition: Pick<JobDefinition<unknown, unknown>, "eventTimeField" | "fields"> & { eventTime?: unknown }): void {
+function validateEventTimeField(job: string, definition: { eventTimeField?: string; eventTime?: unknown; fields?: readonly string[] }): void {
   const field = definition.eventTimeField;
   if (field === undefined) return;
   if (typeof field !== 'string' || field === '') throw invalid(job, undefined, `eventTimeField must be a field name, got ${JSON.stringify(field)}`);

@@ -5,7 +5,7 @@ export { SplitCompression, SplitFormat, isSplitCompression, isSplitFormat, isSpl
 export { detectFormat } from './detect-format.ts';
 export type { DetectedFormat } from './detect-format.ts';
 export { planTextSplits } from './plan-text-splits.ts';
-export { planParquetSplits, rowGroupOutside } from './plan-parquet-splits.ts';
+export { eventTimeBounds, planParquetSplits, rowGroupOutside } from './plan-parquet-splits.ts';
 export type { EventTimeBounds, PlanParquetOptions } from './plan-parquet-splits.ts';
 export type { ParquetRowRange } from './plan-parquet-splits.ts';
 export type { ByteRange } from './plan-text-splits.ts';

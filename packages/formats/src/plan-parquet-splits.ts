@@ -32,6 +32,12 @@ export interface EventTimeBounds {
   until?: number;
 }
 
+/** The bounds a run's `since`/`until` give on `column`, or undefined when it has neither (nothing to skip). */
+export function eventTimeBounds(column: string, since: number | undefined, until: number | undefined): EventTimeBounds | undefined {
+  if (since === undefined && until === undefined) return undefined;
+  return { column, ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) };
+}
+
 /** Options of `planParquetSplits`. */
 export interface PlanParquetOptions {
   /** Skip row groups whose statistics prove every row lies outside these bounds. */

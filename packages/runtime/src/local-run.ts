@@ -7,9 +7,8 @@ import { stat } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import type { JobDefinition } from '@sluice/core';
-import { SplitFormat, createFileRangeReader, detectFormat, isSplittable, planParquetSplits, planTextSplits, readSplit } from '@sluice/formats';
-import type { EventTimeBounds } from '@sluice/formats';
-import type { SplitCompression } from '@sluice/formats';
+import { SplitFormat, createFileRangeReader, detectFormat, eventTimeBounds, isSplittable, planParquetSplits, planTextSplits, readSplit } from '@sluice/formats';
+import type { EventTimeBounds, SplitCompression } from '@sluice/formats';
 import { runSplit } from './run-split.ts';
 import type { CommitTarget, SplitResult, SplitTask } from './run-split.ts';
 import { computeAutoShiftSeconds, resolveRunOptions } from './run-options.ts';
@@ -61,8 +60,7 @@ export async function runLocal(run: LocalRunOptions): Promise<LocalRunSummary> {
   try {
     // As the coordinator plans: row groups outside the bounds are skipped, unless timeShift=auto must see every row.
     const field = run.job.eventTimeField;
-    const eventTime = field === undefined || timeShift === 'auto' || (since === undefined && until === undefined) ? undefined
-      : { column: field, ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) };
+    const eventTime = field === undefined || timeShift === 'auto' ? undefined : eventTimeBounds(field, since, until);
     return await runPlanned(run, options, timeShift, since, until, maxBadFraction, await planLocalSplits(run, readers, eventTime), started);
   } finally {
     await Promise.all(readers.map((r) => r.close()));
