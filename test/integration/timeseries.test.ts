@@ -10,8 +10,9 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { ErrorCode, createCombiner, isSluiceError } from '@sluice/core';
 import type { Chunk, SeriesDecl } from '@sluice/core';
-import { createTimeseriesStore } from '@sluice/timeseries';
-import type { TimeseriesStore } from '@sluice/timeseries';
+import { readFile } from 'node:fs/promises';
+import { createTimeseriesStore, encodeCommitArgs } from '@sluice/timeseries';
+import type { CommitOp, TimeseriesStore } from '@sluice/timeseries';
 import { redisUrl, uniqueName } from '../support/env.ts';
 
 const NOW = 1_400_000_000;
@@ -424,6 +425,65 @@ test('gauges keep the latest event time whatever the commit order; ties go to th
   assert.equal((await fixture.dump()).get('t:m:23333333')?.value, '40');
   assert.equal(await fixture.redis.get(`sluice:gauge:${fixture.prefix}t:m:23333333`), String((NOW + 5) * S));
   assert.equal(await fixture.redis.pttl(`sluice:gauge:${fixture.prefix}t:m:23333333`) > 590_000, true, 'the side key expires with the gauge');
+});
+
+/** Ops that meet each key type twice in one commit, under key prefix `p`. */
+function repeatedOps(p: string): CommitOp[] {
+  return [
+    { kind: 'count', key: `${p}c`, ttl: 600, increment: 2 },
+    { kind: 'hash', key: `${p}h`, ttl: 600, fields: new Map([['a', 1], ['b', 2]]) },
+    { kind: 'gauge', key: `${p}g`, ttl: 600, tsMicros: 20, value: 'm' },
+    { kind: 'count', key: `${p}c`, ttl: 900, increment: 3 },
+    { kind: 'hash', key: `${p}h`, ttl: 900, fields: new Map([['a', 5], ['c', 1]]) },
+    { kind: 'gauge', key: `${p}g`, ttl: 900, tsMicros: 20, value: 'z' },
+    { kind: 'gauge', key: `${p}g`, ttl: 900, tsMicros: 10, value: 'zz' },
+    { kind: 'count', key: `${p}fresh`, ttl: 0, increment: -4 },
+    { kind: 'gauge', key: `${p}tie`, ttl: 0, tsMicros: 30, value: 'a' },
+  ];
+}
+
+test('ops of one commit on the same key, absent or present, write what the ops would one call at a time', async (t) => {
+  // The script writes a key it found absent with one SET or HSET (its EXPIRE folded in), and reuses
+  // what it read while checking; a second op on that key in the same call must still add to the first.
+  const redis = new Redis(redisUrl(), { maxRetriesPerRequest: 1 });
+  const lua = await readFile(new URL('../../packages/timeseries/src/commit.lua', import.meta.url), 'utf8');
+  const prefixes = [`${uniqueName('ops')}:`, `${uniqueName('ops')}:`];
+  t.after(async () => {
+    for (const prefix of prefixes) {
+      const keys = [...(await scanKeys(redis, `${prefix}*`)), ...(await scanKeys(redis, `sluice:gauge:${prefix}*`))];
+      if (keys.length > 0) await redis.del(keys);
+    }
+    await redis.quit();
+  });
+  const run = async (ops: readonly CommitOp[]): Promise<void> => {
+    const { keys, args } = encodeCommitArgs(ops);
+    await redis.eval(lua, keys.length, ...keys, ...args);
+  };
+  const dumpAll = async (p: string): Promise<Record<string, Dumped>> => {
+    const keys = [...(await scanKeys(redis, `${p}*`)), ...(await scanKeys(redis, `sluice:gauge:${p}*`))];
+    const out: Record<string, Dumped> = {};
+    for (const key of keys.toSorted()) out[key.replace(p, '')] = await dumpKey(redis, key);
+    return out;
+  };
+  for (const present of [false, true]) {
+    const [together, oneByOne] = prefixes.map((p) => `${p}${present}:`) as [string, string];
+    for (const p of [together, oneByOne]) {
+      if (!present) continue;
+      await redis.set(`${p}c`, '10');
+      await redis.hset(`${p}h`, 'a', '1');
+      await redis.set(`${p}tie`, 'b');
+      await redis.set(`sluice:gauge:${p}tie`, '30');
+    }
+    await run(repeatedOps(together));
+    for (const op of repeatedOps(oneByOne)) await run([op]);
+    const got = await dumpAll(together);
+    assert.deepEqual(got, await dumpAll(oneByOne), `keys ${present ? 'present' : 'absent'} before`);
+    assert.deepEqual(got.c, { type: 'string', value: present ? '15' : '5', ttl: 900 });
+    assert.deepEqual(got.h?.value, present ? { a: '7', b: '2', c: '1' } : { a: '6', b: '2', c: '1' });
+    assert.deepEqual(got.g, { type: 'string', value: 'z', ttl: 900 }, 'the later tie wins by value, the older event loses');
+    assert.deepEqual(got.fresh, { type: 'string', value: '-4', ttl: -1 });
+    assert.equal(got.tie?.value, present ? 'b' : 'a', "a tie with the stored gauge goes to the greater value ('b' > 'a')");
+  }
 });
 
 test('the store refuses an ioredis client with its own keyPrefix, and unknown series', async (t) => {
