@@ -108,17 +108,25 @@ export function byteSizeFlag(flag: string, min = 1): (value: string) => number {
 const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /**
- * A commander argument parser for a duration flag (`7d`, `12h`, `30m`, `90s`) in milliseconds;
- * `never` gives Infinity.
+ * A commander argument parser for a duration flag (`7d`, `12h`, `30m`, `90s`) in milliseconds, of
+ * at least `minMs`; `never` gives Infinity.
  */
-export function durationFlag(flag: string): (value: string) => number {
-  const expected = 'a duration such as 7d, 12h, 30m or 90s, or never';
+export function durationFlag(flag: string, minMs = 0): (value: string) => number {
+  const expected = `a duration such as 7d, 12h, 30m or 90s${minMs > 0 ? ` of at least ${formatDurationFlag(minMs)}` : ''}, or never`;
   return (value) => {
     const text = value.trim().toLowerCase();
     if (text === 'never') return Number.POSITIVE_INFINITY;
     const match = /^(\d+)(s|m|h|d)$/.exec(text);
     const ms = match === null ? Number.NaN : Number(match[1]) * (DURATION_UNITS[match[2] as string] as number);
-    if (!Number.isSafeInteger(ms)) throw invalidFlag(flag, value, expected);
+    if (!Number.isSafeInteger(ms) || ms < minMs) throw invalidFlag(flag, value, expected);
     return ms;
   };
+}
+
+/** The largest whole unit of a duration flag: 3600000 is "1h". */
+function formatDurationFlag(ms: number): string {
+  for (const [unit, size] of Object.entries(DURATION_UNITS).toSorted(([, a], [, b]) => b - a)) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
 }

@@ -161,6 +161,27 @@ test('status lists every active run, however old, besides the newest --limit run
   assert.deepEqual(listed, [ids[2], ids[0]], 'the newest run, then the older one still running; not the other finished one');
 });
 
+test('status and dead-letters name a forgotten run and say when it ended and was forgotten', async (t) => {
+  const redis = new Redis(quietRedis);
+  const runId = `cli-forgotten-${randomUUID().slice(0, 8)}`;
+  t.after(async () => {
+    await redis.del(`sluice:fence:${runId}`);
+    redis.disconnect();
+  });
+  const runs = createRunStore(redis);
+  const finishedAt = Date.parse('2026-01-02T03:04:05Z');
+  await runs.submit({ runId, kind: 'backfill', job: 'network-metrics', inputs: ['file:///x'], options: {}, splitSize: 1024 }, finishedAt - 1000);
+  await runs.transition(runId, [RunState.SUBMITTED], RunState.FAILED, { finishedAt });
+  assert.deepEqual(await runs.forgetFinished(finishedAt + 1, '', Date.parse('2026-04-02T00:00:00Z')), [runId]);
+  const said = /run cli-forgotten-\S+ \(backfill network-metrics\) finished failed at 2026-01-02T03:04:05.000Z and was forgotten at 2026-04-02T00:00:00.000Z \(the coordinator's --forget-finished\)/;
+  for (const args of [['status', runId], ['dead-letters', runId]]) {
+    const res = await sluice([...args, '--redis', quietRedis]);
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, /^error \[SLUICE_NOT_FOUND\]: /, args.join(' '));
+    assert.match(res.stderr, said, args.join(' '));
+  }
+});
+
 test('a numeric option out of range fails before anything connects, printed with the option to fix', async () => {
   const cases: [string[], string][] = [
     [['worker', '--concurrency', 'two'], 'error [SLUICE_INVALID_CONFIG]: --concurrency must be an integer from 1 to 1024, got "two"\n  flag: --concurrency\n'],

@@ -36,6 +36,8 @@ const cases: [args: string[], option: string, expected: string][] = [
   [['coordinator', '--max-range-records', 'lots'], '--max-range-records', 'an integer of at least 1 (records)'],
   [['coordinator', '--max-in-flight', '0'], '--max-in-flight', 'an integer from 1 to 1000'],
   [['coordinator', '--retain-completed', '7 days'], '--retain-completed', 'a duration such as 7d, 12h, 30m or 90s, or never'],
+  [['coordinator', '--forget-finished', '90'], '--forget-finished', 'a duration such as 7d, 12h, 30m or 90s of at least 1h, or never'],
+  [['coordinator', '--forget-finished', '59m'], '--forget-finished', 'a duration such as 7d, 12h, 30m or 90s of at least 1h, or never'],
   [['status', '--limit', 'all'], '--limit', 'an integer from 1 to 100000'],
   [['backfill', 'network-metrics', '--input', '/x', '--split-size', '0'], '--split-size', 'a byte size of at least 1024 bytes'],
   [['run', 'network-metrics', '--input', '/x', '--concurrency', '-1'], '--concurrency', 'an integer from 1 to 1024'],
@@ -63,8 +65,8 @@ test('defaults are the documented ones, and valid values arrive as numbers', () 
     [1, 30, 30_000, 4, undefined],
   );
   assert.deepEqual(
-    [option('coordinator', '--lease-ttl'), option('coordinator', '--tick'), option('coordinator', '--max-range-records'), option('coordinator', '--max-in-flight'), option('coordinator', '--attempts'), option('coordinator', '--retain-completed')],
-    [10_000, 1000, 20_000, 2, 5, 7 * 86_400_000],
+    [option('coordinator', '--lease-ttl'), option('coordinator', '--tick'), option('coordinator', '--max-range-records'), option('coordinator', '--max-in-flight'), option('coordinator', '--attempts'), option('coordinator', '--retain-completed'), option('coordinator', '--forget-finished')],
+    [10_000, 1000, 20_000, 2, 5, 7 * 86_400_000, Number.POSITIVE_INFINITY],
   );
   assert.deepEqual([option('status', '--limit'), option('backfill', '--split-size'), option('run', '--split-size'), option('run', '--concurrency'), option('run', '--slack'), option('demo', '--workers')], [20, 128 * 1024 ** 2, 128 * 1024 ** 2, 2, 300, 2]);
   const worker = program.commands.find((c) => c.name() === 'worker');

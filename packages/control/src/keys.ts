@@ -28,6 +28,13 @@ export function coordinatorLeaseKey(namespace = ''): string {
   return namespace === '' ? COORDINATOR_LEASE : `${COORDINATOR_LEASE}:${namespace}`;
 }
 
+/**
+ * The field of a run's fence hash (`fenceKey`, next to `FENCES_PRUNED_FIELD`) that marks a run
+ * deleted by `forgetFinished`: JSON { state, job, kind, finishedAt, forgottenAt }. It refuses a new
+ * run of the same id, which would commit again what the forgotten one did.
+ */
+export const FORGOTTEN_FIELD = '@forgotten';
+
 /** Counter issuing fencing tokens to successive lease holders. */
 export const COORDINATOR_EPOCH = 'sluice:coordinator:epoch';
 

@@ -5,7 +5,10 @@
  */
 import type { Redis } from 'ioredis';
 import { ErrorCode, FENCES_PRUNED_FIELD, SluiceError, fenceKey } from '@sluice/core';
-import { ACTIVE_RUNS_INDEX, ACTIVE_RUNS_INDEXED, RUNS_INDEX, SUBMIT_WAKEUP, runDeadLettersKey, runDoneKey, runFailedKey, runKey, runStatsKey } from './keys.ts';
+import {
+  ACTIVE_RUNS_INDEX, ACTIVE_RUNS_INDEXED, FORGOTTEN_FIELD, RUNS_INDEX, SUBMIT_WAKEUP, runDeadLetterFilesKey, runDeadLettersKey, runDoneKey, runFailedKey, runKey, runStatsKey,
+  streamDoneKey, streamEndsKey, streamGapsKey, streamPlannedKey, streamPositionsKey, streamSizesKey, streamTimesKey,
+} from './keys.ts';
 import { RunState, isFinalState } from './run-state.ts';
 import type { LeaseFence } from './lease.ts';
 
@@ -139,10 +142,12 @@ redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[1], 'submittedAt') 
 return 1
 `;
 
-// KEYS[1] run hash, KEYS[2] runs, KEYS[3] active runs, KEYS[4] wake-up list; ARGV[1] run id,
-// ARGV[2] submission time, ARGV[3..] field/value pairs of the record. Returns 0 if the run exists.
+// KEYS[1] run hash, KEYS[2] runs, KEYS[3] active runs, KEYS[4] wake-up list, KEYS[5] fence hash;
+// ARGV[1] run id, ARGV[2] submission time, ARGV[3..] field/value pairs of the record. Returns 0 if
+// the run exists, -1 if a run of this id was forgotten (its fences are gone: it cannot be resumed).
 const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('HEXISTS', KEYS[5], '${FORGOTTEN_FIELD}') == 1 then return -1 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
@@ -157,8 +162,9 @@ return 1
 // ARGV[4] '1' for a live range: the stream positions count it as they complete it (a set of every
 // range a stream ever ran would grow for as long as it runs).
 const SPLIT_OUTCOME = `
--- A pruned run completed with every split done: a late outcome (a zombie attempt's) changes nothing.
-if redis.call('HEXISTS', KEYS[3], 'prunedAt') == 1 then return 0 end
+-- A pruned run completed with every split done, and a forgotten one is gone: a late outcome (a
+-- zombie attempt's) changes nothing, and recreates nothing.
+if redis.call('EXISTS', KEYS[3]) == 0 or redis.call('HEXISTS', KEYS[3], 'prunedAt') == 1 then return 0 end
 if ARGV[3] == '' then
   if ARGV[4] ~= '1' then redis.call('SADD', KEYS[1], ARGV[2]) end
   redis.call('HDEL', KEYS[2], ARGV[2])
@@ -196,7 +202,51 @@ redis.call('HSET', KEYS[1], 'prunedAt', ARGV[2])
 return 1
 `;
 
+// KEYS[1] run hash, KEYS[2] runs, KEYS[3] active runs, KEYS[4] fence hash, then every other key of
+// the run; ARGV[1] finished-before (ms), ARGV[2] now (ms), ARGV[3] namespace, ARGV[4..] the final
+// states. Deletes a run that finished (in any final state) before ARGV[1]: its record, stats, dead
+// letters, stream positions and fences. Its fence hash keeps two fields: '@pruned', so a zombie
+// attempt's chunk is still a duplicate, and '@forgotten' (JSON: state, job, kind, finishedAt,
+// forgottenAt), which refuses a new run of the same id: that would redo what the first one
+// committed. Returns 1 when forgotten, 0 otherwise.
+const FORGET = `
+local r = redis.call('HMGET', KEYS[1], 'state', 'finishedAt', 'namespace', 'runId', 'job', 'kind')
+if not r[1] or (r[3] or '') ~= ARGV[3] then return 0 end
+local final = false
+for i = 4, #ARGV do
+  if ARGV[i] == r[1] then final = true end
+end
+if not final then return 0 end
+local finished = tonumber(r[2] or '')
+if not finished or finished >= tonumber(ARGV[1]) then return 0 end
+redis.call('UNLINK', KEYS[1], unpack(KEYS, 4))
+redis.call('ZREM', KEYS[2], r[4])
+redis.call('ZREM', KEYS[3], r[4])
+local tombstone = '{"state":' .. cjson.encode(r[1]) .. ',"job":' .. cjson.encode(r[5] or '') .. ',"kind":' .. cjson.encode(r[6] or '') ..
+  ',"finishedAt":' .. r[2] .. ',"forgottenAt":' .. ARGV[2] .. '}'
+redis.call('HSET', KEYS[4], '${FENCES_PRUNED_FIELD}', ARGV[2], '${FORGOTTEN_FIELD}', tombstone)
+return 1
+`;
+
 const FINAL_STATES: readonly RunState[] = Object.values(RunState).filter(isFinalState);
+
+/** What is left of a run that `forgetFinished` deleted. */
+export interface ForgottenRun {
+  runId: string;
+  state: RunState;
+  job: string;
+  kind: RunSpec['kind'];
+  finishedAt: number;
+  forgottenAt: number;
+}
+
+/** Every key of a run but its record and its fence hash, which `FORGET` names first. */
+function runDataKeys(runId: string): string[] {
+  return [
+    runDoneKey(runId), runFailedKey(runId), runStatsKey(runId), runDeadLettersKey(runId), runDeadLetterFilesKey(runId),
+    streamPositionsKey(runId), streamPlannedKey(runId), streamDoneKey(runId), streamTimesKey(runId), streamEndsKey(runId), streamGapsKey(runId), streamSizesKey(runId),
+  ];
+}
 
 /** The run store over one Redis connection (not owned: the caller closes it). */
 export interface RunStore {
@@ -235,6 +285,14 @@ export interface RunStore {
    * the ids pruned by this call.
    */
   pruneCompleted(finishedBefore: number, namespace?: string, now?: number): Promise<string[]>;
+  /**
+   * Deletes the runs of `namespace` that finished (completed, failed or cancelled) before
+   * `finishedBefore` (ms), keeping only a marker that refuses their ids (`forgotten`). What they
+   * committed to the series stays. Returns the ids forgotten by this call.
+   */
+  forgetFinished(finishedBefore: number, namespace?: string, now?: number): Promise<string[]>;
+  /** What is left of a forgotten run, or undefined when no run of this id was forgotten. */
+  forgotten(runId: string): Promise<ForgottenRun | undefined>;
 }
 
 /** Options of `createRunStore`. */
@@ -262,8 +320,9 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
       const record: RunRecord = { ...spec, state: RunState.SUBMITTED, submittedAt: now, submitted };
       // Created only if absent, in one step: of two submissions of a new id, one creates the run
       // and the other finds it and is checked against it like any resubmission.
-      const created = Number(await redis.eval(CREATE, 4, runKey(spec.runId), RUNS_INDEX, ACTIVE_RUNS_INDEX, SUBMIT_WAKEUP, spec.runId, String(now), ...Object.entries(encode(record)).flat()));
+      const created = Number(await redis.eval(CREATE, 5, runKey(spec.runId), RUNS_INDEX, ACTIVE_RUNS_INDEX, SUBMIT_WAKEUP, fenceKey(spec.runId), spec.runId, String(now), ...Object.entries(encode(record)).flat()));
       if (created === 1) return record;
+      if (created === -1) throw await forgottenError(spec.runId);
       const existing = await store.get(spec.runId);
       if (existing === undefined) {
         throw new SluiceError(ErrorCode.UNAVAILABLE, `run ${spec.runId} was deleted while being submitted; submit it again`, { context: { runId: spec.runId } });
@@ -409,8 +468,52 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
       }
       return pruned;
     },
+    async forgetFinished(finishedBefore, namespace = '', now = Date.now()) {
+      const forgotten: string[] = [];
+      const page = 500;
+      // Forgotten runs leave the index, so the next page starts that many fewer places on.
+      for (let offset = 0; ; ) {
+        const ids = await redis.zrangebyscore(RUNS_INDEX, '-inf', `(${finishedBefore}`, 'LIMIT', offset, page);
+        const pipeline = redis.pipeline();
+        for (const id of ids) {
+          const keys = [runKey(id), RUNS_INDEX, ACTIVE_RUNS_INDEX, fenceKey(id), ...runDataKeys(id)];
+          pipeline.eval(FORGET, keys.length, ...keys, String(finishedBefore), String(now), namespace, ...FINAL_STATES);
+        }
+        const results = ids.length === 0 ? [] : ((await pipeline.exec()) ?? []);
+        let kept = 0;
+        for (const [i, [error, applied]] of results.entries()) {
+          if (error !== null) throw error;
+          if (Number(applied) === 1) forgotten.push(ids[i] as string);
+          else kept += 1;
+        }
+        if (ids.length < page) break;
+        offset += kept;
+      }
+      return forgotten;
+    },
+    async forgotten(runId) {
+      const raw = await redis.hget(fenceKey(runId), FORGOTTEN_FIELD);
+      if (raw === null) return undefined;
+      const parsed = JSON.parse(raw) as Omit<ForgottenRun, 'runId'>;
+      return { runId, ...parsed };
+    },
+  };
+
+  /** The error for a submission under the id of a forgotten run. */
+  const forgottenError = async (runId: string): Promise<SluiceError> => {
+    const gone = await store.forgotten(runId);
+    const what = gone === undefined ? 'was forgotten' : `(${gone.kind} ${gone.job}) finished ${gone.state} at ${isoTime(gone.finishedAt)} and was forgotten at ${isoTime(gone.forgottenAt)}`;
+    return new SluiceError(
+      ErrorCode.INVALID_CONFIG,
+      `run ${runId} ${what} (the coordinator's --forget-finished): what it committed stays in the series, but its bookkeeping is gone, so it can be neither resumed nor run again under this id; choose another --run-id`,
+      { context: { runId, ...(gone === undefined ? {} : { state: gone.state, finishedAt: gone.finishedAt, forgottenAt: gone.forgottenAt }) } },
+    );
   };
   return store;
+}
+
+function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
 }
 
 function validateSpec(spec: RunSpec): void {

@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ErrorCode, fenceKey, isSluiceError } from '@sluice/core';
-import { ACTIVE_RUNS_INDEX, ACTIVE_RUNS_INDEXED, RUNS_INDEX, RunState, SUBMIT_WAKEUP, createRunStore, runDeadLettersKey, runKey, runStatsKey } from '../src/index.ts';
+import {
+  ACTIVE_RUNS_INDEX, ACTIVE_RUNS_INDEXED, RUNS_INDEX, RunState, SUBMIT_WAKEUP, createRunStore, runDeadLetterFilesKey, runDeadLettersKey, runKey, runStatsKey,
+  streamDoneKey, streamEndsKey, streamGapsKey, streamPlannedKey, streamPositionsKey, streamSizesKey, streamTimesKey,
+} from '../src/index.ts';
 import type { RunSpec, RunStore } from '../src/index.ts';
 
 const base = process.env.REDIS_URL ?? `redis://127.0.0.1:${process.env.REDIS_PORT ?? '6379'}`;
@@ -25,7 +28,7 @@ function withStore(t: TestContext): { redis: Redis; runs: RunStore; newRun(): st
   const ids: string[] = [];
   t.after(async () => {
     for (const id of ids) {
-      const keys = await redis.keys(`sluice:run:${id}*`);
+      const keys = [...(await redis.keys(`sluice:run:${id}*`)), ...(await redis.keys(`sluice:stream:${id}:*`))];
       if (keys.length > 0) await redis.del(...keys);
       await redis.del(fenceKey(id));
       await redis.zrem(RUNS_INDEX, id);
@@ -236,6 +239,82 @@ test('pruning drops the fences and split ids of runs completed before the cutoff
   assert.ok(!(await runs.pruneCompleted(now - 7 * DAY, '', now + 1)).includes(old), 'pruned once');
   assert.deepEqual(await redis.hgetall(fenceKey(old)), { '@pruned': String(now) });
   assert.ok((await runs.pruneCompleted(now - 7 * DAY, 'other', now)).includes(elsewhere), 'a namespace prunes its own runs');
+});
+
+test('forgetFinished deletes every key of the runs of its namespace that finished before the cutoff, and refuses their ids for good', async (t) => {
+  const { redis, runs, newRun } = withStore(t);
+  const DAY = 86_400_000;
+  const now = 1_800_000_000_000;
+  const finish = async (state: RunState, finishedAt: number, options: { namespace?: string; kind?: RunSpec['kind'] } = {}): Promise<string> => {
+    const runId = newRun();
+    await runs.submit({ ...spec(runId), ...(options.namespace === undefined ? {} : { namespace: options.namespace }), ...(options.kind === undefined ? {} : { kind: options.kind }) }, finishedAt - 60_000);
+    await runs.transition(runId, [RunState.SUBMITTED], state, { splitsTotal: 2, ...(state === RunState.RUNNING ? {} : { finishedAt }) });
+    await runs.recordSplitDone(runId, 'f#0-10');
+    await runs.recordFailedSplit(runId, { splitId: 'f#10-20', code: 'SLUICE_IO', message: 'gone', attempts: 5 });
+    await redis.hset(fenceKey(runId), 'f#0-10', '0:9007199254740991');
+    await redis.hset(runStatsKey(runId), 'records', '20');
+    await redis.rpush(runDeadLettersKey(runId), '{"provenance":"f@3"}');
+    await redis.rpush(runDeadLetterFilesKey(runId), '{"url":"file:///archive/x.ndjson","from":0,"count":1}');
+    if (options.kind === 'stream') {
+      for (const key of [streamPositionsKey, streamPlannedKey, streamDoneKey, streamTimesKey, streamEndsKey, streamSizesKey]) await redis.hset(key(runId), 't/0', '1');
+      await redis.rpush(streamGapsKey(runId), '{}');
+    }
+    return runId;
+  };
+  const keysOf = async (runId: string): Promise<string[]> => [...(await redis.keys(`sluice:run:${runId}*`)), ...(await redis.keys(`sluice:stream:${runId}:*`)), ...(await redis.keys(fenceKey(runId)))].toSorted();
+  const completed = await finish(RunState.COMPLETED, now - 91 * DAY);
+  const failed = await finish(RunState.FAILED, now - 91 * DAY);
+  const stream = await finish(RunState.CANCELLED, now - 91 * DAY, { kind: 'stream' });
+  const recent = await finish(RunState.COMPLETED, now - 89 * DAY);
+  const running = await finish(RunState.RUNNING, now - 91 * DAY);
+  const elsewhere = await finish(RunState.FAILED, now - 91 * DAY, { namespace: 'other' });
+  assert.equal((await keysOf(stream)).length, 14, 'precondition: the stream run has its record, fences, stats, dead letters and positions');
+
+  const forgotten = await runs.forgetFinished(now - 90 * DAY, '', now);
+  assert.deepEqual(forgotten.toSorted(), [completed, failed, stream].toSorted());
+  for (const id of forgotten) {
+    assert.deepEqual(await keysOf(id), [fenceKey(id)], `${id}: only its fence hash is left`);
+    assert.deepEqual(Object.keys(await redis.hgetall(fenceKey(id))).toSorted(), ['@forgotten', '@pruned'], 'no fence but the markers: any chunk of it is a duplicate');
+    assert.equal(await runs.get(id), undefined);
+    assert.equal(await runs.progress(id), undefined);
+    assert.equal(await redis.zscore(RUNS_INDEX, id), null, 'out of the run index');
+  }
+  for (const kept of [recent, running, elsewhere]) {
+    assert.equal((await keysOf(kept)).length, 7, `${kept} keeps every key`);
+    assert.notEqual(await runs.get(kept), undefined);
+  }
+  assert.deepEqual(await runs.forgotten(stream), { runId: stream, state: RunState.CANCELLED, job: 'j', kind: 'stream', finishedAt: now - 91 * DAY, forgottenAt: now });
+  assert.equal(await runs.forgotten(recent), undefined);
+
+  // Any new submission of a forgotten id is refused, whatever its inputs: it would commit again what the first run did.
+  for (const id of [completed, failed]) {
+    await assert.rejects(runs.submit(spec(id)), (e: unknown) => isSluiceError(e) && e.code === ErrorCode.INVALID_CONFIG && /forgotten at 2027-01-15T08:00:00.000Z/.test(e.message) && /choose another --run-id/.test(e.message));
+    assert.equal(await runs.get(id), undefined, 'and nothing is recorded');
+  }
+  // A zombie attempt ending after the run was forgotten leaves nothing behind.
+  await runs.recordSplitDone(completed, 'f#10-20');
+  await runs.recordFailedSplit(completed, { splitId: 'f#10-20', code: 'SLUICE_IO', message: 'late', attempts: 1 });
+  assert.deepEqual(await keysOf(completed), [fenceKey(completed)]);
+
+  assert.deepEqual(await runs.forgetFinished(now - 90 * DAY, '', now + 1), [], 'forgotten once');
+  assert.deepEqual(await runs.forgetFinished(now - 90 * DAY, 'other', now), [elsewhere], 'a namespace forgets its own runs');
+});
+
+test('forgetFinished pages through the run index while it shrinks under it', async (t) => {
+  const { runs, newRun } = withStore(t);
+  const finishedAt = 1_000_000;
+  const ids: string[] = [];
+  // More than one page (500), every second one still running: the page after a forgetting starts
+  // as many places sooner as runs left the index.
+  for (let i = 0; i < 1_100; i += 1) {
+    const id = newRun();
+    ids.push(id);
+    await runs.submit(spec(id), finishedAt - 10_000 + i);
+    await runs.transition(id, [RunState.SUBMITTED], i % 2 === 0 ? RunState.COMPLETED : RunState.RUNNING, i % 2 === 0 ? { finishedAt } : {});
+  }
+  const forgotten = new Set(await runs.forgetFinished(finishedAt + 1, '', finishedAt + 2));
+  assert.deepEqual(ids.filter((id) => forgotten.has(id)), ids.filter((_, i) => i % 2 === 0));
+  for (const id of ids.filter((_, i) => i % 2 === 1)) assert.equal((await runs.get(id))?.state, RunState.RUNNING);
 });
 
 test('dead letters are read oldest first, up to a limit', async (t) => {

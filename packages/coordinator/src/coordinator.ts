@@ -34,7 +34,7 @@ const LEASE_RELEASE_TIMEOUT_MS = 2000;
 const ENQUEUE_LOG_EVERY_MS = 10_000;
 /** How long `stop()` waits for the queues' Redis connections to close. */
 const QUEUE_CLOSE_TIMEOUT_MS = 10_000;
-/** How often the leader prunes the bookkeeping of runs completed longer ago than `retainCompletedMs`. */
+/** How often the leader prunes the bookkeeping of runs completed longer ago than `retainCompletedMs`, and forgets those finished before `forgetFinishedMs`. */
 const PRUNE_EVERY_MS = 10 * 60_000;
 /** How often the leader moves dead letters beyond `ArchiveLimits.keepInRedis` to the archive. */
 export const DEFAULT_ARCHIVE_EVERY_MS = 30_000;
@@ -93,6 +93,13 @@ export interface CoordinatorOptions {
    * forever. Records, stats and dead letters stay either way.
    */
   retainCompletedMs?: number;
+  /**
+   * How long a finished run (completed, failed or cancelled) is kept at all before the leader
+   * deletes it (`RunStore.forgetFinished`): record, stats, dead letters in Redis, stream positions
+   * and fences. Its id stays refused. What it committed to the series stays, and so do archived
+   * dead-letter files. Undefined keeps every run forever.
+   */
+  forgetFinishedMs?: number;
   /**
    * Where the leader moves each run's oldest dead letters, keeping the newest `keepInRedis` in
    * Redis; undefined keeps them all in Redis.
@@ -499,11 +506,19 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   let prunedAt = 0;
   const pruneIfDue = async (): Promise<void> => {
     const retain = options.retainCompletedMs;
+    const forget = options.forgetFinishedMs;
     const now = Date.now();
-    if (retain === undefined || !leader || stopped || now - prunedAt < PRUNE_EVERY_MS) return;
+    if ((retain === undefined && forget === undefined) || !leader || stopped || now - prunedAt < PRUNE_EVERY_MS) return;
     prunedAt = now;
-    const pruned = await runs.pruneCompleted(now - retain, options.namespace ?? '', now);
-    if (pruned.length > 0) log(`pruned the fences and split ids of ${pruned.length} ${pruned.length === 1 ? 'run' : 'runs'} completed before ${new Date(now - retain).toISOString()}: ${pruned.slice(0, 5).join(', ')}${pruned.length > 5 ? ', ...' : ''}`);
+    // Forgetting first: a run old enough for both is deleted without being pruned on the way.
+    if (forget !== undefined) {
+      const forgotten = await runs.forgetFinished(now - forget, options.namespace ?? '', now);
+      if (forgotten.length > 0) log(`forgot ${runsOf(forgotten.length)} finished before ${new Date(now - forget).toISOString()} (record, stats, dead letters and fences deleted; the ids stay refused): ${some(forgotten)}`);
+    }
+    if (retain !== undefined) {
+      const pruned = await runs.pruneCompleted(now - retain, options.namespace ?? '', now);
+      if (pruned.length > 0) log(`pruned the fences and split ids of ${runsOf(pruned.length)} completed before ${new Date(now - retain).toISOString()}: ${some(pruned)}`);
+    }
   };
 
   return {
@@ -567,4 +582,14 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       await closing;
     },
   };
+}
+
+/** The first few of some run ids, for a log line. */
+function some(ids: readonly string[]): string {
+  return `${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', ...' : ''}`;
+}
+
+/** "1 run", "3 runs". */
+function runsOf(n: number): string {
+  return `${n} ${n === 1 ? 'run' : 'runs'}`;
 }

@@ -162,6 +162,27 @@ test('the leader prunes the fences of the runs of its namespace completed longer
   assert.ok(lines.some((line) => line.startsWith('pruned the fences and split ids of 1 run completed before ') && line.endsWith(old)), lines.join('\n'));
 });
 
+test('the leader forgets the runs of its namespace finished longer ago than it keeps them, and says so', async (t) => {
+  const s = setup(t);
+  const { redis, runs, namespace, spec } = s;
+  const finish = async (id: string, state: RunState, finishedAt: number): Promise<void> => {
+    await runs.submit(spec(id), finishedAt - 1_000);
+    await runs.transition(id, [RunState.SUBMITTED], state, { splitsTotal: 1, finishedAt });
+    await redis.hset(`sluice:fence:${id}`, 'f#0-10', '0:9007199254740991');
+  };
+  const old = `${namespace}-old`;
+  const recent = `${namespace}-recent`;
+  await finish(old, RunState.FAILED, Date.now() - 2 * 3_600_000);
+  await finish(recent, RunState.COMPLETED, Date.now() - 60_000);
+  const lines: string[] = [];
+  startCoordinator(s, { tickMs: 100, forgetFinishedMs: 3_600_000, log: (line) => lines.push(line) });
+  assert.ok(await eventually(async () => (await runs.get(old)) === undefined, 20_000), 'the old run was forgotten');
+  assert.equal((await runs.forgotten(old))?.state, RunState.FAILED);
+  assert.deepEqual(await redis.hkeys(`sluice:fence:${recent}`), ['f#0-10'], 'the recent run keeps everything');
+  assert.equal((await runs.get(recent))?.state, RunState.COMPLETED);
+  assert.ok(lines.some((line) => line.startsWith('forgot 1 run finished before ') && line.endsWith(old)), lines.join('\n'));
+});
+
 test('timeShift=auto looks past a file that is not Parquet: the run is planned with it as a split of its own', async (t) => {
   const s = setup(t);
   const dir = mkdtempSync(join(tmpdir(), 'sluice-coord-'));

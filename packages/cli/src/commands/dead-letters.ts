@@ -8,6 +8,7 @@ import { ErrorCode, SluiceError } from '@sluice/core';
 import { createDeadLetterLog, createRunStore } from '@sluice/control';
 import { integerFlag, resolveRedisUrl } from '../config.ts';
 import { readFileBytes } from '../inputs.ts';
+import { missingRun } from '../missing-run.ts';
 import { connectRedis } from '../redis-connection.ts';
 
 /** A dead letter as the commit stores it. */
@@ -37,6 +38,7 @@ export function registerDeadLettersCommand(program: Command): void {
         const [record, { letters, total }] = await Promise.all([runs.get(runId), createDeadLetterLog(redis).read(runId, flags.limit, readFileBytes)]);
         // A local `sluice run` keeps its dead letters but no run record: either one names a run.
         if (record === undefined && total === 0) {
+          if ((await runs.forgotten(runId)) !== undefined) throw await missingRun(runs, runId);
           throw new SluiceError(ErrorCode.NOT_FOUND, `no run ${runId}; \`sluice status\` lists the runs (and \`sluice run\` prints the id of a local one)`, { context: { runId } });
         }
         if (flags.json === true) {

@@ -4,10 +4,10 @@
  */
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
-import { ErrorCode, SluiceError } from '@sluice/core';
 import { computePartitionLag, createRunStore, createStreamPositions, isFinalState } from '@sluice/control';
 import type { PartitionLag, PlannedRange, RunProgress } from '@sluice/control';
 import { integerFlag, resolveRedisUrl } from '../config.ts';
+import { missingRun } from '../missing-run.ts';
 import { connectRedis } from '../redis-connection.ts';
 import { formatTable } from '../table.ts';
 
@@ -25,7 +25,7 @@ export function registerStatusCommand(program: Command): void {
         const runs = createRunStore(redis);
         if (runId !== undefined) {
           const progress = await runs.progress(runId);
-          if (progress === undefined) throw new SluiceError(ErrorCode.NOT_FOUND, `no run ${runId}; \`sluice status\` lists the runs`, { context: { runId } });
+          if (progress === undefined) throw await missingRun(runs, runId);
           const isStream = progress.run.kind === 'stream';
           const stream = isStream ? await streamLag(redis, progress) : undefined;
           const gaps = isStream ? await createStreamPositions(redis).gaps(runId) : undefined;
@@ -153,3 +153,4 @@ export function formatProgress(p: RunProgress, now = Date.now()): string {
   for (const f of p.failed) rows.push([p.run.kind === 'stream' ? 'failed range' : 'failed split', `${f.splitId}: [${f.code}] ${f.message} (${f.attempts} attempts)`]);
   return formatTable(rows);
 }
+
