@@ -203,27 +203,27 @@ return 1
 `;
 
 // KEYS[1] run hash, KEYS[2] runs, KEYS[3] active runs, KEYS[4] fence hash, then every other key of
-// the run; ARGV[1] finished-before (ms), ARGV[2] now (ms), ARGV[3] namespace, ARGV[4..] the final
-// states. Deletes a run that finished (in any final state) before ARGV[1]: its record, stats, dead
+// the run; ARGV[1] finished-before (ms), ARGV[2] now (ms), ARGV[3] namespace, ARGV[4] run id,
+// ARGV[5..] the final states. Nothing after the first write can fail, so it never half applies. Deletes a run that finished (in any final state) before ARGV[1]: its record, stats, dead
 // letters, stream positions and fences. Its fence hash keeps two fields: '@pruned', so a zombie
 // attempt's chunk is still a duplicate, and '@forgotten' (JSON: state, job, kind, finishedAt,
 // forgottenAt), which refuses a new run of the same id: that would redo what the first one
 // committed. Returns 1 when forgotten, 0 otherwise.
 const FORGET = `
-local r = redis.call('HMGET', KEYS[1], 'state', 'finishedAt', 'namespace', 'runId', 'job', 'kind')
+local r = redis.call('HMGET', KEYS[1], 'state', 'finishedAt', 'namespace', 'job', 'kind')
 if not r[1] or (r[3] or '') ~= ARGV[3] then return 0 end
 local final = false
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   if ARGV[i] == r[1] then final = true end
 end
 if not final then return 0 end
 local finished = tonumber(r[2] or '')
 if not finished or finished >= tonumber(ARGV[1]) then return 0 end
+local tombstone = '{"state":' .. cjson.encode(r[1]) .. ',"job":' .. cjson.encode(r[4] or '') .. ',"kind":' .. cjson.encode(r[5] or '') ..
+  ',"finishedAt":' .. string.format('%d', finished) .. ',"forgottenAt":' .. string.format('%d', tonumber(ARGV[2])) .. '}'
 redis.call('UNLINK', KEYS[1], unpack(KEYS, 4))
-redis.call('ZREM', KEYS[2], r[4])
-redis.call('ZREM', KEYS[3], r[4])
-local tombstone = '{"state":' .. cjson.encode(r[1]) .. ',"job":' .. cjson.encode(r[5] or '') .. ',"kind":' .. cjson.encode(r[6] or '') ..
-  ',"finishedAt":' .. r[2] .. ',"forgottenAt":' .. ARGV[2] .. '}'
+redis.call('ZREM', KEYS[2], ARGV[4])
+redis.call('ZREM', KEYS[3], ARGV[4])
 redis.call('HSET', KEYS[4], '${FENCES_PRUNED_FIELD}', ARGV[2], '${FORGOTTEN_FIELD}', tombstone)
 return 1
 `;
@@ -346,7 +346,13 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
       await store.clearFailedSplits(spec.runId);
       // Running again: the end of the earlier attempt would freeze its elapsed time, rate and ETA.
       await redis.hdel(runKey(spec.runId), 'finishedAt');
-      await store.transition(spec.runId, [existing.state], RunState.SUBMITTED, { error: '' } as Partial<RunRecord>);
+      if (!(await store.transition(spec.runId, [existing.state], RunState.SUBMITTED, { error: '' } as Partial<RunRecord>))) {
+        // Moved on meanwhile: resubmitted by someone else (then it runs, as asked), or forgotten.
+        const current = await store.get(spec.runId);
+        if (current !== undefined && !isFinalState(current.state)) return current;
+        if ((await store.forgotten(spec.runId)) !== undefined) throw await forgottenError(spec.runId);
+        throw new SluiceError(ErrorCode.UNAVAILABLE, `run ${spec.runId} changed state while being resubmitted; \`sluice status ${spec.runId}\` shows where it is now, then submit it again`, { context: { runId: spec.runId } });
+      }
       await redis.lpush(SUBMIT_WAKEUP, spec.runId);
       return (await store.get(spec.runId)) as RunRecord;
     },
@@ -477,7 +483,7 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
         const pipeline = redis.pipeline();
         for (const id of ids) {
           const keys = [runKey(id), RUNS_INDEX, ACTIVE_RUNS_INDEX, fenceKey(id), ...runDataKeys(id)];
-          pipeline.eval(FORGET, keys.length, ...keys, String(finishedBefore), String(now), namespace, ...FINAL_STATES);
+          pipeline.eval(FORGET, keys.length, ...keys, String(finishedBefore), String(now), namespace, id, ...FINAL_STATES);
         }
         const results = ids.length === 0 ? [] : ((await pipeline.exec()) ?? []);
         let kept = 0;

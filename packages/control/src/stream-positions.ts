@@ -114,6 +114,14 @@ redis.call('HSET', KEYS[1], ARGV[1], encode(p))
 return {1, string.format('%d', p.committed), ''}
 `;
 
+// KEYS[1] positions, KEYS[2] gaps; ARGV[1] gap JSON. A range still running when its run was
+// forgotten must not bring back a gaps list that nothing would delete again.
+const RECORD_GAP = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+return 1
+`;
+
 /** One partition's positions. */
 export interface PartitionPositions {
   topic: string;
@@ -306,7 +314,7 @@ export function createStreamPositions(redis: Redis): StreamPositions {
       await redis.hset(streamEndsKey(runId), Object.fromEntries(ends.map((e) => [field(topic, e.partition), entry(e)])));
     },
     async recordGap(runId, topic, partition, from, until) {
-      await redis.rpush(streamGapsKey(runId), JSON.stringify({ topic, partition, from, until }));
+      await redis.eval(RECORD_GAP, 2, streamPositionsKey(runId), streamGapsKey(runId), JSON.stringify({ topic, partition, from, until }));
     },
     async gaps(runId) {
       const byStart = new Map<string, PlannedRange>();

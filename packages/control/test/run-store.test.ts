@@ -296,6 +296,13 @@ test('forgetFinished deletes every key of the runs of its namespace that finishe
   await runs.recordFailedSplit(completed, { splitId: 'f#10-20', code: 'SLUICE_IO', message: 'late', attempts: 1 });
   assert.deepEqual(await keysOf(completed), [fenceKey(completed)]);
 
+  // A record without its runId field (written by hand, or by an older version) is forgotten whole all the same.
+  const bare = await finish(RunState.COMPLETED, now - 91 * DAY);
+  await redis.hdel(runKey(bare), 'runId');
+  assert.deepEqual(await runs.forgetFinished(now - 90 * DAY, '', now), [bare]);
+  assert.deepEqual(await keysOf(bare), [fenceKey(bare)]);
+  assert.equal((await runs.forgotten(bare))?.state, RunState.COMPLETED);
+  assert.equal(await redis.zscore(RUNS_INDEX, bare), null);
   assert.deepEqual(await runs.forgetFinished(now - 90 * DAY, '', now + 1), [], 'forgotten once');
   assert.deepEqual(await runs.forgetFinished(now - 90 * DAY, 'other', now), [elsewhere], 'a namespace forgets its own runs');
 });

@@ -184,6 +184,8 @@ test('ranges committed passes leave nothing behind: their fences go, the floor s
 test('a gap a worker recorded again (a retried range) is listed once, with the widest end seen', async (t) => {
   const { positions, newRun } = withPositions(t);
   const run = newRun();
+  await positions.init(run, 'tp', 0, 0);
+  await positions.init(run, 'tp', 1, 0);
   await positions.recordGap(run, 'tp', 0, 100, 150);
   await positions.recordGap(run, 'tp', 1, 100, 120);
   await positions.recordGap(run, 'tp', 0, 100, 180);
@@ -194,6 +196,10 @@ test('a gap a worker recorded again (a retried range) is listed once, with the w
     { topic: 'tp', partition: 1, from: 100, until: 120 },
     { topic: 'tp', partition: 0, from: 400, until: 450 },
   ]);
+  // A range still running when its run was forgotten (its positions deleted) records nothing.
+  const gone = newRun();
+  await positions.recordGap(gone, 'tp', 0, 100, 150);
+  assert.deepEqual(await positions.gaps(gone), []);
 });
 
 test('list reports every partition with planned, committed, in flight, where it started and the last end offset seen', async (t) => {

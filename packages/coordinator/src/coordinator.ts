@@ -36,6 +36,8 @@ const ENQUEUE_LOG_EVERY_MS = 10_000;
 const QUEUE_CLOSE_TIMEOUT_MS = 10_000;
 /** How often the leader prunes the bookkeeping of runs completed longer ago than `retainCompletedMs`, and forgets those finished before `forgetFinishedMs`. */
 const PRUNE_EVERY_MS = 10 * 60_000;
+/** The least `forgetFinishedMs`: whoever waits on a run (`sluice backfill --wait`) must be able to read how it ended. */
+export const FORGET_FINISHED_AT_LEAST_MS = 3_600_000;
 /** How often the leader moves dead letters beyond `ArchiveLimits.keepInRedis` to the archive. */
 export const DEFAULT_ARCHIVE_EVERY_MS = 30_000;
 /** Runs read at leadership for dead letters to archive, beyond the active ones (runs that finished under another leader). */
@@ -132,6 +134,13 @@ export function logCoordinatorLine(line: string): void {
 
 /** Creates a coordinator (call `run()` to start it). */
 export function createCoordinator(options: CoordinatorOptions): Coordinator {
+  const forget = options.forgetFinishedMs;
+  if (forget !== undefined && !(Number.isSafeInteger(forget) && forget >= FORGET_FINISHED_AT_LEAST_MS)) {
+    throw new SluiceError(ErrorCode.INVALID_CONFIG, `forgetFinishedMs must be whole milliseconds of at least ${FORGET_FINISHED_AT_LEAST_MS} (1h), got ${String(forget)}`, {
+      retryable: false,
+      context: { forgetFinishedMs: forget },
+    });
+  }
   const log = options.log ?? logCoordinatorLine;
   const lease = createLease(options.redis, {
     key: coordinatorLeaseKey(options.namespace),
@@ -492,7 +501,12 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     } else {
       for (const outcome of await archiveDeadLetters(deadLetters, ids, archive, archiveLimits, () => leader && !stopped)) {
         if (outcome.moved > 0) log(`run ${outcome.runId}: moved ${outcome.moved} dead letters to ${outcome.files} ${outcome.files === 1 ? 'file' : 'files'} under ${archive.url}`);
-        if (outcome.lostRace === true) log(`run ${outcome.runId}: another coordinator archived the same dead letters first; this one's copy ${outcome.orphan === undefined ? 'was deleted' : `could not be deleted (${outcome.orphan.error.message}) and may go: ${outcome.orphan.url}`}`);
+        if (outcome.lostRace === true) {
+          const copy = `this one's copy ${outcome.orphan === undefined ? 'was deleted' : `could not be deleted (${outcome.orphan.error.message}) and may go: ${outcome.orphan.url}`}`;
+          // A run forgotten between reading and trimming its dead letters refuses the trim the same way.
+          const forgotten = (await runs.forgotten(outcome.runId)) !== undefined;
+          log(`run ${outcome.runId}: ${forgotten ? 'forgotten while its dead letters were being archived' : 'another coordinator archived the same dead letters first'}; ${copy}`);
+        }
       }
     }
     // A run stays a candidate while it is active or still has more than it keeps in Redis.

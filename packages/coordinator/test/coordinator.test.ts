@@ -183,6 +183,18 @@ test('the leader forgets the runs of its namespace finished longer ago than it k
   assert.ok(lines.some((line) => line.startsWith('forgot 1 run finished before ') && line.endsWith(old)), lines.join('\n'));
 });
 
+test('a forgetFinishedMs under an hour, or not a whole number, is refused before anything connects', () => {
+  // Redis handles are never touched: the check comes first.
+  const unused = {} as Redis;
+  for (const forgetFinishedMs of [0, 59 * 60_000, Number.NaN, 3_600_000.5]) {
+    assert.throws(
+      () => createCoordinator({ redisUrl: 'redis://127.0.0.1:1', redis: unused, blockingRedis: unused, listInputs: async () => [], openReader: () => { throw new Error('unused'); }, forgetFinishedMs }),
+      (e: unknown) => e instanceof SluiceError && e.code === ErrorCode.INVALID_CONFIG && e.message.startsWith('forgetFinishedMs must be whole milliseconds of at least 3600000 (1h)'),
+      String(forgetFinishedMs),
+    );
+  }
+});
+
 test('timeShift=auto looks past a file that is not Parquet: the run is planned with it as a split of its own', async (t) => {
   const s = setup(t);
   const dir = mkdtempSync(join(tmpdir(), 'sluice-coord-'));

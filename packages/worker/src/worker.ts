@@ -109,7 +109,7 @@ export function createWorker(options: WorkerOptions): SluiceWorker {
     async process(payload, { signal }) {
       const run = await runs.get(payload.runId);
       if (run === undefined) {
-        throw new SluiceError(ErrorCode.NOT_FOUND, `run ${payload.runId} does not exist (deleted?); dropping its split`, {
+        throw new SluiceError(ErrorCode.NOT_FOUND, `run ${payload.runId} does not exist (deleted, or forgotten by the coordinator's --forget-finished); dropping its split`, {
           retryable: false,
           context: { runId: payload.runId, splitId: payload.splitId },
         });

@@ -16,6 +16,7 @@ import type { SplitQueue } from '@sluice/queue';
 import type { Redis } from 'ioredis';
 import { loadJob, parseEventTimeBound, resolveRunOptions } from '@sluice/runtime';
 import { byteSizeFlag, collectSet, resolveRedisUrl } from '../config.ts';
+import { missingRun } from '../missing-run.ts';
 import { connectRedis, redactRedisUrl } from '../redis-connection.ts';
 import { normalizeInput } from '../inputs.ts';
 import { formatProgress } from './status.ts';
@@ -116,7 +117,7 @@ export function registerBackfillCommand(program: Command): void {
         const runs = createRunStore(redis);
         const moved = await runs.transition(runId, [RunState.SUBMITTED, RunState.PLANNING, RunState.RUNNING], RunState.CANCELLING);
         const run = await runs.get(runId);
-        if (run === undefined) throw new SluiceError(ErrorCode.NOT_FOUND, `no run ${runId}`, { context: { runId } });
+        if (run === undefined) throw await missingRun(runs, runId);
         process.stdout.write(moved ? `cancelling ${runId}\n` : `run ${runId} is ${run.state}; nothing to cancel\n`);
       } finally {
         redis.disconnect();
@@ -216,7 +217,7 @@ export async function follow(runs: RunStore, runId: string, watch?: RunWatch): P
   let lastMove = { seen: '', at: Date.now() };
   for (;;) {
     const p = await runs.progress(runId);
-    if (p === undefined) throw new SluiceError(ErrorCode.NOT_FOUND, `run ${runId} disappeared`, { context: { runId } });
+    if (p === undefined) throw (await runs.forgotten(runId)) === undefined ? new SluiceError(ErrorCode.NOT_FOUND, `run ${runId} disappeared`, { context: { runId } }) : await missingRun(runs, runId);
     const now = Date.now();
     const seen = `${p.run.state} ${p.bytes} ${p.records} ${p.splitsDone} ${p.splitsFailed}`;
     if (seen !== lastMove.seen) lastMove = { seen, at: now };

@@ -4,7 +4,7 @@
  */
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { DEFAULT_ARCHIVE_EVERY_MS, DEFAULT_ARCHIVE_LIMITS, DEFAULT_RANGE_LIMITS, DEFAULT_STREAM_POLL_MS, createCoordinator, logCoordinatorLine as log } from '@sluice/coordinator';
+import { DEFAULT_ARCHIVE_EVERY_MS, DEFAULT_ARCHIVE_LIMITS, DEFAULT_RANGE_LIMITS, DEFAULT_STREAM_POLL_MS, FORGET_FINISHED_AT_LEAST_MS, createCoordinator, logCoordinatorLine as log } from '@sluice/coordinator';
 import { settledWithin } from '@sluice/core';
 import { byteSizeFlag, durationFlag, integerFlag, resolveRedisUrl } from '../config.ts';
 import { listInputFiles, logFileSystemEvents, openDeadLetterArchive, openInputReader } from '../inputs.ts';
@@ -12,9 +12,6 @@ import { connectRedis, createOutageReporter, redactRedisUrl } from '../redis-con
 import { stopOnSignal } from '../stop-signal.ts';
 import { createStreamWiring, resolveBrokers } from '../stream-wiring.ts';
 
-
-// A client waiting on a run (`sluice backfill --wait`) must be able to read how it ended.
-const FORGET_AT_LEAST_MS = 3_600_000;
 /** Time the planning loop gets, beyond one tick, to notice a stop. */
 const RUN_EXIT_GRACE_MS = 2000;
 
@@ -34,7 +31,7 @@ export function registerCoordinatorCommand(program: Command): void {
     .option('--max-in-flight <n>', 'planned but unfinished ranges per partition', integerFlag('--max-in-flight', { min: 1, max: 1000 }), DEFAULT_RANGE_LIMITS.maxInFlightPerPartition)
     .option('--attempts <n>', 'attempts per backfill split before it counts as failed (live ranges retry until Kafka and Redis are back)', integerFlag('--attempts', { min: 1, max: 1000 }), 5)
     .addOption(new Option('--retain-completed <duration>', 'how long a completed backfill keeps its exactly-once bookkeeping (fences and split ids, about 300 bytes a split) before it is pruned; its record, stats and dead letters stay. never keeps it').argParser(durationFlag('--retain-completed')).default(7 * 86_400_000, '7d'))
-    .addOption(new Option('--forget-finished <duration>', 'how long a finished run (completed, failed or cancelled) is kept before it is deleted: its record, stats, dead letters in Redis and fences (what it committed to the series stays, and its id stays refused). never keeps every run; at least 1h, so a run is not gone before whoever waits on it has read how it ended').argParser(durationFlag('--forget-finished', FORGET_AT_LEAST_MS)).default(Number.POSITIVE_INFINITY, 'never'))
+    .addOption(new Option('--forget-finished <duration>', 'how long a finished run (completed, failed or cancelled) is kept before it is deleted: its record, stats, dead letters in Redis and fences (what it committed to the series stays, and its id stays refused). never keeps every run; at least 1h, so a run is not gone before whoever waits on it has read how it ended').argParser(durationFlag('--forget-finished', FORGET_FINISHED_AT_LEAST_MS)).default(Number.POSITIVE_INFINITY, 'never'))
     .option('--dead-letter-archive <dir-url>', 'directory (webhdfs://, hdfs://, file:// or a local path) the oldest dead letters of each run move to, beyond the newest --dead-letters-in-redis; without it they all stay in Redis')
     .option('--dead-letters-in-redis <n>', 'dead letters each run keeps in Redis when --dead-letter-archive is given (the newest)', integerFlag('--dead-letters-in-redis', { min: 0, max: 100_000_000 }), DEFAULT_ARCHIVE_LIMITS.keepInRedis)
     .option('--dead-letter-archive-every <ms>', 'how often the leader moves dead letters to --dead-letter-archive', integerFlag('--dead-letter-archive-every', { min: 100, max: 2 ** 31 - 1, unit: 'milliseconds' }), DEFAULT_ARCHIVE_EVERY_MS)

@@ -11,6 +11,7 @@ import { RunState, coordinatorLeaseKey, createRunStore, createStreamPositions, i
 import { parseStreamStart } from '@sluice/coordinator';
 import { loadJob, resolveRunOptions } from '@sluice/runtime';
 import { collectSet, resolveRedisUrl } from '../config.ts';
+import { missingRun } from '../missing-run.ts';
 import { connectRedis } from '../redis-connection.ts';
 
 interface StreamFlags { topic: string; start: string; set: Record<string, string>; runId?: string; redis?: string; namespace?: string }
@@ -102,7 +103,7 @@ export function registerStreamCommand(program: Command): void {
         const runs = createRunStore(redis);
         const moved = await runs.transition(runId, [RunState.SUBMITTED, RunState.RUNNING], RunState.CANCELLING);
         const run = await runs.get(runId);
-        if (run === undefined) throw new SluiceError(ErrorCode.NOT_FOUND, `no run ${runId}`, { context: { runId } });
+        if (run === undefined) throw await missingRun(runs, runId);
         process.stdout.write(moved ? `stopping ${runId}\n` : `run ${runId} is ${run.state}\n`);
       } finally {
         redis.disconnect();
