@@ -1,9 +1,9 @@
-export { ACTIVE_RUNS_INDEX, ACTIVE_RUNS_INDEXED, COORDINATOR_EPOCH, COORDINATOR_LEASE, coordinatorLeaseKey, FORGOTTEN_FIELD, RUNS_INDEX, SUBMIT_WAKEUP, runDeadLetterFilesKey, runDeadLettersKey, runDoneKey, runFailedKey, runKey, runStatsKey } from './keys.ts';
+export { ACTIVE_RUNS_INDEX, ACTIVE_RUNS_INDEXED, COORDINATOR_EPOCH, COORDINATOR_LEASE, coordinatorLeaseKey, coordinatorProtocolKey, FORGOTTEN_FIELD, RUNS_INDEX, SUBMIT_WAKEUP, runDeadLetterFilesKey, runDeadLettersKey, runDoneKey, runFailedKey, runKey, runStatsKey } from './keys.ts';
 export { RunState, isFinalState } from './run-state.ts';
 export { createRunStore } from './run-store.ts';
 export type { FailedSplit, ForgottenRun, RunProgress, RunRecord, RunSpec, RunStore, RunStoreOptions } from './run-store.ts';
-export { createLease, readLeaseHolder } from './lease.ts';
-export type { Lease, LeaseFence, LeaseOptions } from './lease.ts';
+export { claimPlanningProtocol, createLease, readLeaseHolder } from './lease.ts';
+export type { Lease, LeaseFence, LeaseOptions, ProtocolClaim } from './lease.ts';
 export { streamDoneKey, streamEndsKey, streamGapsKey, streamPlannedKey, streamPositionsKey, streamSizesKey, streamTimesKey } from './keys.ts';
 export { createStreamPositions } from './stream-positions.ts';
 export type { PartitionEnd, PartitionPositions, PlannedRange, StreamPositions } from './stream-positions.ts';

@@ -35,6 +35,14 @@ export function coordinatorLeaseKey(namespace = ''): string {
  */
 export const FORGOTTEN_FIELD = '@forgotten';
 
+/**
+ * The highest planning protocol (`claimPlanningProtocol`) a coordinator of the namespace has led
+ * with: a coordinator of a lower one must not lead there again.
+ */
+export function coordinatorProtocolKey(namespace = ''): string {
+  return namespace === '' ? 'sluice:coordinator:protocol' : `sluice:coordinator:protocol:${namespace}`;
+}
+
 /** Counter issuing fencing tokens to successive lease holders. */
 export const COORDINATOR_EPOCH = 'sluice:coordinator:epoch';
 

@@ -102,3 +102,30 @@ export async function readLeaseHolder(redis: Redis, key: string = COORDINATOR_LE
   const at = current.lastIndexOf(':');
   return { holder: current.slice(0, at), token: Number(current.slice(at + 1)) };
 }
+
+// KEYS[1] protocol key, KEYS[2] lease; ARGV[1] the lease value the claimer holds it with, ARGV[2]
+// its protocol. Returns -1 when the lease is not held so, the recorded protocol when it is higher,
+// else 0 (recorded, raised if lower).
+const CLAIM_PROTOCOL = `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local mine = tonumber(ARGV[2])
+if current > mine then return current end
+if current < mine then redis.call('SET', KEYS[1], ARGV[2]) end
+return 0
+`;
+
+/** What `claimPlanningProtocol` found. */
+export type ProtocolClaim = { ok: true } | { ok: false; reason: 'not-leader' } | { ok: false; reason: 'newer'; recorded: number };
+
+/**
+ * Records that the holder of `fence` leads with planning protocol `protocol` in the key
+ * `protocolKey`, unless a coordinator of a higher protocol has led there: one that would plan a
+ * run differently (other split ids) must never re-plan what a newer one planned.
+ */
+export async function claimPlanningProtocol(redis: Redis, protocolKey: string, fence: LeaseFence, protocol: number): Promise<ProtocolClaim> {
+  const got = Number(await redis.eval(CLAIM_PROTOCOL, 2, protocolKey, fence.key, fence.value, String(protocol)));
+  if (got === -1) return { ok: false, reason: 'not-leader' };
+  if (got > 0) return { ok: false, reason: 'newer', recorded: got };
+  return { ok: true };
+}

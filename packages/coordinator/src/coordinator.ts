@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ErrorCode, SluiceError, coerceError, createRepeatFilter, isSluiceError, settledWithin } from '@sluice/core';
 import type { RangeReader } from '@sluice/core';
-import { RunState, coordinatorLeaseKey, createDeadLetterLog, createLease, createRunStore, isFinalState } from '@sluice/control';
+import { RunState, claimPlanningProtocol, coordinatorLeaseKey, coordinatorProtocolKey, createDeadLetterLog, createLease, createRunStore, isFinalState } from '@sluice/control';
 import type { RunRecord } from '@sluice/control';
 import { QueueKind, createSplitQueue, removePendingJobs } from '@sluice/queue';
 import type { SplitPayload, SplitQueue } from '@sluice/queue';
@@ -36,6 +36,16 @@ const ENQUEUE_LOG_EVERY_MS = 10_000;
 const QUEUE_CLOSE_TIMEOUT_MS = 10_000;
 /** How often the leader prunes the bookkeeping of runs completed longer ago than `retainCompletedMs`, and forgets those finished before `forgetFinishedMs`. */
 const PRUNE_EVERY_MS = 10 * 60_000;
+/**
+ * What this version's planning protocol is: bump it whenever a coordinator would plan a run
+ * differently from the previous version (other split ids or range bounds for the same inputs and
+ * options). A coordinator records it when it starts leading, and one of a lower protocol refuses
+ * to lead where a higher one has: it would re-plan a newer coordinator's runs under other split
+ * ids, which their fences do not cover. 1: Parquet row groups skipped by statistics, recorded per
+ * run (`skipRowGroupsBy`).
+ */
+export const PLANNING_PROTOCOL = 1;
+
 /** The least `forgetFinishedMs`: whoever waits on a run (`sluice backfill --wait`) must be able to read how it ended. */
 export const FORGET_FINISHED_AT_LEAST_MS = 3_600_000;
 /** How often the leader moves dead letters beyond `ArchiveLimits.keepInRedis` to the archive. */
@@ -541,6 +551,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     },
     async run() {
       log('starting');
+      // Set when a newer coordinator has led here: no later attempt of this one may lead.
+      let refusal: SluiceError | undefined;
       for (;;) {
         if (stopped) break;
         try {
@@ -549,6 +561,19 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
             if (token === undefined) {
               await sleep(Math.floor(lease.ttlMs / 3));
               continue;
+            }
+            const fence = lease.fence();
+            const claim = fence === undefined ? { ok: false as const, reason: 'not-leader' as const } : await claimPlanningProtocol(options.redis, coordinatorProtocolKey(options.namespace), fence, PLANNING_PROTOCOL);
+            if (!claim.ok) {
+              if (claim.reason === 'not-leader') continue;
+              await lease.release();
+              refusal = new SluiceError(
+                ErrorCode.INVALID_CONFIG,
+                `a coordinator of planning protocol ${claim.recorded} has led ${options.namespace === undefined || options.namespace === '' ? 'this Redis' : `namespace ${options.namespace}`}, and this one speaks ${PLANNING_PROTOCOL}: it would plan that coordinator's runs under other split ids. Run the newer version instead (see the upgrade notes in docs/design/exactly-once.md)`,
+                { retryable: false, context: { recordedProtocol: claim.recorded, protocol: PLANNING_PROTOCOL, namespace: options.namespace ?? '' } },
+              );
+              log(`refusing to lead: ${refusal.message}`);
+              break;
             }
             becomeLeader(token);
           }
@@ -569,6 +594,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
           log(`error (will retry): [${failure.code}] ${failure.message}`);
           await sleep(tickMs);
         }
+      }
+      if (refusal !== undefined) {
+        stopped = true;
+        throw refusal;
       }
     },
     async stop() {

@@ -1,4 +1,4 @@
-export { DEFAULT_ARCHIVE_EVERY_MS, DEFAULT_STREAM_POLL_MS, FORGET_FINISHED_AT_LEAST_MS, createCoordinator, logCoordinatorLine } from './coordinator.ts';
+export { DEFAULT_ARCHIVE_EVERY_MS, DEFAULT_STREAM_POLL_MS, FORGET_FINISHED_AT_LEAST_MS, PLANNING_PROTOCOL, createCoordinator, logCoordinatorLine } from './coordinator.ts';
 export type { Coordinator, CoordinatorOptions, ListInputOptions } from './coordinator.ts';
 export { mergeAdjacentSplits, planBackfill } from './plan-backfill.ts';
 export type { BackfillPlan, InputFile, MergedRange } from './plan-backfill.ts';

@@ -14,11 +14,11 @@ import { Redis } from 'ioredis';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import { createFileRangeReader } from '@sluice/formats';
 import { fixtureMicros, writeFixture } from '../../formats/test/support/parquet-fixture.ts';
-import { ACTIVE_RUNS_INDEX, RUNS_INDEX, RunState, SUBMIT_WAKEUP, coordinatorLeaseKey, createRunStore, createStreamPositions } from '@sluice/control';
+import { ACTIVE_RUNS_INDEX, RUNS_INDEX, RunState, SUBMIT_WAKEUP, coordinatorLeaseKey, createRunStore, createStreamPositions, readLeaseHolder } from '@sluice/control';
 import type { RunSpec, RunStore } from '@sluice/control';
 import { Queue } from 'bullmq';
 import { DEFAULT_QUEUE_PREFIX, QueueKind, createSplitQueue, queueName } from '@sluice/queue';
-import { createCoordinator } from '../src/index.ts';
+import { PLANNING_PROTOCOL, createCoordinator } from '../src/index.ts';
 import type { CoordinatorOptions, ListInputOptions } from '../src/index.ts';
 
 const base = process.env.REDIS_URL ?? `redis://127.0.0.1:${process.env.REDIS_PORT ?? '6379'}`;
@@ -192,6 +192,41 @@ test('a forgetFinishedMs under an hour, or not a whole number, is refused before
       (e: unknown) => e instanceof SluiceError && e.code === ErrorCode.INVALID_CONFIG && e.message.startsWith('forgetFinishedMs must be whole milliseconds of at least 3600000 (1h)'),
       String(forgetFinishedMs),
     );
+  }
+});
+
+test('a coordinator records its planning protocol when it leads, and refuses to lead where a newer one has', async (t) => {
+  const s = setup(t);
+  const { redis, namespace } = s;
+  const protocolKey = `sluice:coordinator:protocol:${namespace}`;
+  await redis.set(protocolKey, String(PLANNING_PROTOCOL - 1));
+  startCoordinator(s, { tickMs: 100 });
+  assert.ok(await eventually(async () => (await readLeaseHolder(redis, coordinatorLeaseKey(namespace))) !== undefined, 20_000), 'it leads');
+  assert.equal(await redis.get(protocolKey), String(PLANNING_PROTOCOL), 'an older protocol is raised to its own');
+
+  const other = `${namespace}-newer`;
+  const otherKey = `sluice:coordinator:protocol:${other}`;
+  s.defer(async () => {
+    await redis.del(otherKey, coordinatorLeaseKey(other));
+  });
+  await redis.set(otherKey, String(PLANNING_PROTOCOL + 1));
+  const blocking = new Redis(url);
+  const lines: string[] = [];
+  const older = createCoordinator({
+    redisUrl: url, redis, blockingRedis: blocking, namespace: other, leaseTtlMs: 2_000, log: (line) => lines.push(line),
+    listInputs: async () => [], openReader: () => { throw new Error('unused'); },
+  });
+  try {
+    // Bounded: a coordinator that led instead would never settle.
+    const within = new Promise((resolve) => setTimeout(() => resolve('still running after 20 s'), 20_000).unref());
+    await assert.rejects(Promise.race([older.run(), within]), (e: unknown) => e instanceof SluiceError && e.code === ErrorCode.INVALID_CONFIG && e.message.startsWith(`a coordinator of planning protocol ${PLANNING_PROTOCOL + 1} has led namespace ${other}, and this one speaks ${PLANNING_PROTOCOL}`));
+    assert.equal(older.isLeader, false);
+    assert.equal(await readLeaseHolder(redis, coordinatorLeaseKey(other)), undefined, 'it handed the lease back at once');
+    assert.equal(await redis.get(otherKey), String(PLANNING_PROTOCOL + 1), 'the newer protocol stays recorded');
+    assert.ok(lines.some((line) => line.startsWith('refusing to lead: ')), lines.join('\n'));
+  } finally {
+    await older.stop();
+    blocking.disconnect();
   }
 });
 
