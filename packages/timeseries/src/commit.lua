@@ -81,27 +81,9 @@ local function check(k, want)
   return 'SLUICE_WRONGTYPE ' .. k .. ' ' .. want .. ' ' .. got
 end
 
--- One GET instead of TYPE then GET: counters are a third of a chunk's keys, and every call from
--- Lua costs more than the command itself. GET refuses a key of another type, which names it.
-local function check_counter(k)
-  local key = KEYS[k]
-  local other = planned[key]
-  if other and other ~= 'string' then return 'SLUICE_WRONGTYPE ' .. k .. ' string ' .. other end
-  planned[key] = 'string'
-  local v = redis.pcall('GET', key)
-  if type(v) == 'table' and v.err then return 'SLUICE_WRONGTYPE ' .. k .. ' string ' .. redis.call('TYPE', key)['ok'] end
-  if not other and not v then fresh[k] = true end
-  -- INCRBY refuses what is not a canonical integer ('007', '-0') and overflows past 2^63; such a
-  -- refusal in the write phase would leave the chunk half written. At most 18 digits, no
-  -- increment (a safe integer) can overflow.
-  if v and v ~= '0' and not (string.match(v, '^%-?[1-9]%d*$') and #v - (string.sub(v, 1, 1) == '-' and 1 or 0) <= 18) then
-    return 'SLUICE_NOTINT ' .. k
-  end
-  return nil
-end
-
--- A GET in place of TYPE for a string key (a gauge and its time): it refuses a key of another
--- type, and the value it reads spares the write step a second GET.
+-- A GET in place of TYPE for a string key (a counter, a gauge and its time): it refuses a key of
+-- another type, and the value it reads spares the write step a second GET. Returns an error
+-- message, or nil and the value (false when absent).
 local function check_string(k)
   local key = KEYS[k]
   local other = planned[key]
@@ -110,6 +92,21 @@ local function check_string(k)
   local v = redis.pcall('GET', key)
   if type(v) == 'table' and v.err then return 'SLUICE_WRONGTYPE ' .. k .. ' string ' .. redis.call('TYPE', key)['ok'] end
   if not other then known[k] = v end
+  return nil, v
+end
+
+-- One GET instead of TYPE then GET: counters are a third of a chunk's keys, and every call from
+-- Lua costs more than the command itself.
+local function check_counter(k)
+  local err, v = check_string(k)
+  if err then return err end
+  if known[k] == false then fresh[k] = true end
+  -- INCRBY refuses what is not a canonical integer ('007', '-0') and overflows past 2^63; such a
+  -- refusal in the write phase would leave the chunk half written. At most 18 digits, no
+  -- increment (a safe integer) can overflow.
+  if v and v ~= '0' and not (string.match(v, '^%-?[1-9]%d*$') and #v - (string.sub(v, 1, 1) == '-' and 1 or 0) <= 18) then
+    return 'SLUICE_NOTINT ' .. k
+  end
   return nil
 end
 
