@@ -525,6 +525,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     for (const id of ids) {
       if (!active.has(id) && (left.get(id)?.stored ?? 0) <= archiveLimits.keepInRedis) archiveCandidates.delete(id);
     }
+    // A backlog of a full file or more that the pass's file limit left behind goes from the next
+    // tick on, not a whole period later: only the file system then bounds how fast it drains.
+    if (archive !== undefined && leader && !stopped && ids.some((id) => (left.get(id)?.stored ?? 0) >= archiveLimits.keepInRedis + archiveLimits.maxPerFile)) archivedAt = 0;
   };
 
   let prunedAt = 0;

@@ -141,6 +141,32 @@ test('the coordinator sees an active run behind 250 newer finished ones', async 
   assert.deepEqual((await runs.listActive()).filter((r) => r.runId.startsWith(namespace)), [], 'nothing left active');
 });
 
+test('a dead-letter backlog beyond what one pass may move is worked off at the next ticks, not a period later', async (t) => {
+  const s = setup(t);
+  const { redis, runs, namespace, spec } = s;
+  const runId = `${namespace}-bad`;
+  await runs.submit(spec(runId));
+  await runs.transition(runId, [RunState.SUBMITTED], RunState.COMPLETED, { splitsTotal: 1, finishedAt: Date.now() });
+  await redis.rpush(`sluice:run:${runId}:dead`, ...Array.from({ length: 7 }, (_, i) => JSON.stringify({ provenance: `file:///x@${i}`, reason: 'bad', raw: '' })));
+  // An archive in memory: what matters here is when the leader writes, not where.
+  const files = new Map<string, string>();
+  const archive = {
+    url: 'memory:///dead',
+    write: async (fileUrl: string, text: string) => {
+      if (files.has(fileUrl)) throw new Error(`${fileUrl} exists`);
+      files.set(fileUrl, text);
+    },
+    remove: async (fileUrl: string) => files.delete(fileUrl),
+  };
+  // One file of 2 a pass, and a period far longer than the test: only chaining passes moves 6 in time.
+  startCoordinator(s, { tickMs: 100, deadLetterArchive: archive, archiveLimits: { keepInRedis: 1, maxPerFile: 2, maxFilesPerRun: 1 }, archiveEveryMs: 3_600_000 });
+  assert.ok(await eventually(async () => files.size === 3, 15_000), `files written: ${files.size}`);
+  assert.deepEqual([...files.values()].map((text) => text.trim().split('\n').length), [2, 2, 2]);
+  assert.equal(await redis.llen(`sluice:run:${runId}:dead`), 1, 'the newest stays in Redis');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(files.size, 3, 'a remainder under a full file waits for the period');
+});
+
 test('the leader prunes the fences of the runs of its namespace completed longer ago than it retains them, and says so', async (t) => {
   const s = setup(t);
   const { redis, runs, namespace, spec } = s;
