@@ -124,8 +124,8 @@ export function createStreamWiring(brokers: string[], redis: Redis, log: (line: 
       // Records deleted by retention after the range was planned are a gap on the run, as the
       // coordinator records the ones deleted before it planned them; the range goes on after it.
       const onGap = async (gap: OffsetGap): Promise<void> => {
-        await positions.recordGap(payload.runId, topic, partition, gap.from, gap.until);
-        log(`range ${payload.url}@${payload.start}-${payload.end}: offsets [${gap.from}, ${gap.until}) were deleted by retention before they were read; recorded as a gap of run ${payload.runId}`);
+        const recorded = await positions.recordGap(payload.runId, topic, partition, gap.from, gap.until);
+        log(`range ${payload.url}@${payload.start}-${payload.end}: offsets [${gap.from}, ${gap.until}) were deleted by retention before they were read; ${recorded ? `recorded as a gap of run ${payload.runId}` : `not recorded: run ${payload.runId} has no stream positions any more (forgotten)`}`);
       };
       return readRangeRecords({ client }, { topic, partition, from: payload.start, until: payload.end, signal, onGap, ...(resumeFrom === undefined ? {} : { resumeFrom }) });
     },

@@ -97,27 +97,41 @@ if fenced and redis.call('GET', KEYS[#KEYS]) ~= ARGV[1] then return {-1, ''} end
 `;
 
 // KEYS[1] run hash, KEYS[2] active runs, [KEYS[3] lease]; ARGV[1] fence value ('' for none),
-// ARGV[2] new state, ARGV[3] '1' when it is final, ARGV[4] number of allowed current states, then
-// those states, then field/value pairs to set in the same step. The active index changes with the
-// state, so it never misses a live run.
+// ARGV[2] new state, ARGV[3] '1' when it is final, ARGV[4] run id, ARGV[5] number of allowed
+// current states, then those states, then field/value pairs to set in the same step. The active
+// index changes with the state, so it never misses a live run. The run id comes as an argument,
+// not from the record: nothing after the first write may fail.
 const TRANSITION = FENCE_CHECK + `
 local current = redis.call('HGET', KEYS[1], 'state')
 if not current then return {0, ''} end
-local nFrom = tonumber(ARGV[4])
-for i = 5, 4 + nFrom do
+local nFrom = tonumber(ARGV[5])
+for i = 6, 5 + nFrom do
   if ARGV[i] == current then
     redis.call('HSET', KEYS[1], 'state', ARGV[2])
-    local runId = redis.call('HGET', KEYS[1], 'runId')
     if ARGV[3] == '1' then
-      redis.call('ZREM', KEYS[2], runId)
+      redis.call('ZREM', KEYS[2], ARGV[4])
     else
-      redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[1], 'submittedAt') or '0'), runId)
+      redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[1], 'submittedAt') or '0'), ARGV[4])
     end
-    if #ARGV > 4 + nFrom then redis.call('HSET', KEYS[1], unpack(ARGV, 5 + nFrom)) end
+    if #ARGV > 5 + nFrom then redis.call('HSET', KEYS[1], unpack(ARGV, 6 + nFrom)) end
     return {1, current}
   end
 end
 return {0, current}
+`;
+
+// KEYS[1] run hash, KEYS[2] failed splits, KEYS[3] active runs, KEYS[4] wake-up list; ARGV[1] run
+// id, ARGV[2] the final state it was read in. Resumes a failed or cancelled run in one step: its
+// failures and finishedAt go with the state change, so neither a coordinator nor a forgetting pass
+// ever sees it half resumed, and a run that moved on meanwhile is left as it is (returns 0).
+const RESUME = `
+if redis.call('HGET', KEYS[1], 'state') ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('HDEL', KEYS[1], 'finishedAt')
+redis.call('HSET', KEYS[1], 'state', '${RunState.SUBMITTED}', 'error', '')
+redis.call('ZADD', KEYS[3], tonumber(redis.call('HGET', KEYS[1], 'submittedAt') or '0'), ARGV[1])
+redis.call('LPUSH', KEYS[4], ARGV[1])
+return 1
 `;
 
 // KEYS[1] run hash, [KEYS[2] lease]; ARGV[1] fence value ('' for none), then field/value pairs.
@@ -343,17 +357,15 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
       }
       if (!isFinalState(existing.state) || existing.state === RunState.COMPLETED) return existing;
       // A failed or cancelled run resumes: splits already committed are skipped by their fences.
-      await store.clearFailedSplits(spec.runId);
       // Running again: the end of the earlier attempt would freeze its elapsed time, rate and ETA.
-      await redis.hdel(runKey(spec.runId), 'finishedAt');
-      if (!(await store.transition(spec.runId, [existing.state], RunState.SUBMITTED, { error: '' } as Partial<RunRecord>))) {
+      const resumed = Number(await redis.eval(RESUME, 4, runKey(spec.runId), runFailedKey(spec.runId), ACTIVE_RUNS_INDEX, SUBMIT_WAKEUP, spec.runId, existing.state));
+      if (resumed !== 1) {
         // Moved on meanwhile: resubmitted by someone else (then it runs, as asked), or forgotten.
         const current = await store.get(spec.runId);
         if (current !== undefined && !isFinalState(current.state)) return current;
         if ((await store.forgotten(spec.runId)) !== undefined) throw await forgottenError(spec.runId);
         throw new SluiceError(ErrorCode.UNAVAILABLE, `run ${spec.runId} changed state while being resubmitted; \`sluice status ${spec.runId}\` shows where it is now, then submit it again`, { context: { runId: spec.runId } });
       }
-      await redis.lpush(SUBMIT_WAKEUP, spec.runId);
       return (await store.get(spec.runId)) as RunRecord;
     },
     async get(runId) {
@@ -391,7 +403,7 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
     async transition(runId, from, to, fields = {}) {
       const { state: _ignored, ...rest } = fields;
       const { keys, value } = fenceArgs([runKey(runId), ACTIVE_RUNS_INDEX], 'change the state of', runId);
-      const [moved] = (await redis.eval(TRANSITION, keys.length, ...keys, value, to, isFinalState(to) ? '1' : '0', String(from.length), ...from, ...Object.entries(encode(rest)).flat())) as [number, string];
+      const [moved] = (await redis.eval(TRANSITION, keys.length, ...keys, value, to, isFinalState(to) ? '1' : '0', runId, String(from.length), ...from, ...Object.entries(encode(rest)).flat())) as [number, string];
       if (moved === -1) throw deposed('change the state of', runId);
       return moved === 1;
     },

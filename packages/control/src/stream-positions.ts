@@ -188,8 +188,11 @@ export interface StreamPositions {
   list(runId: string): Promise<PartitionPositions[]>;
   /** Remembers the end offsets (and newest timestamps) the coordinator last saw, for lag in `sluice status`. */
   recordEnds(runId: string, topic: string, ends: readonly PartitionEnd[]): Promise<void>;
-  /** Appends a gap to the run's list; `skipGap` does this itself. A retried range may append its gap again. */
-  recordGap(runId: string, topic: string, partition: number, from: number, until: number): Promise<void>;
+  /**
+   * Appends a gap to the run's list; `skipGap` does this itself. A retried range may append its gap
+   * again. False, recording nothing, when the run has no positions (it was forgotten).
+   */
+  recordGap(runId: string, topic: string, partition: number, from: number, until: number): Promise<boolean>;
   /**
    * The run's gaps, oldest first, each start once: a gap appended again (a retried range, which may
    * find retention moved on) counts with the widest end it was seen with.
@@ -314,7 +317,7 @@ export function createStreamPositions(redis: Redis): StreamPositions {
       await redis.hset(streamEndsKey(runId), Object.fromEntries(ends.map((e) => [field(topic, e.partition), entry(e)])));
     },
     async recordGap(runId, topic, partition, from, until) {
-      await redis.eval(RECORD_GAP, 2, streamPositionsKey(runId), streamGapsKey(runId), JSON.stringify({ topic, partition, from, until }));
+      return Number(await redis.eval(RECORD_GAP, 2, streamPositionsKey(runId), streamGapsKey(runId), JSON.stringify({ topic, partition, from, until }))) === 1;
     },
     async gaps(runId) {
       const byStart = new Map<string, PlannedRange>();

@@ -324,6 +324,16 @@ test('forgetFinished pages through the run index while it shrinks under it', asy
   for (const id of ids.filter((_, i) => i % 2 === 1)) assert.equal((await runs.get(id))?.state, RunState.RUNNING);
 });
 
+test('a state change of a record without its runId field still keeps the active index and sets its fields', async (t) => {
+  const { redis, runs, newRun } = withStore(t);
+  const runId = newRun();
+  await runs.submit(spec(runId));
+  await redis.hdel(runKey(runId), 'runId');
+  assert.equal(await runs.transition(runId, [RunState.SUBMITTED], RunState.COMPLETED, { finishedAt: 123 }), true);
+  assert.equal(await redis.zscore(ACTIVE_RUNS_INDEX, runId), null, 'out of the active index');
+  assert.equal(await redis.hget(runKey(runId), 'finishedAt'), '123', 'and its fields are set in the same step');
+});
+
 test('dead letters are read oldest first, up to a limit', async (t) => {
   const { redis, runs, newRun } = withStore(t);
   const runId = newRun();

@@ -501,6 +501,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     }
     const ids = [...archiveCandidates];
     const archive = options.deadLetterArchive;
+    // Runs this pass moved dead letters of: only those chain the next pass (a run whose every step
+    // loses a race would otherwise write and delete a file at every tick).
+    const progressed = new Set<string>();
     if (archive === undefined) {
       for (const [runId, count] of await deadLetters.counts(ids)) {
         if (count.stored > DEAD_LETTERS_WARN && !warnedDeadLetters.has(runId)) {
@@ -509,7 +512,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         }
       }
     } else {
-      for (const outcome of await archiveDeadLetters(deadLetters, ids, archive, archiveLimits, () => leader && !stopped)) {
+      const outcomes = await archiveDeadLetters(deadLetters, ids, archive, archiveLimits, () => leader && !stopped);
+      for (const outcome of outcomes) if (outcome.moved > 0) progressed.add(outcome.runId);
+      for (const outcome of outcomes) {
         if (outcome.moved > 0) log(`run ${outcome.runId}: moved ${outcome.moved} dead letters to ${outcome.files} ${outcome.files === 1 ? 'file' : 'files'} under ${archive.url}`);
         if (outcome.lostRace === true) {
           const copy = `this one's copy ${outcome.orphan === undefined ? 'was deleted' : `could not be deleted (${outcome.orphan.error.message}) and may go: ${outcome.orphan.url}`}`;
@@ -527,7 +532,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     }
     // A backlog of a full file or more that the pass's file limit left behind goes from the next
     // tick on, not a whole period later: only the file system then bounds how fast it drains.
-    if (archive !== undefined && leader && !stopped && ids.some((id) => (left.get(id)?.stored ?? 0) >= archiveLimits.keepInRedis + archiveLimits.maxPerFile)) archivedAt = 0;
+    if (leader && !stopped && [...progressed].some((id) => (left.get(id)?.stored ?? 0) >= archiveLimits.keepInRedis + archiveLimits.maxPerFile)) archivedAt = 0;
   };
 
   let prunedAt = 0;
@@ -576,6 +581,11 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
                 { retryable: false, context: { recordedProtocol: claim.recorded, protocol: PLANNING_PROTOCOL, namespace: options.namespace ?? '' } },
               );
               log(`refusing to lead: ${refusal.message}`);
+              break;
+            }
+            // stop() saw no leader while the claim was in flight: hand the lease back here instead.
+            if (stopped) {
+              await lease.release();
               break;
             }
             becomeLeader(token);

@@ -65,7 +65,9 @@ export function registerCoordinatorCommand(program: Command): void {
       });
       const running = coordinator.run();
       const stopped = stopOnSignal(log, 'stopping', () => coordinator.stop());
-      // run() returns only after stop(); a rejection is a defect and ends the command with it.
+      // run() returns only after stop(). It rejects when this coordinator must not lead (a newer
+      // planning protocol has led here) or on a defect: the command then ends with that error, and
+      // the process exits without waiting on the connections it leaves open.
       await Promise.race([running, stopped]);
       let clean = await stopped;
       // The loop ends at its next check, unless a tick is waiting for Redis, which may never come back.
