@@ -9,6 +9,7 @@ import { registerDevCommand } from './commands/dev.ts';
 import { registerRunCommand } from './commands/run.ts';
 import { registerBackfillCommand } from './commands/backfill.ts';
 import { registerCoordinatorCommand } from './commands/coordinator.ts';
+import { registerForgetCommand } from './commands/forget.ts';
 import { registerStatusCommand } from './commands/status.ts';
 import { registerWorkerCommand } from './commands/worker.ts';
 import { registerHdfsCommand } from './commands/hdfs.ts';
@@ -34,6 +35,7 @@ export function createProgram(): Command {
   registerBackfillCommand(program);
   registerStatusCommand(program);
   registerDeadLettersCommand(program);
+  registerForgetCommand(program);
   registerCoordinatorCommand(program);
   registerWorkerCommand(program);
   registerHdfsCommand(program);

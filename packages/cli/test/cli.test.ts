@@ -113,6 +113,7 @@ test('every command that needs Redis fails with the same message when it cannot 
   const commands = [
     ['status'],
     ['cancel', 'some-run'],
+    ['forget', 'some-run'],
     ['backfill', 'network-metrics', '--input', '/x'],
     ['stream', 'start', 'network-metrics', '--topic', 't'],
     ['stream', 'stop', 'some-run'],
@@ -180,6 +181,41 @@ test('status and dead-letters name a forgotten run and say when it ended and was
     assert.match(res.stderr, /^error \[SLUICE_NOT_FOUND\]: /, args.join(' '));
     assert.match(res.stderr, said, args.join(' '));
   }
+});
+
+test('forget deletes a finished run at once, refuses one still going, and names a run it does not know', async (t) => {
+  const redis = new Redis(quietRedis);
+  const prefix = `cli-forget-${randomUUID().slice(0, 8)}`;
+  const [done, going] = [`${prefix}-done`, `${prefix}-going`];
+  t.after(async () => {
+    const keys = (await Promise.all([done, going].map((id) => redis.keys(`sluice:run:${id}*`)))).flat();
+    await redis.del(...keys, `sluice:fence:${done}`, `sluice:fence:${going}`);
+    await redis.zrem(RUNS_INDEX, done, going);
+    await redis.zrem(ACTIVE_RUNS_INDEX, done, going);
+    for (const id of [done, going]) await redis.lrem(SUBMIT_WAKEUP, 0, id);
+    redis.disconnect();
+  });
+  const runs = createRunStore(redis);
+  for (const id of [done, going]) await runs.submit({ runId: id, kind: 'backfill', job: 'network-metrics', inputs: ['file:///x'], options: {}, splitSize: 1024 });
+  await runs.transition(done, [RunState.SUBMITTED], RunState.COMPLETED, { finishedAt: Date.parse('2026-01-02T03:04:05Z') });
+  await redis.hset(`sluice:fence:${done}`, 'f#0-10', '0:9007199254740991');
+  await runs.transition(going, [RunState.SUBMITTED], RunState.RUNNING);
+
+  const res = await sluice(['forget', done, '--redis', quietRedis]);
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, /^forgot run cli-forget-\S+-done \(backfill network-metrics, completed at 2026-01-02T03:04:05.000Z\); forgotten at /);
+  assert.equal(await runs.get(done), undefined);
+  assert.deepEqual((await redis.hkeys(`sluice:fence:${done}`)).toSorted(), ['@forgotten', '@pruned']);
+  assert.equal((await sluice(['forget', done, '--redis', quietRedis])).code, 0, 'forgetting twice is a no-op');
+
+  const refused = await sluice(['forget', going, '--redis', quietRedis]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /^error \[SLUICE_INVALID_CONFIG\]: run cli-forget-\S+-going is running: only a finished run can be forgotten; cancel it first/);
+  assert.equal((await runs.get(going))?.state, RunState.RUNNING, 'and it is left alone');
+
+  const unknown = await sluice(['forget', `${prefix}-nope`, '--redis', quietRedis]);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /^error \[SLUICE_NOT_FOUND\]: no run cli-forget-\S+-nope/);
 });
 
 test('a numeric option out of range fails before anything connects, printed with the option to fix', async () => {

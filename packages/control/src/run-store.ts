@@ -254,9 +254,10 @@ export interface ForgottenRun {
   forgottenAt: number;
 }
 
-/** Every key of a run but its record and its fence hash, which `FORGET` names first. */
-function runDataKeys(runId: string): string[] {
+/** The KEYS of `FORGET` for one run: its record, the indexes, its fence hash, then every other key of it. */
+function forgetKeys(runId: string): string[] {
   return [
+    runKey(runId), RUNS_INDEX, ACTIVE_RUNS_INDEX, fenceKey(runId),
     runDoneKey(runId), runFailedKey(runId), runStatsKey(runId), runDeadLettersKey(runId), runDeadLetterFilesKey(runId),
     streamPositionsKey(runId), streamPlannedKey(runId), streamDoneKey(runId), streamTimesKey(runId), streamEndsKey(runId), streamGapsKey(runId), streamSizesKey(runId),
   ];
@@ -307,6 +308,11 @@ export interface RunStore {
   forgetFinished(finishedBefore: number, namespace?: string, now?: number): Promise<string[]>;
   /** What is left of a forgotten run, or undefined when no run of this id was forgotten. */
   forgotten(runId: string): Promise<ForgottenRun | undefined>;
+  /**
+   * Forgets one finished run now, as `forgetFinished` does; returns what is left of it. Throws
+   * NOT_FOUND for no such run and INVALID_CONFIG for a run that has not finished.
+   */
+  forget(runId: string, now?: number): Promise<ForgottenRun>;
 }
 
 /** Options of `createRunStore`. */
@@ -494,7 +500,7 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
         const ids = await redis.zrangebyscore(RUNS_INDEX, '-inf', `(${finishedBefore}`, 'LIMIT', offset, page);
         const pipeline = redis.pipeline();
         for (const id of ids) {
-          const keys = [runKey(id), RUNS_INDEX, ACTIVE_RUNS_INDEX, fenceKey(id), ...runDataKeys(id)];
+          const keys = forgetKeys(id);
           pipeline.eval(FORGET, keys.length, ...keys, String(finishedBefore), String(now), namespace, id, ...FINAL_STATES);
         }
         const results = ids.length === 0 ? [] : ((await pipeline.exec()) ?? []);
@@ -508,6 +514,28 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
         offset += kept;
       }
       return forgotten;
+    },
+    async forget(runId, now = Date.now()) {
+      const run = await store.get(runId);
+      if (run === undefined) {
+        // Forgetting twice is a no-op that says what was forgotten.
+        const already = await store.forgotten(runId);
+        if (already !== undefined) return already;
+        throw new SluiceError(ErrorCode.NOT_FOUND, `no run ${runId}; \`sluice status\` lists the runs`, { context: { runId } });
+      }
+      if (!isFinalState(run.state) || run.finishedAt === undefined) {
+        throw new SluiceError(ErrorCode.INVALID_CONFIG, `run ${runId} is ${run.state}${isFinalState(run.state) ? ' with no finish time recorded' : ''}: only a finished run can be forgotten; cancel it first (\`sluice cancel ${runId}\`) and wait until it is cancelled`, {
+          context: { runId, state: run.state },
+        });
+      }
+      const keys = forgetKeys(runId);
+      // Every finished run is before the cutoff of a manual forget; the namespace is the run's own.
+      const applied = Number(await redis.eval(FORGET, keys.length, ...keys, String(Number.MAX_SAFE_INTEGER), String(now), run.namespace ?? '', runId, ...FINAL_STATES));
+      const gone = await store.forgotten(runId);
+      if (applied !== 1 || gone === undefined) {
+        throw new SluiceError(ErrorCode.UNAVAILABLE, `run ${runId} changed while being forgotten; \`sluice status ${runId}\` shows where it is now`, { context: { runId } });
+      }
+      return gone;
     },
     async forgotten(runId) {
       const raw = await redis.hget(fenceKey(runId), FORGOTTEN_FIELD);
