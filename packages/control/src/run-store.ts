@@ -218,11 +218,12 @@ return 1
 
 // KEYS[1] run hash, KEYS[2] runs, KEYS[3] active runs, KEYS[4] fence hash, then every other key of
 // the run; ARGV[1] finished-before (ms), ARGV[2] now (ms), ARGV[3] namespace, ARGV[4] run id,
-// ARGV[5..] the final states. Nothing after the first write can fail, so it never half applies. Deletes a run that finished (in any final state) before ARGV[1]: its record, stats, dead
-// letters, stream positions and fences. Its fence hash keeps two fields: '@pruned', so a zombie
-// attempt's chunk is still a duplicate, and '@forgotten' (JSON: state, job, kind, finishedAt,
-// forgottenAt), which refuses a new run of the same id: that would redo what the first one
-// committed. Returns 1 when forgotten, 0 otherwise.
+// ARGV[5..] the final states. Deletes a run that finished (in any final state) before ARGV[1]: its
+// record, stats, dead letters, stream positions and fences. Its fence hash keeps two fields:
+// '@pruned', so a zombie attempt's chunk is still a duplicate, and '@forgotten' (JSON: state, job,
+// kind, finishedAt, forgottenAt), which refuses a new run of the same id: that would redo what the
+// first one committed. Everything is read and built before the first write, and nothing after it
+// can fail, so it never half applies. Returns 1 when forgotten, 0 otherwise.
 const FORGET = `
 local r = redis.call('HMGET', KEYS[1], 'state', 'finishedAt', 'namespace', 'job', 'kind')
 if not r[1] or (r[3] or '') ~= ARGV[3] then return 0 end

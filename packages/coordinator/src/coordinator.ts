@@ -512,10 +512,11 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         }
       }
     } else {
-      const outcomes = await archiveDeadLetters(deadLetters, ids, archive, archiveLimits, () => leader && !stopped);
-      for (const outcome of outcomes) if (outcome.moved > 0) progressed.add(outcome.runId);
-      for (const outcome of outcomes) {
-        if (outcome.moved > 0) log(`run ${outcome.runId}: moved ${outcome.moved} dead letters to ${outcome.files} ${outcome.files === 1 ? 'file' : 'files'} under ${archive.url}`);
+      for (const outcome of await archiveDeadLetters(deadLetters, ids, archive, archiveLimits, () => leader && !stopped)) {
+        if (outcome.moved > 0) {
+          progressed.add(outcome.runId);
+          log(`run ${outcome.runId}: moved ${outcome.moved} dead letters to ${outcome.files} ${outcome.files === 1 ? 'file' : 'files'} under ${archive.url}`);
+        }
         if (outcome.lostRace === true) {
           const copy = `this one's copy ${outcome.orphan === undefined ? 'was deleted' : `could not be deleted (${outcome.orphan.error.message}) and may go: ${outcome.orphan.url}`}`;
           // A run forgotten between reading and trimming its dead letters refuses the trim the same way.

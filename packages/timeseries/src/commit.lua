@@ -62,7 +62,7 @@ local planned = {}
 -- What the check step learnt of a key that no earlier op of the chunk touches, by KEYS index, so
 -- the write step need not ask again: `fresh[k]` when the key is absent, `known[k]` a string key's
 -- value (false when absent). Each call from Lua costs more than the command itself; these save
--- about a quarter of a backfill's calls. A key's later ops see earlier writes, so they ask again.
+-- about a fifth of a backfill's calls. A key's later ops see earlier writes, so they ask again.
 local fresh = {}
 local known = {}
 
