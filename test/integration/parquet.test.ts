@@ -5,6 +5,7 @@
  * the independent reference.
  */
 import { test } from 'node:test';
+import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -69,11 +70,11 @@ test('the dataset as Parquet decodes, split by row groups, to exactly the NDJSON
   }
 });
 
-test('sluice run network-metrics over the Parquet dataset gives the reference Redis contents', async (t) => {
-  const files = convert(t);
+/** A Redis connection, a key prefix and a run id of the test's own, all deleted when it ends. */
+function runKeys(t: TestContext, name: string): { redis: Redis; prefix: string; runId: string } {
   const redis = new Redis(redisUrl());
-  const prefix = `${uniqueName('nm-parquet')}:`;
-  const runId = uniqueName('nm-parquet-run');
+  const prefix = `${uniqueName(name)}:`;
+  const runId = uniqueName(`${name}-run`);
   t.after(async () => {
     await deleteKeys(redis, `${prefix}*`);
     // The store's own bookkeeping: run stats and fences by run id, gauge timestamps by key prefix.
@@ -81,6 +82,12 @@ test('sluice run network-metrics over the Parquet dataset gives the reference Re
     await deleteKeys(redis, `sluice:*${prefix}*`);
     redis.disconnect();
   });
+  return { redis, prefix, runId };
+}
+
+test('sluice run network-metrics over the Parquet dataset gives the reference Redis contents', async (t) => {
+  const files = convert(t);
+  const { redis, prefix, runId } = runKeys(t, 'nm-parquet');
 
   const { stdout } = await run(process.execPath, [
     cli, 'run', 'network-metrics', '--input', join(files[0]?.path ?? '', '..', '*.parquet'),
@@ -104,15 +111,7 @@ test('sluice run network-metrics over the Parquet dataset gives the reference Re
 
 test('with --set since/until, row groups outside them are skipped by their ts statistics, and the result is the reference over the records inside', async (t) => {
   const files = convert(t, true);
-  const redis = new Redis(redisUrl());
-  const prefix = `${uniqueName('nm-parquet-window')}:`;
-  const runId = uniqueName('nm-parquet-window-run');
-  t.after(async () => {
-    await deleteKeys(redis, `${prefix}*`);
-    await deleteKeys(redis, `sluice:*${runId}*`);
-    await deleteKeys(redis, `sluice:*${prefix}*`);
-    redis.disconnect();
-  });
+  const { redis, prefix, runId } = runKeys(t, 'nm-parquet-window');
   const { since, until, inside, all } = eventTimeWindow();
   const shift = 86_400 * Math.floor((Date.now() - Date.parse('2018-03-24T17:40:00Z')) / 86_400_000);
 

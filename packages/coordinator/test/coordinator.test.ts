@@ -15,7 +15,7 @@ import { ErrorCode, SluiceError } from '@sluice/core';
 import { createFileRangeReader } from '@sluice/formats';
 import { fixtureMicros, writeFixture } from '../../formats/test/support/parquet-fixture.ts';
 import { ACTIVE_RUNS_INDEX, RUNS_INDEX, RunState, SUBMIT_WAKEUP, coordinatorLeaseKey, createRunStore, createStreamPositions, readLeaseHolder } from '@sluice/control';
-import type { RunSpec, RunStore } from '@sluice/control';
+import type { RunRecord, RunSpec, RunStore } from '@sluice/control';
 import { Queue } from 'bullmq';
 import { DEFAULT_QUEUE_PREFIX, QueueKind, createSplitQueue, queueName } from '@sluice/queue';
 import { PLANNING_PROTOCOL, createCoordinator } from '../src/index.ts';
@@ -103,6 +103,17 @@ async function eventually(check: () => Promise<boolean>, ms: number): Promise<bo
     await new Promise((r) => setTimeout(r, 20));
   }
   return check();
+}
+
+/** The run once a coordinator has planned it, asserted running (a failure's error is the message). */
+async function plannedRun(runs: RunStore, runId: string): Promise<RunRecord | undefined> {
+  let run = await runs.get(runId);
+  await eventually(async () => {
+    run = await runs.get(runId);
+    return run?.state !== RunState.SUBMITTED && run?.state !== RunState.PLANNING;
+  }, 20_000);
+  assert.equal(run?.state, RunState.RUNNING, run?.error);
+  return run;
 }
 
 test('the coordinator sees an active run behind 250 newer finished ones', async (t) => {
@@ -269,12 +280,7 @@ test('timeShift=auto looks past a file that is not Parquet: the run is planned w
   startCoordinator(s, { tickMs: 100, listInputs: async () => files, openReader: (u) => createFileRangeReader(new URL(u).pathname) });
   const runId = `${s.namespace}-auto`;
   await s.runs.submit({ ...s.spec(runId), inputs: [`${pathToFileURL(dir).href}/*`], options: { timeShift: 'auto' } });
-  let run = await s.runs.get(runId);
-  await eventually(async () => {
-    run = await s.runs.get(runId);
-    return run?.state !== RunState.SUBMITTED && run?.state !== RunState.PLANNING;
-  }, 20_000);
-  assert.equal(run?.state, RunState.RUNNING, run?.error);
+  const run = await plannedRun(s.runs, runId);
   assert.equal(run?.splitsTotal, 2);
   assert.match(run?.options.timeShift ?? '', /^\d+$/, 'the shift was resolved from the file that reads');
 });
@@ -303,12 +309,7 @@ test('timeShift=auto reads a file cut into many splits once, and resolves the sh
   });
   const runId = `${s.namespace}-auto-many`;
   await s.runs.submit({ ...s.spec(runId), inputs: [file.url], options: { timeShift: 'auto' } });
-  let run = await s.runs.get(runId);
-  await eventually(async () => {
-    run = await s.runs.get(runId);
-    return run?.state !== RunState.SUBMITTED && run?.state !== RunState.PLANNING;
-  }, 20_000);
-  assert.equal(run?.state, RunState.RUNNING, run?.error);
+  const run = await plannedRun(s.runs, runId);
   assert.ok((run?.splitsTotal ?? 0) >= 20, `precondition: many splits (${run?.splitsTotal})`);
   assert.equal(run?.options.timeShift, String(3 * day), 'three whole days: the newest record, in the middle of the file, was seen');
   assert.equal(opened, 1, 'the file was opened once for the whole pass, not once per split');
@@ -325,12 +326,7 @@ test('a backfill with --since reads no date partition that ended before it, and 
   } });
   const runId = `${s.namespace}-since`;
   await s.runs.submit({ ...s.spec(runId), inputs: ['file:///archive/dt=*/dns.ndjson'], since: Date.parse('2018-03-24T06:00:00Z') * 1000 });
-  let run = await s.runs.get(runId);
-  await eventually(async () => {
-    run = await s.runs.get(runId);
-    return run?.state === RunState.RUNNING;
-  }, 20_000);
-  assert.equal(run?.state, RunState.RUNNING, run?.error);
+  const run = await plannedRun(s.runs, runId);
   assert.equal(run?.splitsTotal, 1, 'only dt=2018-03-24 is planned');
   assert.equal(run?.bytesTotal, 100);
   assert.ok(lines.includes(`run ${runId}: 2 of 3 files skipped, in date partitions that ended before --since`), lines.join('\n'));
@@ -359,19 +355,10 @@ test('with --since, Parquet row groups outside it are skipped, and a run first p
   await s.runs.submit({ ...s.spec(older), inputs: [file.url], since, splitSize: 1 << 30 });
   await s.redis.hset(`sluice:run:${older}`, 'splitsTotal', '1');
   startCoordinator(s, { tickMs: 100, log: (line) => lines.push(line), listInputs: async () => [file], openReader: (u) => createFileRangeReader(new URL(u).pathname) });
-  const planned = async (id: string) => {
-    let run = await s.runs.get(id);
-    await eventually(async () => {
-      run = await s.runs.get(id);
-      return run?.state === RunState.RUNNING;
-    }, 20_000);
-    assert.equal(run?.state, RunState.RUNNING, run?.error);
-    return run;
-  };
-  const skipping = await planned(fresh);
+  const skipping = await plannedRun(s.runs, fresh);
   assert.equal(skipping?.skipRowGroupsBy, 'ts', 'the decision is recorded with the plan');
   assert.ok(lines.includes(`run ${fresh}: 4 Parquet row groups skipped: their ts statistics lie outside --since/--until`), lines.join('\n'));
-  const unchanged = await planned(older);
+  const unchanged = await plannedRun(s.runs, older);
   assert.equal(unchanged?.skipRowGroupsBy, null, 'planned as it was first: every row group, the same split ids');
   assert.ok(!lines.some((line) => line.startsWith(`run ${older}: `) && line.includes('row groups skipped')), lines.join('\n'));
   // The splits enqueued name their row ranges: the skipping run's starts at the first group kept.
