@@ -144,11 +144,11 @@ export function logCoordinatorLine(line: string): void {
 
 /** Creates a coordinator (call `run()` to start it). */
 export function createCoordinator(options: CoordinatorOptions): Coordinator {
-  const forget = options.forgetFinishedMs;
-  if (forget !== undefined && !(Number.isSafeInteger(forget) && forget >= FORGET_FINISHED_AT_LEAST_MS)) {
-    throw new SluiceError(ErrorCode.INVALID_CONFIG, `forgetFinishedMs must be whole milliseconds of at least ${FORGET_FINISHED_AT_LEAST_MS} (1h), got ${String(forget)}`, {
+  const forgetMs = options.forgetFinishedMs;
+  if (forgetMs !== undefined && !(Number.isSafeInteger(forgetMs) && forgetMs >= FORGET_FINISHED_AT_LEAST_MS)) {
+    throw new SluiceError(ErrorCode.INVALID_CONFIG, `forgetFinishedMs must be whole milliseconds of at least ${FORGET_FINISHED_AT_LEAST_MS} (1h), got ${String(forgetMs)}`, {
       retryable: false,
-      context: { forgetFinishedMs: forget },
+      context: { forgetFinishedMs: forgetMs },
     });
   }
   const log = options.log ?? logCoordinatorLine;
