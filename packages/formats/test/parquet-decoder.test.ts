@@ -22,6 +22,7 @@ async function readAll(reader: RangeReader, options: ParquetOptions): Promise<Re
 
 const recordsOf = (batches: readonly RecordBatch[]): Record<string, unknown>[] => batches.flatMap((b) => b.records);
 const offsetsOf = (batches: readonly RecordBatch[]): number[] => batches.flatMap((b) => b.offsets);
+const floorDiv = (a: bigint, b: bigint): bigint => (a % b < 0n ? a / b - 1n : a / b);
 const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 
 function isCorruptInput(url: string) {
@@ -77,6 +78,43 @@ describe('readSplit: Parquet rows', () => {
       { ms: '1969-12-31T23:59:59.999Z', ns: '1970-01-01T00:00:00.000000001Z' },
     ]);
     assert.equal(parseTimestampMicros(records[0]?.ns), 1_521_911_720_865_716);
+  });
+
+  test('property: TIMESTAMP columns format as Date does, at every precision, across and beyond its range', async () => {
+    const units = [['ms', 'MILLIS', 1000n], ['us', 'MICROS', 1_000_000n], ['ns', 'NANOS', 1_000_000_000n]] as const;
+    const int64 = 2n ** 63n;
+    const dateLimitSeconds = 8_640_000_000_000n;
+    /** What the column's value must read as: the ISO string Date gives for its second, or the raw integer beyond Date. */
+    const expected = (value: bigint, perSecond: bigint): unknown => {
+      const seconds = floorDiv(value, perSecond);
+      if (seconds < -dateLimitSeconds || seconds > dateLimitSeconds) return Number.isSafeInteger(Number(value)) ? Number(value) : value;
+      const digits = String(perSecond).length - 1;
+      return `${new Date(Number(seconds) * 1000).toISOString().slice(0, -4)}${String(value - seconds * perSecond).padStart(digits, '0')}Z`;
+    };
+    // Seconds anywhere (beyond Date's range too), or in this century; then rows a unit, a second or a day apart,
+    // so cached dates and times of day are both changed and reused.
+    const seconds = fc.oneof(fc.bigInt({ min: -2n * dateLimitSeconds, max: 2n * dateLimitSeconds }), fc.bigInt({ min: 0n, max: 4_102_444_800n }));
+    const steps = fc.array(fc.constantFrom('unit', 'second', 'day', 'none'), { minLength: 1, maxLength: 5 });
+    await fc.assert(
+      fc.asyncProperty(seconds, fc.bigInt({ min: 0n, max: 999_999_999n }), steps, async (base, nanos, moves) => {
+        const columns = units.map(([name, unit, perSecond]) => {
+          let value = base * perSecond + (nanos * perSecond) / 1_000_000_000n;
+          const data = moves.map((move) => {
+            value += move === 'unit' ? 1n : move === 'second' ? perSecond : move === 'day' ? 86_400n * perSecond : 0n;
+            return value >= -int64 && value < int64 ? value : null;
+          });
+          return { name, perSecond, data, element: { type: 'INT64' as const, logical_type: { type: 'TIMESTAMP' as const, isAdjustedToUTC: true, unit } } };
+        });
+        const bytes = writeParquet(columns.map(({ name, element, data }) => ({ name, element, data })));
+        const records = recordsOf(await readAll(createMemoryRangeReader(bytes), { start: 0, end: moves.length }));
+        moves.forEach((_, i) => {
+          const want: Record<string, unknown> = {};
+          for (const { name, perSecond, data } of columns) if (data[i] !== null) want[name] = expected(data[i] as bigint, perSecond);
+          assert.deepEqual(records[i], want, `row ${i} of ${base} s`);
+        });
+      }),
+      { numRuns: 100 },
+    );
   });
 
   for (const codec of ['UNCOMPRESSED', 'SNAPPY', 'GZIP', 'ZSTD', 'BROTLI'] as const satisfies readonly FixtureCodec[]) {
