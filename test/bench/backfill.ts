@@ -14,6 +14,7 @@
  *
  *   node test/bench/backfill.ts [--records 10000000] [--split-size 128m] [--skip-spark] [--skip-parquet] [--cpu-prof]
  *     [--worker-heap-mib 320]  (0: no cap; workers and decode-alone processes get the same)
+ *     [--worker-concurrency 1]  (splits each worker runs at once)
  */
 import { execFileSync, fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -49,6 +50,8 @@ const { values: args } = parseArgs({
     'skip-spark': { type: 'boolean', default: false },
     'skip-parquet': { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
+    // Splits each worker runs at once (`sluice worker --concurrency`).
+    'worker-concurrency': { type: 'string', default: '1' },
     // The old-generation cap a deployment gives a worker (the container image sets the same).
     'worker-heap-mib': { type: 'string', default: '320' },
     // What `sluice` sets (gc-tuning.ts); 0 leaves the growth to V8, for an A/B of the tuning.
@@ -145,7 +148,7 @@ async function runSluice(format: Format, shift: number): Promise<SluiceResult> {
     const coordinator = track(startSluice('coordinator', ['coordinator', ...common, '--tick', '200']));
     await coordinator.waitFor('is the leader');
     const profile = [...HEAP_OPTIONS, ...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', join(benchDir, 'profiles')] : [])];
-    const workers = Array.from({ length: WORKERS }, (_, i) => track(startSluice(`worker-${i + 1}`, ['worker', ...common, '--key-prefix', prefix], profile)));
+    const workers = Array.from({ length: WORKERS }, (_, i) => track(startSluice(`worker-${i + 1}`, ['worker', ...common, '--key-prefix', prefix, '--concurrency', String(Number(args['worker-concurrency']))], profile)));
     await Promise.all(workers.map((w) => w.waitFor('ready')));
     log(`  ${format}: coordinator and ${WORKERS} workers up (namespace ${ns}); load ${load()}`);
     const pids = workers.map((w) => w.child.pid as number);
