@@ -20,17 +20,13 @@ import { gunzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { RUNS_INDEX, createDeadLetterLog, createRunStore } from '@sluice/control';
 import { createFileSystem } from '@sluice/hdfs';
-import { redisUrl, webhdfsUrl } from '../support/env.ts';
+import { redisDatabaseUrl, webhdfsUrl } from '../support/env.ts';
 import { datasetFiles, deleteKeys, dumpKeys } from '../support/network-metrics-reference.ts';
 import { writeDatasetParquet } from '../support/parquet-dataset.ts';
 import { runSluice, spawnSluice } from '../support/processes.ts';
 import type { SluiceProcess } from '../support/processes.ts';
 
-const redisDb = (() => {
-  const u = new URL(redisUrl());
-  u.pathname = '/14';
-  return u.href;
-})();
+const redisDb = redisDatabaseUrl(14);
 // Whole days, so the 2018 records land inside kairos's retention windows with their buckets aligned.
 const SHIFT = 86_400 * Math.floor((Date.now() / 1000 - Date.parse('2018-03-24T17:40:00Z') / 1000) / 86_400);
 

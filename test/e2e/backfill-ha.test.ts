@@ -11,10 +11,10 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { redisUrl } from '../support/env.ts';
 import { startHaHdfs } from '../support/hdfs-ha.ts';
-import { computeReference, datasetFiles, deleteKeys, dumpKeys, newestEventMicros } from '../support/network-metrics-reference.ts';
+import { computeReference, datasetFiles, deleteKeys, dumpKeys, wholeDaysShift } from '../support/network-metrics-reference.ts';
 import { runSluice, spawnSluice } from '../support/processes.ts';
 
-const shift = 86_400 * Math.floor((Date.now() / 1000 - newestEventMicros() / 1e6) / 86_400);
+const shift = wholeDaysShift();
 
 test('backfill over hdfs://nameservice survives a NameNode failover and a killed NameNode mid-run', async (t) => {
   const ha = await startHaHdfs(t);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { redisUrl, webhdfsUrl } from '../support/env.ts';
-import { computeReference, datasetFiles, deleteKeys, dumpKeys, eventTimeWindow, newestEventMicros } from '../support/network-metrics-reference.ts';
+import { computeReference, datasetFiles, deleteKeys, dumpKeys, eventTimeWindow, wholeDaysShift } from '../support/network-metrics-reference.ts';
 import { writeDatasetParquet } from '../support/parquet-dataset.ts';
 import type { KeyValue } from '../support/network-metrics-reference.ts';
 import { runSluice, spawnSluice } from '../support/processes.ts';
@@ -21,7 +21,7 @@ import type { SluiceProcess } from '../support/processes.ts';
 
 const hdfsRoot = `${webhdfsUrl().replace(/^http/, 'webhdfs')}/tmp/sluice-test/backfill-${randomUUID()}`;
 // Whole days, so the 2018 data lands within kairos's retention windows and buckets stay aligned.
-const shift = 86_400 * Math.floor((Date.now() / 1000 - newestEventMicros() / 1e6) / 86_400);
+const shift = wholeDaysShift();
 const reference = computeReference(shift);
 
 interface Stack { namespace: string; prefix: string; redis: Redis; coordinator: SluiceProcess; workers: SluiceProcess[]; startWorker(): SluiceProcess }

@@ -15,10 +15,10 @@ import { createFileSystem } from '@sluice/hdfs';
 import { createKafkaAdmin, createKafkaProducer } from '@sluice/kafka';
 import { parseTimestampMicros } from '@sluice/formats';
 import { kafkaBrokers, redisUrl, webhdfsUrl } from '../support/env.ts';
-import { computeReference, datasetFiles, deleteKeys, dumpKeys, newestEventMicros } from '../support/network-metrics-reference.ts';
+import { computeReference, datasetFiles, deleteKeys, dumpKeys, wholeDaysShift } from '../support/network-metrics-reference.ts';
 import { runSluice, spawnSluice } from '../support/processes.ts';
 
-const shift = 86_400 * Math.floor((Date.now() / 1000 - newestEventMicros() / 1e6) / 86_400);
+const shift = wholeDaysShift();
 
 async function handOff(t: TestContext, archiveOf: (events: readonly Ev[]) => Ev[], boundaryFlag: string[]): Promise<{ boundary: number; fromArchive: number; total: number }> {
   const events = datasetFiles('ndjson')

@@ -17,12 +17,12 @@ import { createStreamPositions } from '@sluice/control';
 import type { PartitionLag } from '@sluice/control';
 import { createKafkaAdmin, createKafkaProducer } from '@sluice/kafka';
 import { kafkaBrokers, redisUrl } from '../support/env.ts';
-import { computeReference, datasetFiles, deleteKeys, dumpKeys, newestEventMicros } from '../support/network-metrics-reference.ts';
+import { computeReference, datasetFiles, deleteKeys, dumpKeys, wholeDaysShift } from '../support/network-metrics-reference.ts';
 import type { KeyValue } from '../support/network-metrics-reference.ts';
 import { runSluice, spawnSluice } from '../support/processes.ts';
 import type { SluiceProcess } from '../support/processes.ts';
 
-const shift = 86_400 * Math.floor((Date.now() / 1000 - newestEventMicros() / 1e6) / 86_400);
+const shift = wholeDaysShift();
 const reference = computeReference(shift);
 const brokers = kafkaBrokers().join(',');
 

@@ -16,18 +16,14 @@ import { Redis } from 'ioredis';
 import { RUNS_INDEX } from '@sluice/control';
 import { createSplitQueue } from '@sluice/queue';
 import type { SplitPayload } from '@sluice/queue';
-import { redisUrl, webhdfsUrl } from '../support/env.ts';
-import { computeReference, datasetFiles, deleteKeys, dumpKeys, newestEventMicros } from '../support/network-metrics-reference.ts';
+import { redisDatabaseUrl, webhdfsUrl } from '../support/env.ts';
+import { computeReference, datasetFiles, deleteKeys, dumpKeys, wholeDaysShift } from '../support/network-metrics-reference.ts';
 import type { KeyValue } from '../support/network-metrics-reference.ts';
 import { runSluice, spawnSluice } from '../support/processes.ts';
 import type { SluiceProcess } from '../support/processes.ts';
 
-const redisDb = (() => {
-  const u = new URL(redisUrl());
-  u.pathname = '/15';
-  return u.href;
-})();
-const shift = 86_400 * Math.floor((Date.now() / 1000 - newestEventMicros() / 1e6) / 86_400);
+const redisDb = redisDatabaseUrl(15);
+const shift = wholeDaysShift();
 
 test('workers stopped mid-split take no new split, drain within their bound, and the run completes exactly', async (t) => {
   const ns = `drain-${randomUUID().slice(0, 8)}`;

@@ -9,6 +9,13 @@ export function redisUrl(): string {
   return process.env.REDIS_URL ?? `redis://127.0.0.1:${process.env.REDIS_PORT ?? '6379'}`;
 }
 
+/** The local stack's Redis URL on database `db`: for a test whose processes must not see other tests' keys. */
+export function redisDatabaseUrl(db: number): string {
+  const url = new URL(redisUrl());
+  url.pathname = `/${db}`;
+  return url.href;
+}
+
 /** Kafka bootstrap brokers of the local stack. */
 export function kafkaBrokers(): string[] {
   return (process.env.KAFKA_BROKERS ?? `127.0.0.1:${process.env.KAFKA_PORT ?? '9092'}`).split(',');

@@ -42,6 +42,11 @@ export function newestEventMicros(): number {
   return newest;
 }
 
+/** Whole days that move the dataset's newest event into the last day, so its buckets stay aligned and inside retention. */
+export function wholeDaysShift(): number {
+  return 86_400 * Math.floor((Date.now() / 1000 - newestEventMicros() / 1e6) / 86_400);
+}
+
 function readNdjson(): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   for (const file of datasetFiles('ndjson')) {
