@@ -8,10 +8,10 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { ErrorCode, createCombiner, isSluiceError } from '@sluice/core';
+import { COMMIT_PROTOCOL_FIELD, ErrorCode, createCombiner, isSluiceError } from '@sluice/core';
 import type { Chunk, SeriesDecl } from '@sluice/core';
 import { readFile } from 'node:fs/promises';
-import { createTimeseriesStore, encodeCommitArgs } from '@sluice/timeseries';
+import { COMMIT_PROTOCOL, createTimeseriesStore, encodeCommitArgs } from '@sluice/timeseries';
 import type { CommitOp, TimeseriesStore } from '@sluice/timeseries';
 import { redisUrl, uniqueName } from '../support/env.ts';
 
@@ -533,6 +533,34 @@ test('a run whose fences were pruned takes no chunk of any split, alone or toget
   for (const split of ['f#0-10', 'g#0-10', 'kafka://tp/0@0-10']) {
     assert.deepEqual(await store.progress(runId, split), { seq: Number.MAX_SAFE_INTEGER, resumeAt: Number.MAX_SAFE_INTEGER }, split);
   }
+});
+
+test('a run marked for a newer commit protocol takes no chunk from this one, alone or together; its own protocol is taken', async (t) => {
+  const series: Record<string, SeriesDecl> = { hits: { type: 'count', intervals: { m: { step: 60, steps: 10 } } } };
+  const fixture = await createFixture(t, series);
+  const { store, runId, redis } = fixture;
+  const fence = `sluice:fence:${runId}`;
+  const chunk = (splitId: string, seq = 0): Chunk => chunkOf(series, [['hits', 'h', 1, NOW]], seq, splitId);
+  assert.equal((await store.commit(runId, chunk('f#0-10'))).applied, true, 'before the mark');
+  const outdated = (required: string) => (error: unknown): boolean => {
+    assert.ok(isSluiceError(error), String(error));
+    assert.deepEqual([error.code, error.retryable], [ErrorCode.OUTDATED, false]);
+    assert.equal(error.message, `run ${runId} is written by a newer Sluice (commit protocol ${required}; this worker's is ${COMMIT_PROTOCOL}): upgrade this worker; nothing was written`);
+    return true;
+  };
+  for (const required of [String(COMMIT_PROTOCOL + 1), 'not-a-number']) {
+    await redis.hset(fence, COMMIT_PROTOCOL_FIELD, required);
+    const before = await fixture.dump();
+    await assert.rejects(store.commit(runId, chunk('f#0-10', 1)), outdated(required), 'the next chunk of a split');
+    await assert.rejects(store.commit(runId, chunk('g#0-10')), outdated(required), 'a new split');
+    await assert.rejects(store.commitTogether(runId, ['kafka://tp/0@0-10', 'kafka://tp/0@10-20'], chunk('unused')), outdated(required), 'a group');
+    assert.deepEqual(await fixture.dump(), before, 'nothing was written');
+    assert.deepEqual({ ...(await fixture.stats()) }, { records: '1', badRecords: '0', bytes: '10', expired: '0', chunks: '1' }, 'nor counted');
+    assert.deepEqual(await store.progress(runId, 'f#0-10'), { seq: 0, resumeAt: 100 }, 'the fence did not move');
+  }
+  await redis.hset(fence, COMMIT_PROTOCOL_FIELD, String(COMMIT_PROTOCOL));
+  assert.equal((await store.commit(runId, chunk('f#0-10', 1))).applied, true, 'a run marked with this protocol');
+  assert.equal((await fixture.dump()).get('h:m:23333333')?.value, '2');
 });
 
 test('commitTogether applies one chunk as several fresh splits at once, or nothing when any has a fence', async (t) => {

@@ -33,6 +33,11 @@ export const ErrorCode = {
   FENCED: 'SLUICE_FENCED',
   /** The operation was cancelled on request. */
   CANCELLED: 'SLUICE_CANCELLED',
+  /**
+   * This process is older than what it met (a split payload or a run written by a newer version):
+   * upgrade it. Not the input's fault: the work goes back for an up-to-date process.
+   */
+  OUTDATED: 'SLUICE_OUTDATED',
   /** An invariant broke: a bug in Sluice, never the user's fault. */
   INTERNAL: 'SLUICE_INTERNAL',
 } as const;

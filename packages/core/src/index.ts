@@ -22,7 +22,7 @@ export type { Combiner, CombinerOptions, EmitSlot } from './combiner.ts';
 export { GregorianStep, createBucketCalc, createIntervalCalc, resolveStep } from './intervals.ts';
 export type { BucketCalc, IntervalCalc, ResolvedStep } from './intervals.ts';
 export { encodePythonFloat, encodeValue } from './encode.ts';
-export { FENCES_PRUNED_FIELD, fenceKey, parseRangeSplitId, rangeFloorField, rangeSplitId, rangeUrl, runDeadLettersKey, runStatsKey } from './run-keys.ts';
+export { COMMIT_PROTOCOL_FIELD, FENCES_PRUNED_FIELD, fenceKey, parseRangeSplitId, rangeFloorField, rangeSplitId, rangeUrl, runDeadLettersKey, runStatsKey } from './run-keys.ts';
 export { createRepeatFilter } from './repeat-filter.ts';
 export type { RepeatFilter } from './repeat-filter.ts';
 export { settledWithin } from './settled-within.ts';

@@ -25,6 +25,13 @@ export function fenceKey(runId: string): string {
  */
 export const FENCES_PRUNED_FIELD = '@pruned';
 
+/**
+ * The field of a run's fence hash holding the lowest commit protocol allowed to write the run's
+ * chunks. A version whose commits older workers must not mix with raises its protocol and records
+ * it there; a commit script of a lower protocol then writes nothing (OUTDATED). Absent: protocol 1.
+ */
+export const COMMIT_PROTOCOL_FIELD = '@protocol';
+
 /** The URL of a Kafka partition, as live range payloads carry it. */
 export function rangeUrl(topic: string, partition: number): string {
   return `kafka://${topic}/${partition}`;

@@ -1,6 +1,7 @@
 /**
- * Job payloads cross process boundaries as JSON; a version field lets a newer worker refuse a
- * payload it does not understand instead of misreading it.
+ * Job payloads cross process boundaries as JSON; a version field lets a worker refuse a payload
+ * it does not understand instead of misreading it: an older one's is malformed, a newer one's
+ * means the worker itself must be upgraded.
  */
 import { ErrorCode, SluiceError } from '@sluice/core';
 
@@ -27,11 +28,21 @@ export interface SplitPayload {
   options: Readonly<Record<string, string>>;
 }
 
-/** Checks an incoming payload and returns it typed; a malformed one is a non-retryable error. */
+/**
+ * Checks an incoming payload and returns it typed; a malformed one is a non-retryable error, and
+ * one of a newer payload version is OUTDATED.
+ */
 export function decodeSplitPayload(data: unknown): SplitPayload {
   const p = data as Partial<SplitPayload> | null;
   if (p === null || typeof p !== 'object') throw malformed('payload is not an object', data);
-  if (p.v !== PAYLOAD_VERSION) throw malformed(`payload version ${String(p.v)} is not ${PAYLOAD_VERSION}; upgrade the worker`, data);
+  if (typeof p.v === 'number' && Number.isSafeInteger(p.v) && p.v > PAYLOAD_VERSION) {
+    // Written by a newer coordinator: not a bad split, so it must not fail; an upgraded worker runs it.
+    throw new SluiceError(ErrorCode.OUTDATED, `split payload version ${p.v} is newer than this worker's ${PAYLOAD_VERSION}: upgrade the worker`, {
+      retryable: false,
+      context: { payloadVersion: p.v, workerVersion: PAYLOAD_VERSION, runId: typeof p.runId === 'string' ? p.runId : undefined },
+    });
+  }
+  if (p.v !== PAYLOAD_VERSION) throw malformed(`payload version ${String(p.v)} is not ${PAYLOAD_VERSION}`, data);
   for (const field of ['runId', 'job', 'splitId', 'url', 'format', 'compression'] as const) {
     if (typeof p[field] !== 'string' || p[field] === '') throw malformed(`field ${field} must be a non-empty string`, data);
   }

@@ -44,6 +44,12 @@ export interface SplitConsumerOptions<R> {
   onError?: (error: Error) => void;
   /** Backoff between the attempts of a live range (default 1 s doubling to at most 30 s). */
   rangeRetryDelays?: RetryDelays;
+  /**
+   * Called once, on the first OUTDATED error (a payload or a run of a newer version): the split
+   * went back to the queue with no attempt spent, and the consumer takes no more splits. Upgrade
+   * the process; a caller usually closes the consumer and exits.
+   */
+  onOutdated?: (error: SluiceError) => void;
 }
 
 /** A running consumer. */
@@ -68,6 +74,7 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
   const rangeRetryDelays = options.rangeRetryDelays ?? DEFAULT_RANGE_RETRY_DELAYS;
   const released = new SluiceError(ErrorCode.CANCELLED, 'worker shutting down: split released for retry', { retryable: true });
   let releasing = false;
+  let outdated: SluiceError | undefined;
   // Jobs BullMQ has taken ('active' is emitted a few ticks before the processor is called) and
   // whose processor has not finished: what the drain and the release wait for.
   const taken = new Set<string>();
@@ -89,6 +96,7 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
       const attempts = job.opts.attempts ?? 1;
       try {
         controller.signal.throwIfAborted();
+        if (outdated !== undefined) throw outdated;
         const payload = decodeSplitPayload(job.data);
         return await options.process(payload, {
           signal: controller.signal,
@@ -103,6 +111,19 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
           throw new WaitingError();
         }
         const failure = coerceError(error);
+        if (failure.code === ErrorCode.OUTDATED) {
+          // Not the split's failure either: this process is older than the run. Back to the queue
+          // with no attempt spent, for an upgraded worker; this one stops taking splits (paused
+          // without waiting, since this very split is one of the active ones).
+          await job.moveToWait(token);
+          if (outdated === undefined) {
+            outdated = failure;
+            // Reported as BullMQ reports its own errors: to onError, or printed without one.
+            worker.pause(true).catch((pauseError: unknown) => worker.emit('error', coerceError(pauseError)));
+            options.onOutdated?.(failure);
+          }
+          throw new WaitingError();
+        }
         const final = job.attemptsMade + 1 >= attempts || !failure.retryable;
         options.onAttemptFailed?.(job.data, failure.toJSON(), job.attemptsMade + 1, !final);
         if (final) await options.onFinalFailure?.(job.data, failure.toJSON(), job.attemptsMade + 1);

@@ -20,7 +20,9 @@ test('a well-formed payload decodes to itself after a trip through JSON', () => 
 test('a malformed payload is refused, not retried, naming the field', () => {
   assert.throws(() => decodeSplitPayload(null), malformed(/not an object/));
   assert.throws(() => decodeSplitPayload('x'), malformed(/not an object/));
-  assert.throws(() => decodeSplitPayload({ ...payload, v: 2 }), malformed(/version 2 is not 1; upgrade the worker/));
+  assert.throws(() => decodeSplitPayload({ ...payload, v: 0 }), malformed(/version 0 is not 1/));
+  assert.throws(() => decodeSplitPayload({ ...payload, v: '2' }), malformed(/version 2 is not 1/));
+  assert.throws(() => decodeSplitPayload({ ...payload, v: 1.5 }), malformed(/version 1.5 is not 1/));
   assert.throws(() => decodeSplitPayload({ ...payload, v: undefined }), malformed(/version undefined/));
   for (const field of ['runId', 'job', 'splitId', 'url', 'format', 'compression']) {
     assert.throws(() => decodeSplitPayload({ ...payload, [field]: '' }), malformed(new RegExp(`field ${field} must be a non-empty string`)), field);
@@ -33,6 +35,16 @@ test('a malformed payload is refused, not retried, naming the field', () => {
   }
   assert.throws(() => decodeSplitPayload({ ...payload, options: null }), malformed(/field options must be an object/));
   assert.throws(() => decodeSplitPayload({ ...payload, options: 'a=b' }), malformed(/field options/));
+});
+
+test('a payload of a newer version says this worker is outdated, and is not malformed', () => {
+  assert.throws(
+    () => decodeSplitPayload({ ...payload, v: PAYLOAD_VERSION + 1, splitId: '' }),
+    (e: unknown) =>
+      isSluiceError(e) && e.code === ErrorCode.OUTDATED && !e.retryable &&
+      e.message === `split payload version ${PAYLOAD_VERSION + 1} is newer than this worker's ${PAYLOAD_VERSION}: upgrade the worker` &&
+      e.context.runId === 'run-1',
+  );
 });
 
 test('split job ids are stable, free of ":" and distinct for distinct splits', () => {

@@ -160,11 +160,48 @@ test('a malformed payload is refused without calling the processor', async (t) =
   h.consume(async () => {
     calls += 1;
   });
-  await h.queue.queue.add('j', { ...split('bad'), v: 99 } as unknown as SplitPayload, { jobId: 'bad', attempts: 5 });
+  await h.queue.queue.add('j', { ...split('bad'), v: 0 } as unknown as SplitPayload, { jobId: 'bad', attempts: 5 });
   await until(async () => (await h.queue.queue.getJobState('bad')) as string, (s) => s === 'failed', 'the refusal');
   assert.equal(calls, 0);
   assert.deepEqual(h.failures.map((f) => [f.error.code, f.attempts]), [[ErrorCode.INVALID_CONFIG, 1]]);
 });
+
+for (const cause of ['a payload of a newer version', 'a commit refused as outdated'] as const) {
+  test(`${cause}: the split goes back with no attempt spent, even its last, and the consumer takes no more`, async (t) => {
+    const h = harness(t, 1);
+    const calls: string[] = [];
+    const outdated: SluiceError[] = [];
+    const attemptsFailed: string[] = [];
+    const consumer = h.consume(
+      async (payload) => {
+        calls.push(payload.splitId);
+        throw new SluiceError(ErrorCode.OUTDATED, 'run written by a newer Sluice');
+      },
+      { onOutdated: (error) => outdated.push(error), onAttemptFailed: (payload) => attemptsFailed.push(payload.splitId) },
+    );
+    if (cause === 'a payload of a newer version') {
+      await h.queue.queue.add('j', { ...split('new'), v: PAYLOAD_VERSION + 1 } as unknown as SplitPayload, { jobId: splitJobId('run', 'new'), attempts: 1 });
+    } else {
+      await h.queue.enqueue([split('new')]);
+    }
+    await until(async () => outdated.length, (n) => n === 1, 'the consumer to say it is outdated');
+    await h.queue.enqueue([split('later')]);
+    // Long enough for a consumer still taking splits to take both again.
+    await sleep(1500);
+    assert.deepEqual(calls, cause === 'a payload of a newer version' ? [] : ['new'], 'the processor ran at most the first split, once');
+    assert.equal(outdated[0]?.code, ErrorCode.OUTDATED);
+    assert.equal(consumer.worker.isPaused(), true, 'it fetches no more splits');
+    assert.deepEqual([h.failures, attemptsFailed], [[], []], 'not a failure of the split');
+    for (const id of ['new', 'later']) {
+      const job = await h.queue.queue.getJob(splitJobId('run', id));
+      assert.deepEqual([await stateOf(h, id)(), job?.attemptsMade], ['waiting', 0], id);
+    }
+    // An up-to-date consumer runs both (a payload it can read stands for the upgraded worker's).
+    if (cause === 'a payload of a newer version') await (await h.queue.queue.getJob(splitJobId('run', 'new')))?.updateData(split('new'));
+    h.consume(async () => 'done');
+    for (const id of ['new', 'later']) await until(stateOf(h, id), (s) => s === 'completed', `${id} to run elsewhere`);
+  });
+}
 
 test('close waits for a running split that ends within the drain time and takes no new one', async (t) => {
   const h = harness(t, 3);

@@ -20,12 +20,19 @@
   A run that completed long enough ago has its fences pruned: the hash then holds only the field
   "@pruned", and every chunk of the run is a duplicate: {0, -4} ('F') or {0, -2} ('M').
 
+  A fenced or multi-split chunk of a run whose fence hash holds "@protocol" above this script's
+  PROTOCOL (a newer version's commits wrote it) is refused with SLUICE_OUTDATED <mine> <required>,
+  nothing written: the worker is older than the run and hands the split back.
+
   Every key is type-checked before the first write, so a key of the wrong type aborts the commit
   with nothing written (Redis does not roll back a script that fails half way).
 ]]
 
 -- Even, so an HSET batch keeps each field with its value.
 local BATCH = 1000
+-- This script's commit protocol: COMMIT_PROTOCOL in store.ts, which refuses to load a script whose
+-- number differs.
+local PROTOCOL = 1
 
 -- Bytewise comparison (a > b), independent of the server's collation locale.
 local function bytes_greater(a, b)
@@ -266,6 +273,13 @@ if mode == 'U' then
 end
 
 if mode ~= 'F' and mode ~= 'M' then return redis.error_reply('SLUICE_BADOP mode ' .. tostring(mode)) end
+-- A run that a newer version marked for a higher protocol (see the header) is not this script's to
+-- write, and neither is one whose mark it cannot read: before any other check, so nothing is.
+local required = redis.call('HGET', KEYS[1], '@protocol')
+if required then
+  local need = tonumber(required)
+  if not need or need > PROTOCOL then return redis.error_reply('SLUICE_OUTDATED ' .. PROTOCOL .. ' ' .. required) end
+end
 -- A run whose fences were pruned (see the header) completed: every chunk of it is a duplicate.
 if redis.call('HEXISTS', KEYS[1], '@pruned') == 1 then return {0, mode == 'M' and -2 or -4} end
 local split, seq = ARGV[2], tonumber(ARGV[3])

@@ -1,4 +1,4 @@
-export { createTimeseriesStore } from './store.ts';
+export { COMMIT_PROTOCOL, createTimeseriesStore } from './store.ts';
 export type { CommitResult, InsertResult, SplitProgress, TimeseriesStore, TimeseriesStoreOptions } from './store.ts';
 export type { GetOptions, Properties, SeriesOptions, SeriesResult } from './reader.ts';
 export { condenseRows, decodeRow } from './rows.ts';

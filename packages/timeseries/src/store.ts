@@ -17,7 +17,22 @@ import type { GetOptions, Properties, SeriesOptions, SeriesResult } from './read
 import { toStoreError } from './redis-error.ts';
 import type { Point, Row } from './rows.ts';
 
-const COMMIT_LUA = readFileSync(new URL('./commit.lua', import.meta.url), 'utf8');
+/**
+ * The commit protocol of this version's commit script. Raise it when a change makes commits that
+ * older workers must no longer mix with, and record it in each run's fence hash
+ * (`COMMIT_PROTOCOL_FIELD`): their scripts then refuse that run's chunks (OUTDATED).
+ */
+export const COMMIT_PROTOCOL = 1;
+const COMMIT_LUA = loadCommitScript();
+
+function loadCommitScript(): string {
+  const source = readFileSync(new URL('./commit.lua', import.meta.url), 'utf8');
+  const declared = /^local PROTOCOL = (\d+)$/m.exec(source)?.[1];
+  if (declared !== String(COMMIT_PROTOCOL)) {
+    throw new SluiceError(ErrorCode.INTERNAL, `commit.lua declares protocol ${String(declared)}, store.ts COMMIT_PROTOCOL ${COMMIT_PROTOCOL}: raise both together`);
+  }
+  return source;
+}
 const COMMAND = 'sluiceTimeseriesCommit';
 /** The `seq` reported for a split whose fence was compacted or pruned: past every chunk, with nothing left to read. */
 const COMPACTED_SEQ = Number.MAX_SAFE_INTEGER;
@@ -261,6 +276,14 @@ function decodeScriptError(error: unknown, keys: readonly string[], context: Rea
         ErrorCode.FENCE_GAP,
         `chunk ${String(context.seq)} of split ${String(context.splitId)} starts at ${String(context.startsAt)}, but the chunks applied end at ${words[1] ?? '?'}: another attempt cut this split's input differently; nothing was written, and a retry resumes at ${words[1] ?? '?'}`,
         { cause: error, context: { ...context, lastApplied: last, fencedAt: Number(words[1]) } },
+      );
+    }
+    case 'OUTDATED': {
+      const [mine, required] = words;
+      return new SluiceError(
+        ErrorCode.OUTDATED,
+        `run ${String(context.runId)} is written by a newer Sluice (commit protocol ${required ?? '?'}; this worker's is ${mine ?? '?'}): upgrade this worker; nothing was written`,
+        { retryable: false, cause: error, context: { ...context, commitProtocol: Number(mine), requiredProtocol: required } },
       );
     }
     case 'WRONGTYPE': {

@@ -50,6 +50,11 @@ export interface WorkerOptions {
   onQueueError?: (error: Error) => void;
   /** Called after every failed attempt of a split: `willRetry` false means it failed for good. */
   onSplitAttemptFailed?: (payload: SplitPayload, error: SerializedError, attempt: number, willRetry: boolean) => void;
+  /**
+   * Called when a split or a run turns out to be of a newer version (OUTDATED): the split went back
+   * to the queue, and the queue it came from takes no more splits here. Upgrade the worker.
+   */
+  onOutdated?: (error: SluiceError) => void;
 }
 
 /** A batch of a Kafka range: with each record's Kafka timestamp (ms), parallel to `offsets`, when known. */
@@ -106,6 +111,7 @@ export function createWorker(options: WorkerOptions): SluiceWorker {
     ...(options.stalledIntervalMs === undefined ? {} : { stalledIntervalMs: options.stalledIntervalMs }),
     ...(options.onQueueError === undefined ? {} : { onError: options.onQueueError }),
     ...(options.onSplitAttemptFailed === undefined ? {} : { onAttemptFailed: options.onSplitAttemptFailed }),
+    ...(options.onOutdated === undefined ? {} : { onOutdated: options.onOutdated }),
     async process(payload, { signal }) {
       const run = await runs.get(payload.runId);
       if (run === undefined) {

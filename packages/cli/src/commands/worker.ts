@@ -3,6 +3,7 @@
  * splits; running splits get `--drain` seconds to finish, then are released for another worker.
  */
 import type { Command } from 'commander';
+import type { SluiceError } from '@sluice/core';
 import { createTimeseriesStore } from '@sluice/timeseries';
 import { createWorker } from '@sluice/worker';
 import { integerFlag, numberFlag, resolveRedisUrl } from '../config.ts';
@@ -42,6 +43,10 @@ export function registerWorkerCommand(program: Command): void {
       const redis = await connectRedis(url, { maxRetriesPerRequest: null, outages });
       const queueWhat = `queue at ${redactRedisUrl(url)}`;
       const wiring = brokers === undefined ? undefined : createStreamWiring(brokers, redis, log);
+      let outdated: ((error: SluiceError) => void) | undefined;
+      const outdatedSeen = new Promise<SluiceError>((resolve) => {
+        outdated = resolve;
+      });
       const attempts = createRepeatLog(log);
       const groupsDeclined = createRepeatLog(log);
       const ranges = createRangeLog(log);
@@ -62,6 +67,7 @@ export function registerWorkerCommand(program: Command): void {
           // A final failure always prints; retries of one error are summed up once a minute.
           attempts.say(errorText, `split ${payload.splitId} of run ${payload.runId}: attempt ${attempt} failed${willRetry ? ', will retry' : ' for good'}: ${errorText}`, !willRetry);
         },
+        onOutdated: (error) => outdated?.(error),
         onGroupDeclined: (runId, splitIds, reason) => {
           groupsDeclined.say(reason, `run ${runId}: ${splitIds.length} ranges gathered to commit together run one by one instead (${reason})`);
         },
@@ -75,7 +81,21 @@ export function registerWorkerCommand(program: Command): void {
         },
       });
       log(`ready (concurrency ${flags.concurrency})`);
-      const closed = await stopOnSignal(log, 'draining', () => worker.close(flags.drain * 1000));
+      let closing: Promise<void> | undefined;
+      const close = (): Promise<void> => (closing ??= worker.close(flags.drain * 1000));
+      const stopped = stopOnSignal(log, 'draining', close);
+      // A worker older than what it met stops by itself, so an orchestrator sees it fail and the
+      // splits go to workers that can run them; a signal during that stop joins the same close.
+      const stoppedOutdated = outdatedSeen.then(async (error) => {
+        log(`[${error.code}] ${error.message}; the split went back to the queue; stopping`);
+        try {
+          await close();
+        } catch (closeError) {
+          log(`stopping: ${closeError instanceof Error ? closeError.message : String(closeError)}`);
+        }
+        return false;
+      });
+      const closed = await Promise.race([stopped, stoppedOutdated]);
       ranges.close();
       await wiring?.close();
       redis.disconnect();
