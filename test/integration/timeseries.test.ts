@@ -548,18 +548,21 @@ test('a run marked for a newer commit protocol takes no chunk from this one, alo
     assert.equal(error.message, `run ${runId} is written by a newer Sluice (commit protocol ${required}; this worker's is ${COMMIT_PROTOCOL}): upgrade this worker; nothing was written`);
     return true;
   };
-  for (const required of [String(COMMIT_PROTOCOL + 1), 'not-a-number']) {
+  // Above this protocol, or not a whole number (Lua's tonumber reads ' 1', '0x1' and 'nan', whose comparisons are all false).
+  for (const required of [String(COMMIT_PROTOCOL + 1), '99999999999999999999', 'not-a-number', 'nan', ' 1', '0x1', '1.0', '0', 'two words']) {
     await redis.hset(fence, COMMIT_PROTOCOL_FIELD, required);
     const before = await fixture.dump();
-    await assert.rejects(store.commit(runId, chunk('f#0-10', 1)), outdated(required), 'the next chunk of a split');
+    await assert.rejects(store.commit(runId, chunk('f#0-10', 1)), outdated(required), `the next chunk of a split (${required})`);
     await assert.rejects(store.commit(runId, chunk('g#0-10')), outdated(required), 'a new split');
     await assert.rejects(store.commitTogether(runId, ['kafka://tp/0@0-10', 'kafka://tp/0@10-20'], chunk('unused')), outdated(required), 'a group');
+    await assert.rejects(store.progress(runId, 'f#0-10'), outdated(required), 'nor is a fence read, which a newer version may write differently');
     assert.deepEqual(await fixture.dump(), before, 'nothing was written');
     assert.deepEqual({ ...(await fixture.stats()) }, { records: '1', badRecords: '0', bytes: '10', expired: '0', chunks: '1' }, 'nor counted');
-    assert.deepEqual(await store.progress(runId, 'f#0-10'), { seq: 0, resumeAt: 100 }, 'the fence did not move');
+    assert.equal(await redis.hget(fence, 'f#0-10'), '0:100', 'the fence did not move');
   }
   await redis.hset(fence, COMMIT_PROTOCOL_FIELD, String(COMMIT_PROTOCOL));
-  assert.equal((await store.commit(runId, chunk('f#0-10', 1))).applied, true, 'a run marked with this protocol');
+  assert.deepEqual(await store.progress(runId, 'f#0-10'), { seq: 0, resumeAt: 100 }, 'a run marked with this protocol');
+  assert.equal((await store.commit(runId, chunk('f#0-10', 1))).applied, true);
   assert.equal((await fixture.dump()).get('h:m:23333333')?.value, '2');
 });
 

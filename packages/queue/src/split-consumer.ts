@@ -96,6 +96,7 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
       const attempts = job.opts.attempts ?? 1;
       try {
         controller.signal.throwIfAborted();
+        // A split taken in the few ticks before the pause took effect goes back like the first.
         if (outdated !== undefined) throw outdated;
         const payload = decodeSplitPayload(job.data);
         return await options.process(payload, {
@@ -112,15 +113,21 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
         }
         const failure = coerceError(error);
         if (failure.code === ErrorCode.OUTDATED) {
-          // Not the split's failure either: this process is older than the run. Back to the queue
-          // with no attempt spent, for an upgraded worker; this one stops taking splits (paused
-          // without waiting, since this very split is one of the active ones).
-          await job.moveToWait(token);
+          // Not the split's failure either: this process is older than the run. It stops taking
+          // splits first (paused without waiting, since this very split is one of the active
+          // ones), then hands this one back with no attempt spent, for an upgraded worker.
           if (outdated === undefined) {
             outdated = failure;
             // Reported as BullMQ reports its own errors: to onError, or printed without one.
             worker.pause(true).catch((pauseError: unknown) => worker.emit('error', coerceError(pauseError)));
             options.onOutdated?.(failure);
+          }
+          try {
+            await job.moveToWait(token);
+          } catch (moveError) {
+            // Still no attempt spent: the job stays active until its lock expires, and the stalled
+            // check then puts it back in the queue.
+            worker.emit('error', coerceError(moveError));
           }
           throw new WaitingError();
         }

@@ -4,8 +4,10 @@
  * the keys are written once. Exactly-once does not rest on the grouping: the chunk is committed
  * only if none of the splits has a fence yet, and sets all their fences in the same write. Any
  * other case (a fence exists, the group outgrows one chunk, an error) declines, writes nothing,
- * and the caller runs each split alone, which the fences then make exact as always.
+ * and the caller runs each split alone, which the fences then make exact as always; except a run
+ * of a newer version (OUTDATED), which is thrown: every range alone would be refused the same.
  */
+import { ErrorCode, isSluiceError } from '@sluice/core';
 import type { Chunk } from '@sluice/core';
 import type { RecordBatch } from '@sluice/formats';
 import { SPLIT_DONE, runSplit } from './run-split.ts';
@@ -74,6 +76,8 @@ export async function runSplitsTogether<Rec, Options>(tasks: readonly SplitTask[
       { ...run, store: target, chunkRecords: Number.MAX_SAFE_INTEGER, maxWeight: MAX_WEIGHT_TOGETHER },
     );
   } catch (error) {
+    // A worker older than the run must not read every range again to be refused once per range.
+    if (isSluiceError(error) && error.code === ErrorCode.OUTDATED) throw error;
     // Nothing was written unless the commit applied, and the commit is the run's last step.
     if (outcome === undefined) return { combined: false, reason: error instanceof Declined ? error.message : `failed together: ${String(error)}` };
     throw error;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defineJob } from '@sluice/core';
+import { ErrorCode, SluiceError, defineJob } from '@sluice/core';
 import type { Aggregate, Chunk } from '@sluice/core';
 import type { RecordBatch } from '@sluice/formats';
 import { SPLIT_DONE, runSplit, runSplitsTogether } from '../src/index.ts';
@@ -87,6 +87,20 @@ test('a range that already has a fence makes the group decline, with nothing wri
   assert.deepEqual(out, { combined: false, reason: 'a split already has a fence' });
   assert.deepEqual(Object.fromEntries(store.counts), { a: 1 });
   assert.equal(store.fences.has('p0'), false);
+});
+
+test('a run of a newer version is thrown, not declined: each range alone would be refused the same', async () => {
+  const refused = new SluiceError(ErrorCode.OUTDATED, 'run written by a newer Sluice');
+  const other = new SluiceError(ErrorCode.UNAVAILABLE, 'Redis went away');
+  for (const error of [refused, other]) {
+    const store = memoryStore();
+    store.commitTogether = async () => {
+      throw error;
+    };
+    const together = runSplitsTogether([range('p0', ['a']), range('p1', ['b'])], { job, options: {}, store });
+    if (error === refused) await assert.rejects(together, (e: unknown) => e === refused);
+    else assert.deepEqual(await together, { combined: false, reason: `failed together: ${String(other)}` }, 'any other error declines, as before');
+  }
 });
 
 test('a group that outgrows one chunk, or a job with series lists, declines', async () => {

@@ -21,8 +21,9 @@
   "@pruned", and every chunk of the run is a duplicate: {0, -4} ('F') or {0, -2} ('M').
 
   A fenced or multi-split chunk of a run whose fence hash holds "@protocol" above this script's
-  PROTOCOL (a newer version's commits wrote it) is refused with SLUICE_OUTDATED <mine> <required>,
-  nothing written: the worker is older than the run and hands the split back.
+  PROTOCOL (a newer version wrote it), or anything but a whole number there, is refused with
+  SLUICE_OUTDATED <mine> <required>, nothing written: the worker is older than the run and hands
+  the split back.
 
   Every key is type-checked before the first write, so a key of the wrong type aborts the commit
   with nothing written (Redis does not roll back a script that fails half way).
@@ -275,10 +276,10 @@ end
 if mode ~= 'F' and mode ~= 'M' then return redis.error_reply('SLUICE_BADOP mode ' .. tostring(mode)) end
 -- A run that a newer version marked for a higher protocol (see the header) is not this script's to
 -- write, and neither is one whose mark it cannot read: before any other check, so nothing is.
+-- Whole numbers only: tonumber would also read ' 2', '0x2' or 'nan' (and nan > 1 is false).
 local required = redis.call('HGET', KEYS[1], '@protocol')
-if required then
-  local need = tonumber(required)
-  if not need or need > PROTOCOL then return redis.error_reply('SLUICE_OUTDATED ' .. PROTOCOL .. ' ' .. required) end
+if required and not (string.match(required, '^[1-9]%d*$') and tonumber(required) <= PROTOCOL) then
+  return redis.error_reply('SLUICE_OUTDATED ' .. PROTOCOL .. ' ' .. required)
 end
 -- A run whose fences were pruned (see the header) completed: every chunk of it is a duplicate.
 if redis.call('HEXISTS', KEYS[1], '@pruned') == 1 then return {0, mode == 'M' and -2 or -4} end

@@ -4,7 +4,7 @@
  * connection and then called by SHA.
  */
 import { readFileSync } from 'node:fs';
-import { ErrorCode, FENCES_PRUNED_FIELD, SluiceError, parseRangeSplitId, rangeFloorField } from '@sluice/core';
+import { COMMIT_PROTOCOL_FIELD, ErrorCode, FENCES_PRUNED_FIELD, SluiceError, parseRangeSplitId, rangeFloorField } from '@sluice/core';
 import type { Chunk, SeriesDecl } from '@sluice/core';
 import { Redis } from 'ioredis';
 import { encodeCommitArgs } from './commit-args.ts';
@@ -176,11 +176,13 @@ export function createTimeseriesStore(options: TimeseriesStoreOptions): Timeseri
       const range = parseRangeSplitId(splitId);
       let fields: (string | null)[];
       try {
-        fields = await redis.hmget(fenceKey(runId), splitId, FENCES_PRUNED_FIELD, ...(range === undefined ? [] : [rangeFloorField(range.url)]));
+        fields = await redis.hmget(fenceKey(runId), splitId, FENCES_PRUNED_FIELD, COMMIT_PROTOCOL_FIELD, ...(range === undefined ? [] : [rangeFloorField(range.url)]));
       } catch (error) {
         throw toStoreError(error, 'read a split fence', { runId, splitId });
       }
-      const [value = null, pruned = null, floor = null] = fields;
+      const [value = null, pruned = null, required = null, floor = null] = fields;
+      // A newer version may keep fences this one cannot read: refused as the commit would be, not misread.
+      if (required !== null && !acceptsProtocol(required)) throw outdated(runId, required, { runId, splitId });
       // The run's fences were pruned once it completed, or this live range completed and its fence
       // was compacted below its partition's floor: either way nothing is left to do.
       if (value === null && (pruned !== null || (range !== undefined && floor !== null && range.from < Number(floor)))) return { seq: COMPACTED_SEQ, resumeAt: Number.MAX_SAFE_INTEGER };
@@ -253,6 +255,20 @@ function checkChunk(runId: string, chunk: Chunk): void {
   }
 }
 
+/** Whether a run's `COMMIT_PROTOCOL_FIELD` lets this version write it: a whole number up to `COMMIT_PROTOCOL`, as the script reads it. */
+function acceptsProtocol(required: string): boolean {
+  return /^[1-9]\d*$/.test(required) && Number(required) <= COMMIT_PROTOCOL;
+}
+
+/** The OUTDATED error of a run whose fence hash requires `required`, which this version does not speak. */
+function outdated(runId: string, required: string, context: Readonly<Record<string, unknown>>, cause?: unknown): SluiceError {
+  return new SluiceError(
+    ErrorCode.OUTDATED,
+    `run ${runId} is written by a newer Sluice (commit protocol ${required}; this worker's is ${COMMIT_PROTOCOL}): upgrade this worker; nothing was written`,
+    { retryable: false, ...(cause === undefined ? {} : { cause }), context: { ...context, commitProtocol: COMMIT_PROTOCOL, requiredProtocol: required } },
+  );
+}
+
 /** Turns the script's error replies (`SLUICE_<WHAT> ...`) into SluiceErrors that name the key. */
 function decodeScriptError(error: unknown, keys: readonly string[], context: Readonly<Record<string, unknown>>): SluiceError {
   const message = error instanceof Error ? error.message : String(error);
@@ -278,14 +294,9 @@ function decodeScriptError(error: unknown, keys: readonly string[], context: Rea
         { cause: error, context: { ...context, lastApplied: last, fencedAt: Number(words[1]) } },
       );
     }
-    case 'OUTDATED': {
-      const [mine, required] = words;
-      return new SluiceError(
-        ErrorCode.OUTDATED,
-        `run ${String(context.runId)} is written by a newer Sluice (commit protocol ${required ?? '?'}; this worker's is ${mine ?? '?'}): upgrade this worker; nothing was written`,
-        { retryable: false, cause: error, context: { ...context, commitProtocol: Number(mine), requiredProtocol: required } },
-      );
-    }
+    case 'OUTDATED':
+      // The required value is the rest of the reply: it may hold spaces.
+      return outdated(String(context.runId), detail.slice(detail.indexOf(' ') + 1), context, error);
     case 'WRONGTYPE': {
       const key = keyAt(words[0]);
       return new SluiceError(

@@ -4,7 +4,7 @@
  * can be killed at any instant and the split resumes elsewhere without double counting.
  */
 import type { Redis } from 'ioredis';
-import { ErrorCode, SluiceError } from '@sluice/core';
+import { ErrorCode, SluiceError, isSluiceError } from '@sluice/core';
 import type { JobDefinition, RangeReader, SerializedError } from '@sluice/core';
 import { RunState, createRunStore } from '@sluice/control';
 import { QueueKind, createSplitConsumer } from '@sluice/queue';
@@ -219,12 +219,14 @@ interface Waiting {
   task: SplitTask;
   run: RunSplitOptions<unknown, unknown>;
   resolve: (share: TogetherShare | undefined) => void;
+  reject: (error: unknown) => void;
 }
 
 /**
  * Gathers the ranges of one run that this process is given within `lingerMs` (up to `max`) and
  * runs them together; each caller gets its range's share, or undefined to run it alone (a lone
- * range, or a group that declined or failed: nothing of it was written).
+ * range, or a group that declined or failed: nothing of it was written), or the OUTDATED error
+ * of a run newer than this worker.
  */
 function createRangeBatcher(
   max: number,
@@ -253,6 +255,11 @@ function createRangeBatcher(
         waiting.forEach((w, i) => w.resolve(out.combined ? out.shares[i] : undefined));
       },
       (error: unknown) => {
+        // Each range alone would be refused the same way: each is handed back instead.
+        if (isSluiceError(error) && error.code === ErrorCode.OUTDATED) {
+          waiting.forEach((w) => w.reject(error));
+          return;
+        }
         onDeclined?.(runId, ids, `failed together: ${String(error)}`);
         waiting.forEach((w) => w.resolve(undefined));
       },
@@ -260,13 +267,13 @@ function createRangeBatcher(
   };
   return {
     join(runId, task, run) {
-      return new Promise((resolve) => {
+      return new Promise((resolve, reject) => {
         let group = groups.get(runId);
         if (group === undefined) {
           group = { waiting: [], timer: setTimeout(() => flush(runId), lingerMs) };
           groups.set(runId, group);
         }
-        group.waiting.push({ task, run, resolve });
+        group.waiting.push({ task, run, resolve, reject });
         if (group.waiting.length >= max) flush(runId);
       });
     },

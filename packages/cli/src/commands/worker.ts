@@ -44,8 +44,13 @@ export function registerWorkerCommand(program: Command): void {
       const queueWhat = `queue at ${redactRedisUrl(url)}`;
       const wiring = brokers === undefined ? undefined : createStreamWiring(brokers, redis, log);
       let outdated: ((error: SluiceError) => void) | undefined;
+      // Set when the report comes, so the exit code says so even if a signal's stop finishes first.
+      let wasOutdated = false;
       const outdatedSeen = new Promise<SluiceError>((resolve) => {
-        outdated = resolve;
+        outdated = (error) => {
+          wasOutdated = true;
+          resolve(error);
+        };
       });
       const attempts = createRepeatLog(log);
       const groupsDeclined = createRepeatLog(log);
@@ -84,8 +89,9 @@ export function registerWorkerCommand(program: Command): void {
       let closing: Promise<void> | undefined;
       const close = (): Promise<void> => (closing ??= worker.close(flags.drain * 1000));
       const stopped = stopOnSignal(log, 'draining', close);
-      // A worker older than what it met stops by itself, so an orchestrator sees it fail and the
-      // splits go to workers that can run them; a signal during that stop joins the same close.
+      // A worker older than what it met stops by itself and exits 1, so an orchestrator sees it
+      // fail and the splits go to workers that can run them; a signal during that stop joins the
+      // same close.
       const stoppedOutdated = outdatedSeen.then(async (error) => {
         log(`[${error.code}] ${error.message}; the split went back to the queue; stopping`);
         try {
@@ -101,6 +107,6 @@ export function registerWorkerCommand(program: Command): void {
       redis.disconnect();
       log('stopped');
       // Connections that did not close keep retry timers alive: the process must not wait on them.
-      if (!closed) process.exit(1);
+      if (!closed || wasOutdated) process.exit(1);
     });
 }
