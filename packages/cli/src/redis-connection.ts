@@ -10,6 +10,7 @@
  */
 import { Redis } from 'ioredis';
 import { ErrorCode, SluiceError, createRepeatFilter } from '@sluice/core';
+import { resolveRedisUrl } from './config.ts';
 
 /** How a command connects. */
 export interface ConnectRedisOptions {
@@ -102,6 +103,16 @@ export async function connectRedis(url: string, options: ConnectRedisOptions = {
     redis.on('ready', () => outages.recovered(what));
   }
   return redis;
+}
+
+/** Runs a one-shot command's `body` on a connection to `--redis` (else REDIS_URL), closed after it whatever happens. */
+export async function withRedis<T>(flag: string | undefined, body: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = await connectRedis(resolveRedisUrl(flag));
+  try {
+    return await body(redis);
+  } finally {
+    redis.disconnect();
+  }
 }
 
 function connectError(shown: string, error: Error): SluiceError {

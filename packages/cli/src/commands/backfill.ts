@@ -17,7 +17,7 @@ import type { Redis } from 'ioredis';
 import { loadJob, parseEventTimeBound, resolveRunOptions } from '@sluice/runtime';
 import { byteSizeFlag, collectSet, resolveRedisUrl } from '../config.ts';
 import { missingRun } from '../missing-run.ts';
-import { connectRedis, redactRedisUrl } from '../redis-connection.ts';
+import { connectRedis, redactRedisUrl, withRedis } from '../redis-connection.ts';
 import { normalizeInput } from '../inputs.ts';
 import { formatProgress } from './status.ts';
 
@@ -112,16 +112,13 @@ export function registerBackfillCommand(program: Command): void {
     .description('cancel a run: pending splits are dropped, committed ones stay')
     .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
     .action(async (runId: string, flags: { redis?: string }) => {
-      const redis = await connectRedis(resolveRedisUrl(flags.redis));
-      try {
+      await withRedis(flags.redis, async (redis) => {
         const runs = createRunStore(redis);
         const moved = await runs.transition(runId, [RunState.SUBMITTED, RunState.PLANNING, RunState.RUNNING], RunState.CANCELLING);
         const run = await runs.get(runId);
         if (run === undefined) throw await missingRun(runs, runId);
         process.stdout.write(moved ? `cancelling ${runId}\n` : `run ${runId} is ${run.state}; nothing to cancel\n`);
-      } finally {
-        redis.disconnect();
-      }
+      });
     });
 }
 

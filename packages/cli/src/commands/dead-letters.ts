@@ -6,10 +6,10 @@
 import type { Command } from 'commander';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import { createDeadLetterLog, createRunStore } from '@sluice/control';
-import { integerFlag, resolveRedisUrl } from '../config.ts';
+import { integerFlag } from '../config.ts';
 import { readFileBytes } from '../inputs.ts';
 import { missingRun } from '../missing-run.ts';
-import { connectRedis } from '../redis-connection.ts';
+import { withRedis } from '../redis-connection.ts';
 
 /** A dead letter as the commit stores it. */
 interface StoredDeadLetter {
@@ -31,8 +31,7 @@ export function registerDeadLettersCommand(program: Command): void {
     .option('--limit <n>', 'dead letters to print, oldest first', integerFlag('--limit', { min: 1, max: 1_000_000 }), 20)
     .option('--json', 'print one JSON object a line, raw record whole')
     .action(async (runId: string, flags: { redis?: string; limit: number; json?: boolean }) => {
-      const redis = await connectRedis(resolveRedisUrl(flags.redis));
-      try {
+      await withRedis(flags.redis, async (redis) => {
         const runs = createRunStore(redis);
         // Oldest first: from the files the coordinator moved them to (--dead-letter-archive), then Redis.
         const [record, { letters, total }] = await Promise.all([runs.get(runId), createDeadLetterLog(redis).read(runId, flags.limit, readFileBytes)]);
@@ -46,9 +45,7 @@ export function registerDeadLettersCommand(program: Command): void {
           return;
         }
         process.stdout.write(`${formatDeadLetters(letters as StoredDeadLetter[], total)}\n`);
-      } finally {
-        redis.disconnect();
-      }
+      });
     });
 }
 

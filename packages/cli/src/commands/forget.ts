@@ -5,8 +5,7 @@
  */
 import type { Command } from 'commander';
 import { createRunStore } from '@sluice/control';
-import { resolveRedisUrl } from '../config.ts';
-import { connectRedis } from '../redis-connection.ts';
+import { withRedis } from '../redis-connection.ts';
 
 /** Registers `sluice forget`. */
 export function registerForgetCommand(program: Command): void {
@@ -15,12 +14,9 @@ export function registerForgetCommand(program: Command): void {
     .description('delete a finished run now (record, stats, dead letters in Redis, fences); what it committed stays, and its id stays refused')
     .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
     .action(async (runId: string, flags: { redis?: string }) => {
-      const redis = await connectRedis(resolveRedisUrl(flags.redis));
-      try {
+      await withRedis(flags.redis, async (redis) => {
         const gone = await createRunStore(redis).forget(runId);
         process.stdout.write(`forgot run ${runId} (${gone.kind} ${gone.job}, ${gone.state} at ${new Date(gone.finishedAt).toISOString()}); forgotten at ${new Date(gone.forgottenAt).toISOString()}\n`);
-      } finally {
-        redis.disconnect();
-      }
+      });
     });
 }

@@ -6,9 +6,9 @@ import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import { computePartitionLag, createRunStore, createStreamPositions, isFinalState } from '@sluice/control';
 import type { PartitionLag, PlannedRange, RunProgress } from '@sluice/control';
-import { integerFlag, resolveRedisUrl } from '../config.ts';
+import { integerFlag } from '../config.ts';
 import { missingRun } from '../missing-run.ts';
-import { connectRedis } from '../redis-connection.ts';
+import { withRedis } from '../redis-connection.ts';
 import { formatTable } from '../table.ts';
 
 /** Registers `sluice status`. */
@@ -20,8 +20,7 @@ export function registerStatusCommand(program: Command): void {
     .option('--json', 'print JSON')
     .option('--limit <n>', 'newest runs to list, besides every active one', integerFlag('--limit', { min: 1, max: 100_000 }), 20)
     .action(async (runId: string | undefined, flags: { redis?: string; json?: boolean; limit: number }) => {
-      const redis = await connectRedis(resolveRedisUrl(flags.redis));
-      try {
+      await withRedis(flags.redis, async (redis) => {
         const runs = createRunStore(redis);
         if (runId !== undefined) {
           const progress = await runs.progress(runId);
@@ -47,9 +46,7 @@ export function registerStatusCommand(program: Command): void {
           return;
         }
         process.stdout.write(`${formatRunList(all, Date.now())}\n`);
-      } finally {
-        redis.disconnect();
-      }
+      });
     });
 }
 

@@ -12,7 +12,7 @@ import { parseStreamStart } from '@sluice/coordinator';
 import { loadJob, resolveRunOptions } from '@sluice/runtime';
 import { collectSet, resolveRedisUrl } from '../config.ts';
 import { missingRun } from '../missing-run.ts';
-import { connectRedis } from '../redis-connection.ts';
+import { connectRedis, withRedis } from '../redis-connection.ts';
 
 interface StreamFlags { topic: string; start: string; set: Record<string, string>; runId?: string; redis?: string; namespace?: string }
 
@@ -98,15 +98,12 @@ export function registerStreamCommand(program: Command): void {
     .description('stop a stream run; what was committed stays committed')
     .option('--redis <url>', 'Redis URL (default: REDIS_URL)')
     .action(async (runId: string, flags: { redis?: string }) => {
-      const redis = await connectRedis(resolveRedisUrl(flags.redis));
-      try {
+      await withRedis(flags.redis, async (redis) => {
         const runs = createRunStore(redis);
         const moved = await runs.transition(runId, [RunState.SUBMITTED, RunState.RUNNING], RunState.CANCELLING);
         const run = await runs.get(runId);
         if (run === undefined) throw await missingRun(runs, runId);
         process.stdout.write(moved ? `stopping ${runId}\n` : `run ${runId} is ${run.state}\n`);
-      } finally {
-        redis.disconnect();
-      }
+      });
     });
 }
