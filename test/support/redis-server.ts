@@ -23,8 +23,11 @@ export interface PrivateRedis {
   start(): Promise<void>;
 }
 
-/** Starts a redis-server for this test; it is killed and its directory removed after the test. */
-export async function startPrivateRedis(t: TestContext, name: string): Promise<PrivateRedis> {
+/**
+ * Starts a redis-server for this test; it is killed and its directory removed after the test.
+ * `args` are more `redis-server` options (`--maxmemory`, `--replicaof`, ...).
+ */
+export async function startPrivateRedis(t: TestContext, name: string, args: readonly string[] = []): Promise<PrivateRedis> {
   const dir = mkdtempSync(join(tmpdir(), `sluice-${name}-`));
   const port = await freePort();
   let server: ChildProcess | undefined;
@@ -39,7 +42,7 @@ export async function startPrivateRedis(t: TestContext, name: string): Promise<P
       if (server !== undefined) await stopServer(server, 'SIGTERM');
     },
     async start() {
-      server = await startRedisServer(port, dir);
+      server = await startRedisServer(port, dir, args);
     },
   };
   await redis.start();
@@ -57,8 +60,8 @@ function freePort(): Promise<number> {
   });
 }
 
-async function startRedisServer(port: number, dir: string): Promise<ChildProcess> {
-  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function startRedisServer(port: number, dir: string, args: readonly string[]): Promise<ChildProcess> {
+  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((done, fail) => {
     let out = '';
     server.stdout?.on('data', (chunk: Buffer) => {

@@ -20,6 +20,16 @@ export interface ConnectRedisOptions {
   connectTimeoutMs?: number;
   /** Services: where lost and regained connections are reported after the first connect. Without it they are ignored. */
   outages?: OutageReporter;
+  /**
+   * Commands that commit or plan (worker, coordinator, local run): refuse a server on which commits
+   * cannot stay exact (see `checkRedisServer`); `warn` hears when the server will not say.
+   */
+  serverCheck?: { warn(line: string): void };
+}
+
+/** What `checkRedisServer` reads of a server: ioredis's `info`. */
+export interface RedisInfoSource {
+  info(): Promise<string>;
 }
 
 /** Reports a service's connection troubles as single lines, whatever the number of clients and retries. */
@@ -93,6 +103,14 @@ export async function connectRedis(url: string, options: ConnectRedisOptions = {
     redis.disconnect();
     throw connectError(shown, early);
   }
+  if (options.serverCheck !== undefined) {
+    try {
+      await checkRedisServer(redis, shown, options.serverCheck.warn);
+    } catch (error) {
+      redis.disconnect();
+      throw error;
+    }
+  }
   const outages = options.outages;
   const what = `Redis at ${shown}`;
   if (outages === undefined) {
@@ -112,6 +130,44 @@ export async function withRedis<T>(flag: string | undefined, body: (redis: Redis
     return await body(redis);
   } finally {
     redis.disconnect();
+  }
+}
+
+/**
+ * Refuses a server on which Sluice's commits cannot be exact, with what to change: Redis Cluster (a
+ * chunk's kairos keys span hash slots, which one script may not touch), a read-only replica, or a
+ * memory limit with an eviction policy (an evicted fence lets a retried chunk count twice, an
+ * evicted series loses counts; under `noeviction` a full Redis refuses the commit instead, and the
+ * split is retried). A server that refuses `INFO` (an ACL, a renamed command) is not checked, and
+ * `warn` says so.
+ */
+export async function checkRedisServer(redis: RedisInfoSource, shown: string, warn: (line: string) => void): Promise<void> {
+  let text: string;
+  try {
+    text = await redis.info();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    warn(`Redis at ${shown} refused INFO (${reason}), so Sluice cannot check that it is a standalone primary that never evicts keys; make sure it is`);
+    return;
+  }
+  const info = new Map<string, string>();
+  for (const line of text.split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && !line.startsWith('#')) info.set(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  const context = { url: shown };
+  if (info.get('cluster_enabled') === '1') {
+    throw new SluiceError(ErrorCode.INVALID_CONFIG, `Redis at ${shown} runs in cluster mode, which Sluice does not support: a commit writes a chunk's kairos keys in one script, and Redis Cluster refuses a script whose keys span hash slots; point --redis or REDIS_URL at a standalone primary (replicas are fine)`, { context: { ...context, clusterEnabled: true } });
+  }
+  const role = info.get('role');
+  if (role === 'slave' || role === 'replica') {
+    const primary = info.has('master_host') ? ` of ${info.get('master_host') ?? ''}:${info.get('master_port') ?? ''}` : '';
+    throw new SluiceError(ErrorCode.INVALID_CONFIG, `Redis at ${shown} is a read-only replica${primary}; point --redis or REDIS_URL at the primary`, { context: { ...context, role } });
+  }
+  const maxmemory = Number(info.get('maxmemory') ?? '0');
+  const policy = info.get('maxmemory_policy') ?? 'noeviction';
+  if (maxmemory > 0 && policy !== 'noeviction') {
+    throw new SluiceError(ErrorCode.INVALID_CONFIG, `Redis at ${shown} evicts keys when full (maxmemory ${maxmemory} bytes, maxmemory-policy ${policy}): an evicted fence would let a retried chunk count twice and an evicted series loses counts; set maxmemory-policy noeviction (CONFIG SET maxmemory-policy noeviction, and in redis.conf), or remove the memory limit (maxmemory 0)`, { context: { ...context, maxmemory, policy } });
   }
 }
 

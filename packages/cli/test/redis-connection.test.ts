@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, SluiceError } from '@sluice/core';
-import { connectRedis, createOutageReporter, redactRedisUrl } from '../src/redis-connection.ts';
+import { checkRedisServer, connectRedis, createOutageReporter, redactRedisUrl } from '../src/redis-connection.ts';
 
 const base = process.env.REDIS_URL ?? `redis://127.0.0.1:${process.env.REDIS_PORT ?? '6379'}`;
 
@@ -79,4 +79,48 @@ test('the outage reporter prints the first failure, drops repeats, and says when
     'Redis at x: connected again',
     'Redis at x: connect ECONNREFUSED; retrying',
   ]);
+});
+
+/** INFO as a server sends it: sections, CRLF line ends. */
+function infoText(fields: Record<string, string>): string {
+  return ['# Server', 'redis_version:7.0.15', '# Replication', ...Object.entries(fields).map(([k, v]) => `${k}:${v}`), ''].join('\r\n');
+}
+
+async function checked(fields: Record<string, string>): Promise<{ error?: SluiceError; warnings: string[] }> {
+  const warnings: string[] = [];
+  try {
+    await checkRedisServer({ info: () => Promise.resolve(infoText(fields)) }, 'redis://r:6379', (line) => warnings.push(line));
+    return { warnings };
+  } catch (error) {
+    assert.ok(error instanceof SluiceError, String(error));
+    return { error, warnings };
+  }
+}
+
+test('checkRedisServer accepts a standalone primary without a memory limit, or with one under noeviction', async () => {
+  assert.deepEqual(await checked({ role: 'master', cluster_enabled: '0', maxmemory: '0', maxmemory_policy: 'allkeys-lru' }), { warnings: [] });
+  assert.deepEqual(await checked({ role: 'master', cluster_enabled: '0', maxmemory: '1048576', maxmemory_policy: 'noeviction' }), { warnings: [] });
+});
+
+test('checkRedisServer refuses cluster mode, a replica and eviction, each with its fix', async () => {
+  const cluster = await checked({ role: 'master', cluster_enabled: '1' });
+  assert.equal(cluster.error?.code, ErrorCode.INVALID_CONFIG);
+  assert.match(cluster.error?.message ?? '', /^Redis at redis:\/\/r:6379 runs in cluster mode.*point --redis or REDIS_URL at a standalone primary/);
+
+  const replica = await checked({ role: 'slave', master_host: '10.0.0.9', master_port: '6380' });
+  assert.match(replica.error?.message ?? '', /is a read-only replica of 10\.0\.0\.9:6380; point --redis or REDIS_URL at the primary$/);
+
+  for (const policy of ['allkeys-lru', 'volatile-ttl', 'allkeys-random']) {
+    const evicting = await checked({ role: 'master', maxmemory: '1048576', maxmemory_policy: policy });
+    assert.equal(evicting.error?.code, ErrorCode.INVALID_CONFIG);
+    assert.match(evicting.error?.message ?? '', new RegExp(`maxmemory 1048576 bytes, maxmemory-policy ${policy}\\).*set maxmemory-policy noeviction`));
+  }
+});
+
+test('checkRedisServer warns, and goes on, when the server refuses INFO', async () => {
+  const warnings: string[] = [];
+  const denied = { info: () => Promise.reject(new Error("NOPERM User sluice has no permissions to run the 'info' command")) };
+  await checkRedisServer(denied, 'redis://r:6379', (line) => warnings.push(line));
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0] ?? '', /^Redis at redis:\/\/r:6379 refused INFO \(NOPERM .*\), so Sluice cannot check that it is a standalone primary that never evicts keys/);
 });

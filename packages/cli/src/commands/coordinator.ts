@@ -41,7 +41,7 @@ export function registerCoordinatorCommand(program: Command): void {
       const url = resolveRedisUrl(flags.redis);
       const brokers = resolveBrokers(flags.brokers);
       const outages = createOutageReporter(log);
-      const redis = await connectRedis(url, { maxRetriesPerRequest: null, outages });
+      const redis = await connectRedis(url, { maxRetriesPerRequest: null, outages, serverCheck: { warn: log } });
       const blocking = await connectRedis(url, { maxRetriesPerRequest: null, outages });
       const queueWhat = `queue at ${redactRedisUrl(url)}`;
       const wiring = brokers === undefined ? undefined : createStreamWiring(brokers, redis, log);

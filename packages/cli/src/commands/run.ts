@@ -72,7 +72,7 @@ async function runCommand(jobName: string, flags: RunFlags & { input: string[] }
   const redisUrl = resolveRedisUrl(flags.redis);
   const job = await loadJob(jobName);
   const inputs = await expandInputs(flags.input);
-  const redis = await connectRedis(redisUrl, { maxRetriesPerRequest: 3 });
+  const redis = await connectRedis(redisUrl, { maxRetriesPerRequest: 3, serverCheck: { warn: (line) => process.stderr.write(`${line}\n`) } });
   try {
     const store = createTimeseriesStore({ redis, series: job.series, ...(flags.keyPrefix === undefined ? {} : { keyPrefix: flags.keyPrefix }) });
     return await runLocal({

@@ -40,7 +40,7 @@ export function registerWorkerCommand(program: Command): void {
       // Every setting is checked before the first connection, which would keep a failed start alive.
       const brokers = resolveBrokers(flags.brokers);
       const outages = createOutageReporter(log);
-      const redis = await connectRedis(url, { maxRetriesPerRequest: null, outages });
+      const redis = await connectRedis(url, { maxRetriesPerRequest: null, outages, serverCheck: { warn: log } });
       const queueWhat = `queue at ${redactRedisUrl(url)}`;
       const wiring = brokers === undefined ? undefined : createStreamWiring(brokers, redis, log);
       let outdated: ((error: SluiceError) => void) | undefined;
