@@ -96,7 +96,8 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
       const attempts = job.opts.attempts ?? 1;
       try {
         controller.signal.throwIfAborted();
-        // A split taken in the few ticks before the pause took effect goes back like the first.
+        // A split taken once this process knew it is outdated (in the few ticks before the pause
+        // took effect, or after anything resumed the worker) goes back like the first, unrun.
         if (outdated !== undefined) throw outdated;
         const payload = decodeSplitPayload(job.data);
         return await options.process(payload, {
@@ -115,11 +116,14 @@ export function createSplitConsumer<R>(options: SplitConsumerOptions<R>): SplitC
         if (failure.code === ErrorCode.OUTDATED) {
           // Not the split's failure either: this process is older than the run. It stops taking
           // splits first (paused without waiting, since this very split is one of the active
-          // ones), then hands this one back with no attempt spent, for an upgraded worker.
-          if (outdated === undefined) {
-            outdated = failure;
+          // ones; again if something resumed it), then hands this one back with no attempt spent,
+          // for an upgraded worker.
+          if (!worker.isPaused()) {
             // Reported as BullMQ reports its own errors: to onError, or printed without one.
             worker.pause(true).catch((pauseError: unknown) => worker.emit('error', coerceError(pauseError)));
+          }
+          if (outdated === undefined) {
+            outdated = failure;
             options.onOutdated?.(failure);
           }
           try {

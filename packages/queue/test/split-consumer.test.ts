@@ -203,6 +203,31 @@ for (const cause of ['a payload of a newer version', 'a commit refused as outdat
   });
 }
 
+test('once outdated, a split the consumer still takes goes back unrun, and the consumer pauses again', async (t) => {
+  const h = harness(t, 1);
+  const calls: string[] = [];
+  const outdated: SluiceError[] = [];
+  const consumer = h.consume(
+    async (payload) => {
+      calls.push(payload.splitId);
+      throw new SluiceError(ErrorCode.OUTDATED, 'run written by a newer Sluice');
+    },
+    { onOutdated: (error) => outdated.push(error) },
+  );
+  await h.queue.enqueue([split('first')]);
+  await until(async () => consumer.worker.isPaused(), (paused) => paused, 'the consumer to pause');
+  // Stands for a split BullMQ fetched in the ticks before the pause took effect: the worker
+  // takes splits again, and the next one must not reach the processor.
+  await consumer.worker.resume();
+  await h.queue.enqueue([split('later')]);
+  await until(async () => consumer.worker.isPaused(), (paused) => paused, 'the consumer to pause again');
+  await sleep(500);
+  assert.deepEqual(calls, ['first'], 'the processor never saw the split taken after the first');
+  assert.equal(outdated.length, 1, 'reported once');
+  const job = await h.queue.queue.getJob(splitJobId('run', 'later'));
+  assert.deepEqual([await stateOf(h, 'later')(), job?.attemptsMade], ['waiting', 0]);
+});
+
 test('close waits for a running split that ends within the drain time and takes no new one', async (t) => {
   const h = harness(t, 3);
   const started: string[] = [];
