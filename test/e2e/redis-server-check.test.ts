@@ -7,18 +7,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
+import { settledWithin } from '@sluice/core';
 import { spawnSluice } from '../support/processes.ts';
 import type { SluiceProcess } from '../support/processes.ts';
 import { startPrivateRedis } from '../support/redis-server.ts';
 
 async function refusedWith(process: SluiceProcess, pattern: RegExp): Promise<void> {
   // A command that accepted the server would run on: wait for an exit only so long.
-  let timer: NodeJS.Timeout | undefined;
-  const code = await Promise.race([process.exited, new Promise<string>((done) => {
-    timer = setTimeout(() => done('still running after 30 s'), 30_000);
-  })]);
-  clearTimeout(timer);
-  assert.equal(code, 1, process.output());
+  assert.ok(await settledWithin(process.exited, 30_000), `still running after 30 s:\n${process.output()}`);
+  assert.equal(await process.exited, 1, process.output());
   assert.match(process.output(), pattern);
 }
 
