@@ -8,7 +8,6 @@
  * its start. Such a record becomes dead letters (an unterminated quote, then stray lines).
  */
 import { compileFunction, defineField, isSpecialKey, quoteKey } from './compile-record.ts';
-import { skipByteOrderMark } from './line-decoder.ts';
 import type { DecodedRecord, LineDecoder } from './line-decoder.ts';
 
 /** The column names of a CSV file and where its header line starts. */
@@ -76,7 +75,7 @@ export class CsvLineDecoder implements LineDecoder {
   }
 
   #takeHeader(buf: Buffer, start: number, end: number, offset: number): string | undefined {
-    const names = parseCsvLine(buf.toString('utf8', skipByteOrderMark(buf, start, end, offset), end));
+    const names = parseCsvLine(buf.toString('utf8', start, end));
     if (typeof names === 'string') return `header line: ${names}`;
     this.#header = { names, offset };
     return undefined;

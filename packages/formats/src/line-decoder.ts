@@ -9,8 +9,8 @@ export type DecodedRecord = Record<string, unknown>;
 /** Decodes the lines of one text format; instances keep the header state of one split. */
 export interface LineDecoder {
   /**
-   * Decodes the line `buf[start, end)` (line terminator removed, never empty) that starts at stream
-   * offset `offset`. Returns the record, a string saying why the line is a dead letter, or
+   * Decodes the line `buf[start, end)` (line terminator and the file's byte order mark removed,
+   * never empty) that starts at stream offset `offset`. Returns the record, a string saying why the line is a dead letter, or
    * `undefined` for a header or comment line.
    */
   decode(buf: Buffer, start: number, end: number, offset: number): DecodedRecord | string | undefined;
@@ -18,7 +18,7 @@ export interface LineDecoder {
   observe(buf: Buffer, start: number, end: number, offset: number): void;
 }
 
-/** A UTF-8 byte order mark, tolerated at the very start of a file. */
+/** Where a line starting at `offset` begins once a UTF-8 byte order mark, tolerated at the very start of a file, is skipped. */
 export function skipByteOrderMark(buf: Buffer, start: number, end: number, offset: number): number {
   if (offset === 0 && end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) return start + 3;
   return start;

@@ -2,16 +2,14 @@
  * NDJSON: one JSON object a line. A line that is not a JSON object becomes a dead letter whose
  * reason carries the parser's message; the split goes on.
  */
-import { skipByteOrderMark } from './line-decoder.ts';
 import type { DecodedRecord, LineDecoder } from './line-decoder.ts';
 
 /** Decodes JSON Lines / Zeek JSON streaming logs. */
 export class NdjsonLineDecoder implements LineDecoder {
-  decode(buf: Buffer, start: number, end: number, offset: number): DecodedRecord | string {
-    const from = offset === 0 ? skipByteOrderMark(buf, start, end, offset) : start;
+  decode(buf: Buffer, start: number, end: number): DecodedRecord | string {
     let value: unknown;
     try {
-      value = JSON.parse(buf.toString('utf8', from, end));
+      value = JSON.parse(buf.toString('utf8', start, end));
     } catch (error) {
       return `invalid JSON: ${error instanceof Error ? error.message : String(error)}`;
     }

@@ -12,6 +12,7 @@ import { checkTextContent } from './check-text-content.ts';
 import { CsvLineDecoder } from './csv-decoder.ts';
 import { readGunzipChunks } from './gunzip-chunks.ts';
 import type { GunzipPosition } from './gunzip-chunks.ts';
+import { skipByteOrderMark } from './line-decoder.ts';
 import type { DecodedRecord, LineDecoder } from './line-decoder.ts';
 import { readParquetSplit } from './parquet-decoder.ts';
 import type { RecordBatch } from './record-batch.ts';
@@ -134,23 +135,26 @@ export async function* readSplit(reader: RangeReader, options: ReadSplitOptions)
           lineEnd = nl;
           next = nl + 1;
         }
-        if (lineEnd > a && buf[lineEnd - 1] === 13) lineEnd -= 1;
+        // A byte order mark belongs to the file, not to its first line: a first line holding only a
+        // BOM is blank, and CSV must not take it for a header naming one empty column.
+        const lineStart = offset === 0 ? skipByteOrderMark(buf, a, lineEnd, 0) : a;
+        if (lineEnd > lineStart && buf[lineEnd - 1] === 13) lineEnd -= 1;
         if (offset < resumeFrom) {
           // What an earlier attempt committed was counted then.
           if (gzip !== undefined) gzipCounted = gzip.compressed;
-          if (lineEnd > a) decoder.observe(buf, a, lineEnd, offset);
+          if (lineEnd > lineStart) decoder.observe(buf, lineStart, lineEnd, offset);
           a = next;
           continue;
         }
         bytes += next - a;
         consumedTo = next + shift;
-        if (lineEnd > a) {
-          const decoded = decoder.decode(buf, a, lineEnd, offset);
+        if (lineEnd > lineStart) {
+          const decoded = decoder.decode(buf, lineStart, lineEnd, offset);
           if (typeof decoded === 'object') {
             records.push(decoded);
             offsets.push(offset);
           } else if (decoded !== undefined) {
-            deadLetters.push({ provenance: `${url}@${offset}`, reason: decoded, raw: rawText(buf, a, lineEnd) });
+            deadLetters.push({ provenance: `${url}@${offset}`, reason: decoded, raw: rawText(buf, lineStart, lineEnd) });
           }
           if (records.length + deadLetters.length >= batchSize) yield take();
         }

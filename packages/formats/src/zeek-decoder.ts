@@ -9,7 +9,6 @@
  * after scaling stays well under half a microsecond.
  */
 import { compileFunction, defineField, isSpecialKey, quoteKey } from './compile-record.ts';
-import { skipByteOrderMark } from './line-decoder.ts';
 import type { DecodedRecord, LineDecoder } from './line-decoder.ts';
 
 /** The state a Zeek log's header lines set; later records are decoded with it. */
@@ -91,17 +90,16 @@ export class ZeekLineDecoder implements LineDecoder {
     return { ...this.#header };
   }
 
-  decode(buf: Buffer, start: number, end: number, offset: number): DecodedRecord | string | undefined {
-    const from = offset === 0 ? skipByteOrderMark(buf, start, end, offset) : start;
-    if (buf[from] === HASH) {
-      this.applyHeaderLine(buf.toString('utf8', from, end));
+  decode(buf: Buffer, start: number, end: number): DecodedRecord | string | undefined {
+    if (buf[start] === HASH) {
+      this.applyHeaderLine(buf.toString('utf8', start, end));
       return undefined;
     }
     const header = this.#header;
     const fields = header.fields;
     if (fields === undefined) return 'no #fields header line precedes this line';
     const parts = this.#parts;
-    const count = splitFields(buf.toString('utf8', from, end), header.separator, parts, fields.length);
+    const count = splitFields(buf.toString('utf8', start, end), header.separator, parts, fields.length);
     if (count !== fields.length) {
       return `expected ${fields.length} fields separated by ${JSON.stringify(header.separator)} as #fields declares, got ${count}`;
     }
@@ -111,9 +109,8 @@ export class ZeekLineDecoder implements LineDecoder {
     return record;
   }
 
-  observe(buf: Buffer, start: number, end: number, offset: number): void {
-    const from = offset === 0 ? skipByteOrderMark(buf, start, end, offset) : start;
-    if (buf[from] === HASH) this.applyHeaderLine(buf.toString('utf8', from, end));
+  observe(buf: Buffer, start: number, end: number): void {
+    if (buf[start] === HASH) this.applyHeaderLine(buf.toString('utf8', start, end));
   }
 
   /** Applies one `#` line: `#separator \x09`, `#fields …`, `#types …`; others (`#open`, `#close`) are ignored. */

@@ -175,6 +175,23 @@ describe('readSplit: Hadoop text split rule', () => {
     const got = await collect(createMemoryRangeReader(bytes), { format: 'ndjson', compression: 'none', start: 0, end: bytes.length });
     assert.deepEqual(got.records, [{ a: 1 }]);
   });
+
+  test('a first line holding only a byte order mark is blank in every format, in one split or several', async () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    const files = {
+      ndjson: { text: '\r\n{"a":"1"}\n{"a":"2"}\n' },
+      csv: { text: '\r\na\n1\n2\n' },
+      zeek: { text: '\n#separator \\x09\n#fields\ta\n#types\tstring\n1\n2\n' },
+    } as const;
+    for (const [format, file] of Object.entries(files)) {
+      const bytes = Buffer.concat([bom, Buffer.from(file.text)]);
+      for (const cuts of [[], [bom.length + 2], [2, bytes.length - 3]]) {
+        const got = await readInSplits(bytes, cuts, { format: format as ReadSplitOptions['format'], compression: 'none' }, 4);
+        assert.deepEqual(got.deadLetters, [], `${format} with cuts ${cuts}`);
+        assert.deepEqual(got.records, [{ a: '1' }, { a: '2' }], `${format} with cuts ${cuts}`);
+      }
+    }
+  });
 });
 
 describe('readSplit: NDJSON dead letters', () => {
