@@ -17,17 +17,21 @@ const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 const zeekHeaders = new WeakMap<RangeReader, Promise<ZeekHeader>>();
 const csvHeaders = new WeakMap<RangeReader, Promise<CsvHeader | undefined>>();
 
-/** The header state after the `#` lines at the start of a Zeek log. */
+/** The header state after the `#` lines at the start of a Zeek log, and where its first record starts. */
 export function readZeekFileHeader(reader: RangeReader): Promise<ZeekHeader> {
   return cached(zeekHeaders, reader, async () => {
     const decoder = new ZeekLineDecoder();
-    await visitLeadingLines(reader, (line) => {
+    let dataOffset: number | undefined;
+    await visitLeadingLines(reader, (line, offset) => {
       if (line.length === 0) return true;
-      if (line.charCodeAt(0) !== 0x23) return false;
+      if (line.charCodeAt(0) !== 0x23) {
+        dataOffset = offset;
+        return false;
+      }
       decoder.applyHeaderLine(line);
       return true;
     });
-    return decoder.header;
+    return { ...decoder.header, dataOffset };
   });
 }
 

@@ -83,7 +83,7 @@ export async function* readSplit(reader: RangeReader, options: ReadSplitOptions)
   let gzip: GunzipPosition | undefined;
   let gzipCounted = 0;
   if (compression === SplitCompression.GZIP) {
-    decoder = await createDecoder(reader, format, false);
+    decoder = await createDecoder(reader, format, false, false);
     gzip = { compressed: 0 };
     segments = readLineSegments(readGunzipChunks(reader, gzip), 0, false, Number.POSITIVE_INFINITY);
     limit = Number.POSITIVE_INFINITY;
@@ -93,7 +93,7 @@ export async function* readSplit(reader: RangeReader, options: ReadSplitOptions)
     if (from >= end) return;
     // Every split of the file checks, so none of them turns a misnamed file into dead letters.
     await checkTextContent(reader, format);
-    decoder = await createDecoder(reader, format, from > 0);
+    decoder = await createDecoder(reader, format, from > 0, true);
     // From `from - 1`: if that byte is a newline, the line at `from` is this split's.
     const first = from > 0 ? from - 1 : 0;
     segments = readLineSegments(readSplitBytes(reader, first, end), first, from > 0, end);
@@ -168,12 +168,16 @@ export async function* readSplit(reader: RangeReader, options: ReadSplitOptions)
   if (records.length + deadLetters.length > 0 || pendingBytes() > 0) yield take();
 }
 
-async function createDecoder(reader: RangeReader, format: Exclude<SplitFormat, 'parquet'>, needsFileHeader: boolean): Promise<LineDecoder> {
+/**
+ * The decoder of one split. `split`: the file is read in splits (plain text), so a Zeek header that
+ * changes mid-file fails the split rather than leave later splits decoding with the wrong columns.
+ */
+async function createDecoder(reader: RangeReader, format: Exclude<SplitFormat, 'parquet'>, needsFileHeader: boolean, split: boolean): Promise<LineDecoder> {
   switch (format) {
     case SplitFormat.NDJSON:
       return new NdjsonLineDecoder();
     case SplitFormat.ZEEK:
-      return new ZeekLineDecoder(needsFileHeader ? await readZeekFileHeader(reader) : undefined);
+      return new ZeekLineDecoder(needsFileHeader ? await readZeekFileHeader(reader) : undefined, { lateHeader: split ? 'fail' : 'apply', url: reader.url });
     case SplitFormat.CSV:
       return new CsvLineDecoder(needsFileHeader ? await readCsvFileHeader(reader) : undefined);
   }

@@ -8,6 +8,7 @@
  * microseconds that were written: the double nearest the decimal is within 2^-22 s of it, which
  * after scaling stays well under half a microsecond.
  */
+import { ErrorCode, SluiceError } from '@sluice/core';
 import { compileFunction, defineField, isSpecialKey, quoteKey } from './compile-record.ts';
 import type { DecodedRecord, LineDecoder } from './line-decoder.ts';
 
@@ -21,6 +22,8 @@ export interface ZeekHeader {
   path: string | undefined;
   fields: readonly string[] | undefined;
   types: readonly string[];
+  /** Byte offset of the file's first record line, once one is seen: header lines after it start a second log. */
+  dataOffset?: number | undefined;
 }
 
 /** Zeek's defaults, in force until header lines say otherwise. */
@@ -62,6 +65,12 @@ function kindOf(type: string | undefined): number {
   return container === null ? scalarKind(type) : CONTAINER + scalarKind(container[1] as string);
 }
 
+/** Everything in a header that decoding depends on, as one comparable string. */
+function headerSignature(header: ZeekHeader): string {
+  const { separator, setSeparator, emptyField, unsetField, path, fields, types } = header;
+  return JSON.stringify([separator, setSeparator, emptyField, unsetField, path, fields, types]);
+}
+
 /** Turns the fields of one line into a record, or returns the index of the field that did not parse. */
 type Assembler = (parts: readonly string[]) => DecodedRecord | number;
 
@@ -69,6 +78,15 @@ type Assembler = (parts: readonly string[]) => DecodedRecord | number;
 export interface ZeekLineDecoderOptions {
   /** Build records with a function compiled per header (default true); false forces the generic loop. */
   compile?: boolean;
+  /**
+   * What a header block that changes the header after records does (files that concatenate logs):
+   * `apply` it to the lines after it (default; right when every line is read in order from byte 0),
+   * or `fail`, for a split that took its header from the file start: a split after that block could
+   * not know it and would decode its lines with the wrong columns.
+   */
+  lateHeader?: 'apply' | 'fail';
+  /** The file, named in errors. */
+  url?: string;
 }
 
 /** Decodes Zeek TSV lines; `#` lines update the header, data lines become records. */
@@ -78,10 +96,14 @@ export class ZeekLineDecoder implements LineDecoder {
   #kinds: Uint8Array = new Uint8Array(0);
   #assemble: Assembler | undefined;
   #parts: string[] = [];
+  #failOnLateHeader: boolean;
+  #url: string | undefined;
 
   constructor(header: ZeekHeader = createDefaultZeekHeader(), options: ZeekLineDecoderOptions = {}) {
     this.#header = { ...header };
     this.#compile = options.compile ?? true;
+    this.#failOnLateHeader = options.lateHeader === 'fail';
+    this.#url = options.url;
     this.#headerChanged();
   }
 
@@ -90,12 +112,13 @@ export class ZeekLineDecoder implements LineDecoder {
     return { ...this.#header };
   }
 
-  decode(buf: Buffer, start: number, end: number): DecodedRecord | string | undefined {
+  decode(buf: Buffer, start: number, end: number, offset: number): DecodedRecord | string | undefined {
+    const header = this.#header;
     if (buf[start] === HASH) {
-      this.applyHeaderLine(buf.toString('utf8', start, end));
+      this.#applyLine(buf.toString('utf8', start, end), offset);
       return undefined;
     }
-    const header = this.#header;
+    header.dataOffset ??= offset;
     const fields = header.fields;
     if (fields === undefined) return 'no #fields header line precedes this line';
     const parts = this.#parts;
@@ -109,8 +132,28 @@ export class ZeekLineDecoder implements LineDecoder {
     return record;
   }
 
-  observe(buf: Buffer, start: number, end: number): void {
-    if (buf[start] === HASH) this.applyHeaderLine(buf.toString('utf8', start, end));
+  observe(buf: Buffer, start: number, end: number, offset: number): void {
+    if (buf[start] === HASH) this.#applyLine(buf.toString('utf8', start, end), offset);
+    else this.#header.dataOffset ??= offset;
+  }
+
+  #applyLine(line: string, offset: number): void {
+    const dataOffset = this.#header.dataOffset;
+    if (!this.#failOnLateHeader || dataOffset === undefined || offset < dataOffset) {
+      this.applyHeaderLine(line);
+      return;
+    }
+    const before = headerSignature(this.#header);
+    this.applyHeaderLine(line);
+    if (headerSignature(this.#header) === before) return; // #close, #open, or a block repeating the header
+    const url = this.#url ?? 'a Zeek log';
+    throw new SluiceError(
+      ErrorCode.CORRUPT_INPUT,
+      `${url}: the header line at byte ${offset} (${JSON.stringify(line.slice(0, 80))}) changes the header after records, so the file concatenates logs whose headers differ; ` +
+        'the splits of a plain-text file decode with the header at its start, and a split after this line would read the wrong columns. ' +
+        'Store each log as its own file, or gzip the file (a gzip file is read as one split from its start)',
+      { context: { url: this.#url, offset, firstRecordOffset: dataOffset, line: line.slice(0, 1024) } },
+    );
   }
 
   /** Applies one `#` line: `#separator \x09`, `#fields …`, `#types …`; others (`#open`, `#close`) are ignored. */

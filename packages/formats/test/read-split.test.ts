@@ -260,6 +260,60 @@ describe('readSplit: resumeFrom', () => {
   });
 });
 
+/** One Zeek log: its header block, its rows, its `#close` line. */
+const zeekLog = (fields: string, types: string, rows: readonly string[]): string =>
+  `#separator \\x09\n#path\tp\n#fields\t${fields}\n#types\t${types}\n${rows.map((row) => `${row}\n`).join('')}#close\tx\n`;
+
+describe('readSplit: concatenated Zeek logs', () => {
+  const first = zeekLog('n\ts', 'count\tstring', ['1\ta', '2\tb', '3\tc']);
+  const second = zeekLog('host\tup', 'string\tbool', ['h1\tT', 'h2\tF']);
+
+  test('plain text: a split that meets a second, different header fails with CORRUPT_INPUT naming its byte offset', async () => {
+    const bytes = Buffer.from(first + second);
+    // The second block repeats `#separator` and `#path`; its `#fields` line is the first that changes the header.
+    const at = (first + second).indexOf('#fields\thost');
+    // In one split or several, the split holding the second block rejects rather than decode it with the first header.
+    for (const cuts of [[], [Math.floor(at / 2)], [first.length - 3], [first.length], [at - 2]]) {
+      await assert.rejects(readInSplits(bytes, cuts, { format: 'zeek', compression: 'none' }, 7), (error: unknown) => {
+        assert.ok(isSluiceError(error));
+        assert.equal(error.code, ErrorCode.CORRUPT_INPUT);
+        assert.equal(error.retryable, false);
+        assert.equal(error.context.offset, at);
+        assert.match(error.message, new RegExp(`mem://test/file: the header line at byte ${at} `));
+        assert.match(error.message, /gzip the file/);
+        return true;
+      }, `cuts ${cuts.join(',')}`);
+    }
+  });
+
+  test('plain text: repeated identical header blocks read as one log, in one split or several', async () => {
+    const bytes = Buffer.from(first + first + first);
+    const whole = await collect(createMemoryRangeReader(bytes, 7), { format: 'zeek', compression: 'none', start: 0, end: bytes.length });
+    const expected = [1, 2, 3, 1, 2, 3, 1, 2, 3].map((n) => ({ _path: 'p', n, s: 'abc'[n - 1] }));
+    assert.deepEqual(whole.records, expected);
+    for (const size of [5, 17, first.length, 40]) {
+      const cuts = Array.from({ length: Math.ceil(bytes.length / size) - 1 }, (_, k) => (k + 1) * size);
+      const got = await readInSplits(bytes, cuts, { format: 'zeek', compression: 'none' }, 7);
+      assert.deepEqual(got.deadLetters, []);
+      assert.deepEqual(got.records, expected, `split size ${size}`);
+      assert.deepEqual(got.offsets, whole.offsets);
+    }
+  });
+
+  test('gzip: a second, different header applies to the lines after it', async () => {
+    const bytes = gzipSync(first + second);
+    const got = await collect(createMemoryRangeReader(bytes, 7), { format: 'zeek', compression: 'gzip', start: 0, end: bytes.length });
+    assert.deepEqual(got.deadLetters, []);
+    assert.deepEqual(got.records, [
+      { _path: 'p', n: 1, s: 'a' },
+      { _path: 'p', n: 2, s: 'b' },
+      { _path: 'p', n: 3, s: 'c' },
+      { _path: 'p', host: 'h1', up: true },
+      { _path: 'p', host: 'h2', up: false },
+    ]);
+  });
+});
+
 /** Reads until the error; returns the records and the endOffset of the last batch before it. */
 async function readUntilError(bytes: Buffer): Promise<{ records: unknown[]; lastEnd: number; error: unknown }> {
   const records: unknown[] = [];

@@ -23,11 +23,13 @@ function decodeLines(lines: readonly string[], compile: boolean): { records: Rec
   const decoder = new ZeekLineDecoder(undefined, { compile });
   const records: Record<string, unknown>[] = [];
   const bad: string[] = [];
+  let offset = 0;
   for (const line of lines) {
     const bytes = Buffer.from(line, 'utf8');
-    const result = decoder.decode(bytes, 0, bytes.length);
+    const result = decoder.decode(bytes, 0, bytes.length, offset);
     if (typeof result === 'string') bad.push(result);
     else if (result !== undefined) records.push(result);
+    offset += bytes.length + 1;
   }
   return { records, bad };
 }
