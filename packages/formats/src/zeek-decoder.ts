@@ -209,7 +209,7 @@ export class ZeekLineDecoder implements LineDecoder {
       for (let k = 0; k < elements.length; k += 1) {
         const element = elements[k] as string;
         if (element === unsetField) elements[k] = null;
-        else if (elementKind === STRING) elements[k] = unescapeValue(element);
+        else if (elementKind === STRING) elements[k] = element === emptyField ? '' : unescapeValue(element);
         else {
           const parsed = parseScalar(element, elementKind);
           if (parsed === undefined) return undefined;

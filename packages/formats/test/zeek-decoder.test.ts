@@ -70,6 +70,17 @@ for (const compile of [true, false]) {
       assert.equal('id.orig_h' in (records[0] ?? {}), false);
     });
 
+    test('an (empty) element inside a set or vector is an empty string, as Zeek writes one', () => {
+      // Zeek writes an empty string as the empty-field marker wherever it appears, a container element included.
+      const row = '1\tu\th\t1\t1\t1\t1\tT\tx\tn\ta,(empty),b\t1\t1\t(empty)';
+      const { records, bad } = decodeLines([...HEADER, row], compile);
+      assert.deepEqual(bad, []);
+      assert.deepEqual(records[0]?.tags, ['a', '', 'b']);
+      const custom = decodeLines(['#set_separator\t;', '#empty_field\tEMPTY', '#fields\tv', '#types\tvector[string]', 'EMPTY;x', '(empty);EMPTY'], compile);
+      assert.deepEqual(custom.bad, []);
+      assert.deepEqual(custom.records, [{ v: ['', 'x'] }, { v: ['(empty)', ''] }]);
+    });
+
     test('undoes \\x escapes of ASCII bytes, keeps escapes of bytes >= 0x80 as text, maps unset elements to null', () => {
       const row = '1\ta\\x09b\\x2c\t\\x2d\t1\t1\t1\t1\tT\tx\tn\t\\x2d,-,c\\x2cd\t1\t1\t\\xff\\xfe';
       const { records, bad } = decodeLines([...HEADER, row], compile);
