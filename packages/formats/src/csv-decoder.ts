@@ -74,6 +74,10 @@ export class CsvLineDecoder implements LineDecoder {
     if (this.#header === undefined) this.#takeHeader(buf, start, end, offset);
   }
 
+  isHeaderLine(): boolean {
+    return this.#header === undefined;
+  }
+
   #takeHeader(buf: Buffer, start: number, end: number, offset: number): string | undefined {
     const names = parseCsvLine(buf.toString('utf8', start, end));
     if (typeof names === 'string') return `header line: ${names}`;

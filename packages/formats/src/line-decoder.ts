@@ -16,6 +16,8 @@ export interface LineDecoder {
   decode(buf: Buffer, start: number, end: number, offset: number): DecodedRecord | string | undefined;
   /** Sees a line that resuming skips, so header lines before the resume point still take effect. */
   observe(buf: Buffer, start: number, end: number, offset: number): void;
+  /** Whether the line starting at `buf[start]` would be a header line: one too long to read then fails the split rather than become a dead letter. */
+  isHeaderLine(buf: Buffer, start: number): boolean;
 }
 
 /** Where a line starting at `offset` begins once a UTF-8 byte order mark, tolerated at the very start of a file, is skipped. */

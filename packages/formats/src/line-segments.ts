@@ -18,7 +18,16 @@ export interface LineSegment {
   /** Just after the last `\n`, or the end of the stream's last line that has none. */
   to: number;
   offset: number;
+  /**
+   * Set when the segment is one line longer than `maxLineBytes` that ran across chunks: its length
+   * in bytes (terminator included). `buf[from, to)` then holds only the line's first bytes, and the
+   * rest was dropped as it streamed past.
+   */
+  overlong?: number;
 }
+
+/** Bytes kept of a line that is dropped for being too long: enough for a dead letter's excerpt. */
+export const OVERLONG_HEAD_BYTES = 2048;
 
 const NEWLINE = 10;
 
@@ -27,18 +36,26 @@ const NEWLINE = 10;
  * first chunk's first byte; with `skipFirst`, everything up to and including the first `\n` is
  * skipped (the caller starts reading at `start - 1`). Stops pulling chunks as soon as it knows no
  * further line can start before `end`.
+ *
+ * A line running across chunks is held in memory only up to `maxLineBytes`: past that it is
+ * dropped as it streams (its first bytes kept) and yielded as an `overlong` segment, so a file
+ * without line breaks cannot grow the carry to its own size. A line longer than `maxLineBytes`
+ * inside one chunk is yielded as usual; the consumer checks its length.
  */
 export async function* readLineSegments(
   chunks: AsyncIterable<Uint8Array>,
   position: number,
   skipFirst: boolean,
   end: number,
+  maxLineBytes = Number.POSITIVE_INFINITY,
 ): AsyncGenerator<LineSegment> {
   let pos = position;
   let skipping = skipFirst;
   let carry: Buffer[] = [];
   let carryBytes = 0;
   let carryOffset = 0;
+  // While a line too long to hold is streaming past: its first bytes (carryBytes counts them all).
+  let dropped: Buffer | undefined;
   for await (const chunk of chunks) {
     const buf = asBuffer(chunk);
     const length = buf.length;
@@ -56,15 +73,28 @@ export async function* readLineSegments(
     } else if (carryBytes > 0) {
       const nl = buf.indexOf(NEWLINE);
       if (nl === -1) {
-        carry.push(buf);
+        if (dropped === undefined) {
+          carry.push(buf);
+          if (carryBytes + length > maxLineBytes) {
+            dropped = headOf(carry);
+            carry = [];
+          }
+        }
         carryBytes += length;
         continue;
       }
-      carry.push(buf.subarray(0, nl + 1));
-      const line = Buffer.concat(carry, carryBytes + nl + 1);
+      const lineBytes = carryBytes + nl + 1;
+      if (dropped === undefined && lineBytes <= maxLineBytes) {
+        carry.push(buf.subarray(0, nl + 1));
+        const line = Buffer.concat(carry, lineBytes);
+        yield { buf: line, from: 0, to: line.length, offset: carryOffset };
+      } else {
+        const head = dropped ?? headOf([...carry, buf.subarray(0, nl + 1)]);
+        yield { buf: head, from: 0, to: head.length, offset: carryOffset, overlong: lineBytes };
+      }
       carry = [];
       carryBytes = 0;
-      yield { buf: line, from: 0, to: line.length, offset: carryOffset };
+      dropped = undefined;
       i = nl + 1;
     }
     if (base + i >= end) return;
@@ -82,10 +112,24 @@ export async function* readLineSegments(
       return;
     }
   }
-  if (carryBytes > 0) {
+  if (dropped !== undefined || carryBytes > maxLineBytes) {
+    const head = dropped ?? headOf(carry);
+    yield { buf: head, from: 0, to: head.length, offset: carryOffset, overlong: carryBytes };
+  } else if (carryBytes > 0) {
     const line = carry.length === 1 ? (carry[0] as Buffer) : Buffer.concat(carry, carryBytes);
     yield { buf: line, from: 0, to: line.length, offset: carryOffset };
   }
+}
+
+/** A copy of the first `OVERLONG_HEAD_BYTES` of the pieces of a line (a copy, so the chunks can be freed). */
+function headOf(pieces: readonly Buffer[]): Buffer {
+  const head = Buffer.allocUnsafe(Math.min(OVERLONG_HEAD_BYTES, pieces.reduce((sum, piece) => sum + piece.length, 0)));
+  let at = 0;
+  for (const piece of pieces) {
+    if (at >= head.length) break;
+    at += piece.copy(head, at, 0, Math.min(piece.length, head.length - at));
+  }
+  return head;
 }
 
 /** Bytes read per ranged read when a split's last line runs past its end. */

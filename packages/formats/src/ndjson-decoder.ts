@@ -20,4 +20,8 @@ export class NdjsonLineDecoder implements LineDecoder {
   }
 
   observe(): void {}
+
+  isHeaderLine(): boolean {
+    return false;
+  }
 }

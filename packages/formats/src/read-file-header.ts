@@ -22,16 +22,25 @@ export function readZeekFileHeader(reader: RangeReader): Promise<ZeekHeader> {
   return cached(zeekHeaders, reader, async () => {
     const decoder = new ZeekLineDecoder();
     let dataOffset: number | undefined;
-    await visitLeadingLines(reader, (line, offset) => {
-      if (line.length === 0) return true;
-      if (line.charCodeAt(0) !== 0x23) {
-        dataOffset = offset;
-        return false;
-      }
-      decoder.applyHeaderLine(line);
-      return true;
-    });
-    return { ...decoder.header, dataOffset };
+    const stoppedAt = await visitLeadingLines(
+      reader,
+      (line, offset) => {
+        if (line.length === 0) return true;
+        if (line.charCodeAt(0) !== 0x23) {
+          dataOffset = offset;
+          return false;
+        }
+        decoder.applyHeaderLine(line);
+        return true;
+      },
+      // A record line (any first byte but `#` or a line break) ends the header: a first record too
+      // long to buffer must not fail the splits after it; the split that owns it dead-letters it.
+      (bytes, at) => {
+        const first = bytes[at === 0 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : at];
+        return first !== undefined && first !== 0x23 && first !== 0x0a && first !== 0x0d;
+      },
+    );
+    return { ...decoder.header, dataOffset: dataOffset ?? stoppedAt };
   });
 }
 
@@ -64,9 +73,14 @@ function cached<T>(cache: WeakMap<RangeReader, Promise<T>>, reader: RangeReader,
 
 /**
  * Calls `visit` with each line from the start of the file (terminator removed) and its offset,
- * until it returns false or the file ends.
+ * until it returns false or the file ends. A line not read whole yet is first shown to `stopAt`:
+ * true stops there, without reading the rest of it, and returns its offset.
  */
-async function visitLeadingLines(reader: RangeReader, visit: (line: string, offset: number) => boolean): Promise<void> {
+async function visitLeadingLines(
+  reader: RangeReader,
+  visit: (line: string, offset: number) => boolean,
+  stopAt?: (bytes: Buffer, lineStart: number) => boolean,
+): Promise<number | undefined> {
   let bytes = Buffer.alloc(0);
   let lineStart = 0;
   let eof = false;
@@ -75,8 +89,9 @@ async function visitLeadingLines(reader: RangeReader, visit: (line: string, offs
     if (nl === -1) {
       if (eof) {
         if (lineStart < bytes.length) visit(lineText(bytes, lineStart, bytes.length), lineStart);
-        return;
+        return undefined;
       }
+      if (stopAt?.(bytes, lineStart) === true) return lineStart;
       if (bytes.length >= MAX_HEADER_BYTES) {
         throw new SluiceError(ErrorCode.CORRUPT_INPUT, `${reader.url}: no end of the header within its first ${MAX_HEADER_BYTES} bytes`, {
           context: { url: reader.url, bytesRead: bytes.length },
@@ -88,7 +103,7 @@ async function visitLeadingLines(reader: RangeReader, visit: (line: string, offs
       bytes = Buffer.concat([bytes, more]);
       continue;
     }
-    if (!visit(lineText(bytes, lineStart, nl), lineStart)) return;
+    if (!visit(lineText(bytes, lineStart, nl), lineStart)) return undefined;
     lineStart = nl + 1;
   }
 }

@@ -51,9 +51,18 @@ export interface ReadSplitOptions {
    * file lacks are skipped). Text formats decode every field whatever this says.
    */
   columns?: readonly string[];
+  /**
+   * Longest line, in bytes with its terminator, that is decoded (default 16 MiB, at most 256 MiB).
+   * A longer line becomes a dead letter holding its first KiB, and is never held whole in memory;
+   * a longer header line (CSV column names, a Zeek `#` line) fails the split with `CORRUPT_INPUT`.
+   */
+  maxLineBytes?: number;
 }
 
 const DEFAULT_BATCH_SIZE = 2048;
+const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
+/** Well under V8's longest string (2^29 - 24 UTF-16 units), which a line becomes when decoded. */
+const MAX_MAX_LINE_BYTES = 256 * 1024 * 1024;
 /** Dead letters keep at most this many bytes of their line. */
 const MAX_RAW_BYTES = 1024;
 
@@ -68,7 +77,8 @@ export async function* readSplit(reader: RangeReader, options: ReadSplitOptions)
   const { format, compression, start, end } = options;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const resumeFrom = options.resumeFrom ?? 0;
-  validate(reader, options, batchSize, resumeFrom);
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  validate(reader, options, batchSize, resumeFrom, maxLineBytes);
   const url = reader.url;
   if (format === SplitFormat.PARQUET) {
     yield* readParquetSplit(reader, { start, end, resumeFrom, batchSize, columns: options.columns });
@@ -85,7 +95,7 @@ export async function* readSplit(reader: RangeReader, options: ReadSplitOptions)
   if (compression === SplitCompression.GZIP) {
     decoder = await createDecoder(reader, format, false, false);
     gzip = { compressed: 0 };
-    segments = readLineSegments(readGunzipChunks(reader, gzip), 0, false, Number.POSITIVE_INFINITY);
+    segments = readLineSegments(readGunzipChunks(reader, gzip), 0, false, Number.POSITIVE_INFINITY, maxLineBytes);
     limit = Number.POSITIVE_INFINITY;
     consumedTo = resumeFrom;
   } else {
@@ -96,7 +106,7 @@ export async function* readSplit(reader: RangeReader, options: ReadSplitOptions)
     decoder = await createDecoder(reader, format, from > 0, true);
     // From `from - 1`: if that byte is a newline, the line at `from` is this split's.
     const first = from > 0 ? from - 1 : 0;
-    segments = readLineSegments(readSplitBytes(reader, first, end), first, from > 0, end);
+    segments = readLineSegments(readSplitBytes(reader, first, end), first, from > 0, end, maxLineBytes);
     limit = end;
     consumedTo = from;
   }
@@ -128,7 +138,10 @@ export async function* readSplit(reader: RangeReader, options: ReadSplitOptions)
         const nl = buf.indexOf(10, a);
         let lineEnd: number;
         let next: number;
-        if (nl === -1 || nl >= to) {
+        if (segment.overlong !== undefined) {
+          lineEnd = to;
+          next = to;
+        } else if (nl === -1 || nl >= to) {
           lineEnd = to;
           next = to;
         } else {
@@ -138,6 +151,21 @@ export async function* readSplit(reader: RangeReader, options: ReadSplitOptions)
         // A byte order mark belongs to the file, not to its first line: a first line holding only a
         // BOM is blank, and CSV must not take it for a header naming one empty column.
         const lineStart = offset === 0 ? skipByteOrderMark(buf, a, lineEnd, 0) : a;
+        const lineBytes = segment.overlong ?? next - a;
+        if (lineBytes > maxLineBytes) {
+          if (offset >= resumeFrom) {
+            if (decoder.isHeaderLine(buf, lineStart)) throw overlongHeader(url, offset, lineBytes, maxLineBytes);
+            bytes += lineBytes;
+            consumedTo = offset + lineBytes;
+            const reason = `line of ${lineBytes} bytes exceeds the longest line read, ${maxLineBytes} bytes (maxLineBytes)`;
+            deadLetters.push({ provenance: `${url}@${offset}`, reason, raw: rawText(buf, lineStart, lineEnd, Math.min(MAX_RAW_BYTES, maxLineBytes)) });
+            if (records.length + deadLetters.length >= batchSize) yield take();
+          } else if (gzip !== undefined) {
+            gzipCounted = gzip.compressed;
+          }
+          a = next;
+          continue;
+        }
         if (lineEnd > lineStart && buf[lineEnd - 1] === 13) lineEnd -= 1;
         if (offset < resumeFrom) {
           // What an earlier attempt committed was counted then.
@@ -183,16 +211,26 @@ async function createDecoder(reader: RangeReader, format: Exclude<SplitFormat, '
   }
 }
 
-/** The first KiB of a line, cut at a character boundary. */
-function rawText(buf: Buffer, start: number, end: number): string {
-  if (end - start <= MAX_RAW_BYTES) return buf.toString('utf8', start, end);
-  let cut = start + MAX_RAW_BYTES;
+/** The first `maxBytes` (a KiB) of a line, cut at a character boundary. */
+function rawText(buf: Buffer, start: number, end: number, maxBytes = MAX_RAW_BYTES): string {
+  if (end - start <= maxBytes) return buf.toString('utf8', start, end);
+  let cut = start + maxBytes;
   // Back off over UTF-8 continuation bytes (10xxxxxx) so no character is split.
   while (cut > start && ((buf[cut] as number) & 0xc0) === 0x80) cut -= 1;
   return buf.toString('utf8', start, cut);
 }
 
-function validate(reader: RangeReader, options: ReadSplitOptions, batchSize: number, resumeFrom: number): void {
+/** A header line too long to read: without it no line of the file decodes, so the split fails. */
+function overlongHeader(url: string, offset: number, lineBytes: number, maxLineBytes: number): SluiceError {
+  return new SluiceError(
+    ErrorCode.CORRUPT_INPUT,
+    `${url}: the header line at byte ${offset} is ${lineBytes} bytes long, over the longest line read (maxLineBytes ${maxLineBytes}); ` +
+      'the file is not in the format its name says, or its header is damaged',
+    { context: { url, offset, lineBytes, maxLineBytes } },
+  );
+}
+
+function validate(reader: RangeReader, options: ReadSplitOptions, batchSize: number, resumeFrom: number, maxLineBytes: number): void {
   const fail = (message: string): never => {
     throw new SluiceError(ErrorCode.INVALID_CONFIG, `cannot read a split of ${reader.url}: ${message}`, {
       context: { url: reader.url, format: options.format, compression: options.compression, start: options.start, end: options.end },
@@ -206,6 +244,9 @@ function validate(reader: RangeReader, options: ReadSplitOptions, batchSize: num
   if (!Number.isSafeInteger(options.end) || options.end < options.start) fail(`end must be an integer >= start, got ${options.end}`);
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) fail(`batchSize must be a positive integer, got ${batchSize}`);
   if (!Number.isSafeInteger(resumeFrom) || resumeFrom < 0) fail(`resumeFrom must be a non-negative integer, got ${resumeFrom}`);
+  if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1 || maxLineBytes > MAX_MAX_LINE_BYTES) {
+    fail(`maxLineBytes must be an integer from 1 to ${MAX_MAX_LINE_BYTES}, got ${maxLineBytes}`);
+  }
   if (options.columns !== undefined && (!Array.isArray(options.columns) || options.columns.some((c) => typeof c !== 'string'))) {
     fail('columns must be an array of column names');
   }

@@ -137,6 +137,10 @@ export class ZeekLineDecoder implements LineDecoder {
     else this.#header.dataOffset ??= offset;
   }
 
+  isHeaderLine(buf: Buffer, start: number): boolean {
+    return buf[start] === HASH;
+  }
+
   #applyLine(line: string, offset: number): void {
     const dataOffset = this.#header.dataOffset;
     if (!this.#failOnLateHeader || dataOffset === undefined || offset < dataOffset) {

@@ -5,6 +5,7 @@ import * as fc from 'fast-check';
 import { ErrorCode, isSluiceError } from '@sluice/core';
 import type { DeadLetter, RangeReader } from '@sluice/core';
 import { HEAD_CHECK_BYTES } from '../src/check-text-content.ts';
+import { OVERLONG_HEAD_BYTES, readLineSegments } from '../src/line-segments.ts';
 import { readSplit } from '../src/read-split.ts';
 import type { ReadSplitOptions, RecordBatch } from '../src/read-split.ts';
 import { createMemoryRangeReader } from './support/memory-range-reader.ts';
@@ -314,6 +315,118 @@ describe('readSplit: concatenated Zeek logs', () => {
   });
 });
 
+describe('readSplit: maxLineBytes', () => {
+  test('property: a line over the limit is one dead letter with its offset and first bytes, whatever the chunks and splits', async () => {
+    const lineArb = fc.record({ n: fc.nat(), pad: fc.nat({ max: 120 }) });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(lineArb, { minLength: 1, maxLength: 20 }),
+        fc.integer({ min: 20, max: 90 }),
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 1, max: 300 }),
+        fc.integer({ min: 1, max: 5 }),
+        async (lines, maxLineBytes, chunkSize, splitSize, batchSize) => {
+          const texts = lines.map(({ n, pad }) => `${JSON.stringify({ n, p: 'x'.repeat(pad) })}\n`);
+          const bytes = Buffer.from(texts.join(''));
+          const expectedRecords: unknown[] = [];
+          const expectedDead: DeadLetter[] = [];
+          let offset = 0;
+          texts.forEach((text, k) => {
+            if (text.length <= maxLineBytes) expectedRecords.push({ n: lines[k]?.n, p: 'x'.repeat(lines[k]?.pad ?? 0) });
+            else {
+              expectedDead.push({
+                provenance: `mem://test/file@${offset}`,
+                reason: `line of ${text.length} bytes exceeds the longest line read, ${maxLineBytes} bytes (maxLineBytes)`,
+                raw: text.slice(0, maxLineBytes),
+              });
+            }
+            offset += text.length;
+          });
+          const cuts = Array.from({ length: Math.ceil(bytes.length / splitSize) - 1 }, (_, k) => (k + 1) * splitSize);
+          const got = await readInSplits(bytes, cuts, { format: 'ndjson', compression: 'none', maxLineBytes, batchSize }, chunkSize);
+          assert.deepEqual(got.records, expectedRecords);
+          assert.deepEqual(got.deadLetters, expectedDead);
+          // The batches of one split depend on the file, not on how its bytes arrived.
+          const whole = await collect(createMemoryRangeReader(bytes, chunkSize), { format: 'ndjson', compression: 'none', start: 0, end: bytes.length, maxLineBytes, batchSize });
+          const oneChunk = await collect(createMemoryRangeReader(bytes, bytes.length), { format: 'ndjson', compression: 'none', start: 0, end: bytes.length, maxLineBytes, batchSize });
+          assert.deepEqual(whole.batches, oneChunk.batches);
+          const gz = await collect(createMemoryRangeReader(gzipSync(bytes), chunkSize), { format: 'ndjson', compression: 'gzip', start: 0, end: bytes.length, maxLineBytes, batchSize });
+          assert.deepEqual(gz.records, expectedRecords);
+          assert.deepEqual(gz.deadLetters, expectedDead);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test('a file without line breaks is streamed past, never held whole: every piece handed out stays small', async () => {
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const chunkCount = 512; // 32 MiB, twice the default limit
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      for (let k = 0; k < chunkCount; k += 1) yield chunk;
+    }
+    const segments = [];
+    for await (const segment of readLineSegments(chunks(), 0, false, Number.POSITIVE_INFINITY, 1024 * 1024)) segments.push(segment);
+    assert.equal(segments.length, 1);
+    assert.equal(segments[0]?.overlong, chunk.length * chunkCount);
+    assert.equal(segments[0]?.buf.length, OVERLONG_HEAD_BYTES);
+  });
+
+  test('the default limit, 16 MiB, makes a longer line a dead letter and reads on', async () => {
+    const long = `{"big":"${'y'.repeat(17 * 1024 * 1024)}"}\n`;
+    const bytes = Buffer.from(`{"a":1}\n${long}{"a":2}\n`);
+    const got = await collect(createMemoryRangeReader(bytes), { format: 'ndjson', compression: 'none', start: 0, end: bytes.length });
+    assert.deepEqual(got.records, [{ a: 1 }, { a: 2 }]);
+    assert.equal(got.deadLetters.length, 1);
+    assert.equal(got.deadLetters[0]?.provenance, 'mem://test/file@8');
+    assert.match(got.deadLetters[0]?.reason ?? '', new RegExp(`^line of ${long.length} bytes exceeds the longest line read, ${16 * 1024 * 1024} bytes`));
+    assert.equal(got.deadLetters[0]?.raw, long.slice(0, 1024));
+  });
+
+  test('Zeek and CSV: long data lines are dead letters, a long header line fails the split with CORRUPT_INPUT', async () => {
+    const zeek = Buffer.from(`#fields\tn\ts\n#types\tcount\tstring\n1\ta\n2\t${'b'.repeat(200)}\n3\tc\n`);
+    const csv = Buffer.from(`n,s\n1,a\n2,${'b'.repeat(200)}\n3,c\n`);
+    for (const [format, bytes, expected] of [
+      ['zeek', zeek, [{ n: 1, s: 'a' }, { n: 3, s: 'c' }]],
+      ['csv', csv, [{ n: '1', s: 'a' }, { n: '3', s: 'c' }]],
+    ] as const) {
+      for (const cuts of [[], [bytes.length - 10], [bytes.length - 60, bytes.length - 6]]) {
+        const got = await readInSplits(bytes, cuts, { format, compression: 'none', maxLineBytes: 100 }, 16);
+        assert.deepEqual(got.records, expected, `${format} cuts ${cuts.join(',')}`);
+        assert.equal(got.deadLetters.length, 1);
+        assert.match(got.deadLetters[0]?.reason ?? '', /^line of 203 bytes exceeds/);
+      }
+    }
+    const longZeekHeader = Buffer.from(`#fields\t${'f'.repeat(200)}\n1\n`);
+    const longCsvHeader = Buffer.from(`${'h'.repeat(200)}\n1\n`);
+    for (const [format, bytes] of [['zeek', longZeekHeader], ['csv', longCsvHeader]] as const) {
+      await assert.rejects(collect(createMemoryRangeReader(bytes, 16), { format, compression: 'none', start: 0, end: bytes.length, maxLineBytes: 100 }), (error: unknown) => {
+        assert.ok(isSluiceError(error));
+        assert.equal(error.code, ErrorCode.CORRUPT_INPUT);
+        assert.match(error.message, /header line at byte 0 is 20\d bytes long, over the longest line read \(maxLineBytes 100\)/);
+        return true;
+      });
+    }
+  });
+
+  test('Zeek: a first record longer than the limit is one dead letter; the splits after it still find the header', async () => {
+    const header = '#separator \\x09\n#fields\tn\ts\n#types\tcount\tstring\n';
+    const long = `1\t${'L'.repeat(17 * 1024 * 1024)}\n`;
+    const bytes = Buffer.from(`${header}${long}2\tb\n3\tc\n`);
+    const got = await readInSplits(bytes, [header.length + 10, header.length + long.length + 2], { format: 'zeek', compression: 'none' }, 1024 * 1024);
+    assert.deepEqual(got.records, [{ n: 2, s: 'b' }, { n: 3, s: 'c' }]);
+    assert.deepEqual(got.deadLetters.map((letter) => letter.provenance), [`mem://test/file@${header.length}`]);
+  });
+
+  test('resuming past a long line skips it without a second dead letter', async () => {
+    const bytes = Buffer.from(`{"a":1}\n{"x":"${'z'.repeat(300)}"}\n{"a":2}\n`);
+    const resumeFrom = bytes.indexOf('{"a":2}');
+    const got = await collect(createMemoryRangeReader(bytes, 7), { format: 'ndjson', compression: 'none', start: 0, end: bytes.length, maxLineBytes: 64, resumeFrom });
+    assert.deepEqual(got.records, [{ a: 2 }]);
+    assert.deepEqual(got.deadLetters, []);
+  });
+});
+
 /** Reads until the error; returns the records and the endOffset of the last batch before it. */
 async function readUntilError(bytes: Buffer): Promise<{ records: unknown[]; lastEnd: number; error: unknown }> {
   const records: unknown[] = [];
@@ -401,6 +514,8 @@ describe('readSplit: options', () => {
     ['end before start', { format: 'ndjson', compression: 'none', start: 5, end: 1 }],
     ['a zero batch size', { format: 'ndjson', compression: 'none', start: 0, end: 1, batchSize: 0 }],
     ['a negative resume point', { format: 'ndjson', compression: 'none', start: 0, end: 1, resumeFrom: -1 }],
+    ['a zero line limit', { format: 'ndjson', compression: 'none', start: 0, end: 1, maxLineBytes: 0 }],
+    ['a line limit past what a string can hold', { format: 'ndjson', compression: 'none', start: 0, end: 1, maxLineBytes: 2 ** 30 }],
   ] as const) {
     test(`refuses ${what} with INVALID_CONFIG`, async () => {
       await assert.rejects(collect(createMemoryRangeReader(Buffer.from('{}\n')), options as unknown as ReadSplitOptions), (error: unknown) => {
