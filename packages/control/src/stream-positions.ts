@@ -50,11 +50,16 @@ local function advance(p, done, times, prefix, fence, fence_prefix)
 end
 `;
 
-// KEYS[1] positions; ARGV[1] field, ARGV[2] start, ARGV[3] now (ms).
+// KEYS[1] positions; ARGV[1] now (ms), then pairs of field and start. Returns how many it set.
 const INIT = `
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], '{"planned":' .. ARGV[2] .. ',"committed":' .. ARGV[2] .. ',"start":' .. ARGV[2] .. ',"startedAt":' .. ARGV[3] .. '}')
-return 1
+local set = 0
+for i = 2, #ARGV, 2 do
+  if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 0 then
+    redis.call('HSET', KEYS[1], ARGV[i], '{"planned":' .. ARGV[i + 1] .. ',"committed":' .. ARGV[i + 1] .. ',"start":' .. ARGV[i + 1] .. ',"startedAt":' .. ARGV[1] .. '}')
+    set = set + 1
+  end
+end
+return set
 `;
 
 // KEYS[1] positions, KEYS[2] planned, KEYS[3] done, KEYS[4] gaps, KEYS[5] times, KEYS[6] fences;
@@ -167,6 +172,11 @@ export interface StreamPositions {
   /** Sets planned = committed = start for a partition seen for the first time; never moves existing ones. */
   init(runId: string, topic: string, partition: number, start: number): Promise<void>;
   /**
+   * `init` for several partitions of a topic in one step: a crash or an error part-way cannot leave
+   * some of a topic's first partitions started and the others to be taken later for added ones.
+   */
+  initTopic(runId: string, topic: string, starts: readonly { partition: number; start: number }[]): Promise<void>;
+  /**
    * Reserves `[expectedPlanned, until)`: moves planned to `until` and records the range until it
    * completes. False when planned is no longer `expectedPlanned` (another planner got there first).
    */
@@ -242,11 +252,20 @@ export function createStreamPositions(redis: Redis): StreamPositions {
     return status === 1;
   };
 
+  const initTopic = async (runId: string, topic: string, starts: readonly { partition: number; start: number }[]): Promise<void> => {
+    const args: string[] = [];
+    for (const { partition, start } of starts) {
+      requireOffsets('init', { partition, start }, { runId, topic, partition, start });
+      args.push(field(topic, partition), String(start));
+    }
+    if (args.length > 0) await redis.eval(INIT, 1, streamPositionsKey(runId), String(Date.now()), ...args);
+  };
+
   return {
     async init(runId, topic, partition, start) {
-      requireOffsets('init', { partition, start }, { runId, topic, partition, start });
-      await redis.eval(INIT, 1, streamPositionsKey(runId), field(topic, partition), String(start), String(Date.now()));
+      await initTopic(runId, topic, [{ partition, start }]);
     },
+    initTopic,
     reservePlan(runId, topic, partition, expectedPlanned, until) {
       return reserve('reservePlan', runId, topic, partition, expectedPlanned, until, '');
     },

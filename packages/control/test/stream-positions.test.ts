@@ -60,6 +60,18 @@ test('init is idempotent: a restart never moves a partition, forward or back', a
   assert.deepEqual(await positionOf(positions, run, 'tp', 1), { planned: 7, committed: 7, inFlight: 0 }, 'another partition starts on its own');
 });
 
+test('initTopic starts every new partition of a topic in one step and moves none that exists; a bad start sets none', async (t) => {
+  const { positions, newRun } = withPositions(t);
+  const run = newRun();
+  await positions.init(run, 'tp', 1, 40);
+  await positions.initTopic(run, 'tp', [{ partition: 0, start: 10 }, { partition: 1, start: 0 }, { partition: 2, start: 25 }]);
+  assert.deepEqual(await positionOf(positions, run, 'tp', 0), { planned: 10, committed: 10, inFlight: 0 });
+  assert.deepEqual(await positionOf(positions, run, 'tp', 1), { planned: 40, committed: 40, inFlight: 0 }, 'an existing partition is not moved');
+  assert.deepEqual(await positionOf(positions, run, 'tp', 2), { planned: 25, committed: 25, inFlight: 0 });
+  await assert.rejects(positions.initTopic(run, 'other', [{ partition: 0, start: 5 }, { partition: 1, start: -1 }]), rejectsWith(ErrorCode.INTERNAL));
+  assert.deepEqual((await positions.list(run)).filter((p) => p.topic === 'other'), [], 'nothing of the refused call was set');
+});
+
 test('a plan is reserved by compare-and-set: of two planners with the same view exactly one wins, and its bounds are kept', async (t) => {
   const { positions, newRun } = withPositions(t);
   const run = newRun();

@@ -438,6 +438,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       if (streamRetries.forget(run.runId)) log(`stream run ${run.runId}: planning again`);
       if (planned > 0) noteEnqueued(run.runId, planned);
     } catch (error) {
+      // The tick may have reserved ranges it never enqueued: the next one re-enqueues every
+      // pending range, as a new leader's first tick does, or they would hold their partition back.
+      streamTicked.delete(run.runId);
       const failure = coerceError(error);
       if (failure.code === ErrorCode.FENCED) throw failure;
       if (!failure.retryable) {

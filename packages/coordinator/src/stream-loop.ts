@@ -46,7 +46,8 @@ export interface PartitionPosition {
 
 /** The Redis-backed positions the loop plans against. */
 export interface StreamPositionsView {
-  init(runId: string, topic: string, partition: number, start: number): Promise<void>;
+  /** Sets the start of every partition of `starts` not seen before, all or none: one step. */
+  initTopic(runId: string, topic: string, starts: readonly { partition: number; start: number }[]): Promise<void>;
   reservePlan(runId: string, topic: string, partition: number, expectedPlanned: number, until: number): Promise<boolean>;
   /** Moves planned past offsets deleted by retention, records the gap and counts it completed, in one step. */
   skipGap(runId: string, topic: string, partition: number, expectedPlanned: number, until: number): Promise<boolean>;
@@ -94,28 +95,44 @@ export async function tickStreamRun(
   const listed = await deps.positions.list(run.runId);
   const known = new Map(listed.map((p) => [`${p.topic}/${p.partition}`, p]));
   const startedTopics = new Set(listed.map((p) => p.topic));
-  const payloads: SplitPayload[] = [];
+  let enqueued = 0;
+  const enqueue = async (payloads: SplitPayload[]): Promise<void> => {
+    if (payloads.length > 0) enqueued += await deps.queue.enqueue(payloads);
+  };
   if (deps.firstTick) {
-    // Re-enqueue what an earlier leader planned; identical ids make this a no-op for queued ranges.
-    for (const r of await deps.positions.pendingRanges(run.runId)) payloads.push(rangePayload(run, r.topic, r.partition, r.from, r.until));
+    // Re-enqueue what an earlier leader (or a tick that failed) planned; identical ids make this a
+    // no-op for queued ranges.
+    await enqueue((await deps.positions.pendingRanges(run.runId)).map((r) => rangePayload(run, r.topic, r.partition, r.from, r.until)));
   }
   for (const topic of run.inputs) {
+    // Each topic's ranges are enqueued as soon as they are reserved, so a failure on a later topic
+    // does not hold back the ranges of the earlier ones.
+    const payloads: SplitPayload[] = [];
     const offsets = await deps.kafka.listOffsets(topic, typeof start === 'object' ? start.timestampMs : undefined);
     await deps.positions.recordEnds(run.runId, topic, offsets);
     const inputs: PartitionPlanInput[] = [];
     const positions = new Map<number, PartitionPosition>();
     const unsized: number[] = [];
+    const starts: { partition: number; start: number }[] = [];
+    for (const o of offsets) {
+      if (known.has(`${topic}/${o.partition}`)) continue;
+      // A partition seen for the first time when its topic already has others in the run was
+      // added after the run started (maybe while no coordinator ran): everything in it is new, so
+      // it starts at its beginning, whatever `--start` chose for the partitions there at first.
+      // The partitions of a topic's first listing start in one step, so a failure part-way cannot
+      // leave some of them to be taken later for added ones.
+      const isNewPartition = startedTopics.has(topic);
+      const from = isNewPartition || start === 'earliest' ? o.logStartOffset
+        : start === 'latest' ? o.endOffset
+        : (o.offsetForTimestamp ?? o.endOffset);
+      starts.push({ partition: o.partition, start: from });
+    }
+    if (starts.length > 0) await deps.positions.initTopic(run.runId, topic, starts);
+    const startOf = new Map(starts.map((s) => [s.partition, s.start]));
     for (const o of offsets) {
       let position = known.get(`${topic}/${o.partition}`);
       if (position === undefined) {
-        // A partition seen for the first time when its topic already has others in the run was
-        // added after the run started (maybe while no coordinator ran): everything in it is new, so
-        // it starts at its beginning, whatever `--start` chose for the partitions there at first.
-        const isNewPartition = startedTopics.has(topic);
-        const from = isNewPartition || start === 'earliest' ? o.logStartOffset
-          : start === 'latest' ? o.endOffset
-          : (o.offsetForTimestamp ?? o.endOffset);
-        await deps.positions.init(run.runId, topic, o.partition, from);
+        const from = startOf.get(o.partition) as number;
         position = { topic, partition: o.partition, planned: from, committed: from, inFlight: 0 };
       }
       positions.set(o.partition, position);
@@ -160,9 +177,9 @@ export async function tickStreamRun(
       payloads.push(rangePayload(run, topic, range.partition, range.from, range.until));
       position.planned = range.until;
     }
+    await enqueue(payloads);
   }
-  if (payloads.length > 0) await deps.queue.enqueue(payloads);
-  return payloads.length;
+  return enqueued;
 }
 
 /** The payload of one offset range. */

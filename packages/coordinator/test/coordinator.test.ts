@@ -467,6 +467,43 @@ test('a coordinator that lost the lease and takes it again re-enqueues the range
   assert.equal(lines.filter((line) => line === 'lost the lease; standing by').length, 1, 'one step down, one line');
 });
 
+test('a stream tick that fails after reserving a range still gets that range enqueued by a later tick', async (t) => {
+  const s = setup(t);
+  const { redis, runs, namespace } = s;
+  const runId = `${namespace}-stranded`;
+  let endOffset = 100;
+  const kafka = {
+    async listOffsets() {
+      return [{ partition: 0, logStartOffset: 0, endOffset, newestTimestamp: null }];
+    },
+  };
+  const real = createStreamPositions(redis);
+  let reservations = 0;
+  // A later tick's second reservation meets a Redis blip: [100, 200) is reserved, then the tick throws.
+  const positions = {
+    ...real,
+    async reservePlan(...args: Parameters<typeof real.reservePlan>): Promise<boolean> {
+      reservations += 1;
+      if (reservations === 3) throw new SluiceError(ErrorCode.UNAVAILABLE, 'Redis blipped', {});
+      return real.reservePlan(...args);
+    },
+  };
+  const lines: string[] = [];
+  startCoordinator(s, { tickMs: 600_000, streamPollMs: 50, kafka, positions, log: (line) => lines.push(line), rangeLimits: { maxRecords: 100, maxInFlightPerPartition: 4 } });
+  const ranges = createSplitQueue({ connection: { url, maxRetriesPerRequest: null }, kind: QueueKind.RANGES, namespace });
+  s.defer(async () => {
+    await ranges.queue.obliterate({ force: true });
+    await ranges.close();
+  });
+  await runs.submit({ runId, kind: 'stream', job: 'network-metrics', inputs: ['events'], options: { start: 'earliest' }, splitSize: 1, namespace });
+  const queued = async (): Promise<string[]> => (await ranges.queue.getJobs(['waiting'])).map((job) => `${job.data.start}-${job.data.end}`).sort();
+  assert.ok(await eventually(async () => (await queued()).length === 1, 10_000), 'the first tick enqueued [0, 100)');
+  endOffset = 300;
+  assert.ok(await eventually(async () => (await queued()).length === 3, 10_000), `queued: ${(await queued()).join(', ')}; ${lines.join('\n')}`);
+  assert.deepEqual(await queued(), ['0-100', '100-200', '200-300']);
+  assert.ok(lines.some((line) => line.includes('Redis blipped (will retry)')), lines.join('\n'));
+});
+
 test('a stream run whose brokers are away is retried at every poll but logged once, and says when it plans again', async (t) => {
   const s = setup(t);
   const { redis, runs, namespace } = s;

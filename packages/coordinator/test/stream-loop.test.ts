@@ -13,8 +13,10 @@ function memoryPositions(initial: PartitionPosition[], losesRace = new Set<numbe
   const reserved: string[] = [];
   return {
     reserved,
-    async init(_runId, topic, partition, start) {
-      if (!byPartition.has(partition)) byPartition.set(partition, { topic, partition, planned: start, committed: start, inFlight: 0 });
+    async initTopic(_runId, topic, starts) {
+      for (const { partition, start } of starts) {
+        if (!byPartition.has(partition)) byPartition.set(partition, { topic, partition, planned: start, committed: start, inFlight: 0 });
+      }
     },
     async reservePlan(_runId, _topic, partition, expected, until) {
       const p = byPartition.get(partition);
@@ -137,4 +139,42 @@ test('before workers measured a partition, its log size on disk over its records
   const again = memoryQueue();
   await tickStreamRun(run, { kafka, positions: memoryPositions([{ topic: 't', partition: 1, planned: 0, committed: 0, inFlight: 0 }]), queue: again, limits: { maxRecords: 60, maxInFlightPerPartition: 2 }, firstTick: false });
   assert.equal(asked.length, 1);
+});
+
+test('a topic whose listing fails does not hold back the ranges already reserved on the topics before it', async () => {
+  const twoTopics = { ...run, inputs: ['a', 'b'] } as RunRecord;
+  const positions = memoryPositions([{ topic: 'a', partition: 0, planned: 0, committed: 0, inFlight: 0 }]);
+  const queue = memoryQueue();
+  const kafka = {
+    async listOffsets(topic: string): Promise<PartitionOffsetsView[]> {
+      if (topic === 'b') throw new Error('the brokers of b are away');
+      return [{ partition: 0, logStartOffset: 0, endOffset: 200 }];
+    },
+  };
+  await assert.rejects(tickStreamRun(twoTopics, { kafka, positions, queue, limits: { maxRecords: 100, maxInFlightPerPartition: 2 }, firstTick: false }), /brokers of b/);
+  assert.deepEqual(positions.reserved, ['0@0-100', '0@100-200']);
+  assert.deepEqual(ranges(queue), ['0@0-100', '0@100-200'], 'what was reserved was enqueued');
+});
+
+test('the partitions of a topic\'s first listing start together: a failed start leaves none taken for added partitions', async () => {
+  const latest = { ...run, options: { start: 'latest' } } as RunRecord;
+  const positions = memoryPositions([]);
+  let failNext = true;
+  const flaky: StreamPositionsView = {
+    ...positions,
+    async initTopic(runId, topic, starts) {
+      // The real store runs one script: it sets all of them or, failing, none.
+      if (failNext) {
+        failNext = false;
+        throw new Error('Redis blipped');
+      }
+      return positions.initTopic(runId, topic, starts);
+    },
+  };
+  const kafka = bounds({ logStartOffset: 0, endOffset: 100 }, { logStartOffset: 0, endOffset: 70 });
+  const queue = memoryQueue();
+  await assert.rejects(tickStreamRun(latest, { kafka, positions: flaky, queue, limits: { maxRecords: 100, maxInFlightPerPartition: 2 }, firstTick: true }), /blipped/);
+  await tickStreamRun(latest, { kafka, positions: flaky, queue, limits: { maxRecords: 100, maxInFlightPerPartition: 2 }, firstTick: true });
+  assert.deepEqual((await positions.list('r1')).map((p) => [p.partition, p.planned]), [[0, 100], [1, 70]], 'both start at latest');
+  assert.deepEqual(ranges(queue), []);
 });
