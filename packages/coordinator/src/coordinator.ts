@@ -19,7 +19,7 @@ import type { SplitCompression, SplitFormat } from '@sluice/formats';
 import { mergeAdjacentSplits, planBackfill } from './plan-backfill.ts';
 import { partitionEndedBefore, prunePartitionsBefore } from './prune-partitions.ts';
 import { tickStreamRun } from './stream-loop.ts';
-import type { RangeLimits, StreamKafka, StreamPositionsView } from './stream-loop.ts';
+import type { RangeLimits, RewoundWatch, StreamKafka, StreamPositionsView } from './stream-loop.ts';
 import { DEFAULT_RANGE_LIMITS } from './stream-loop.ts';
 import type { InputFile } from './plan-backfill.ts';
 import { DEFAULT_ARCHIVE_LIMITS, archiveDeadLetters } from './archive-dead-letters.ts';
@@ -175,6 +175,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   });
   const limits: RangeLimits = { ...DEFAULT_RANGE_LIMITS, ...options.rangeLimits };
   const streamTicked = new Set<string>();
+  const rewound: RewoundWatch = { since: new Map() };
   const deadLetters = createDeadLetterLog(options.redis);
   const archiveLimits: ArchiveLimits = { ...DEFAULT_ARCHIVE_LIMITS, ...options.archiveLimits };
   const archiveEveryMs = options.archiveEveryMs ?? DEFAULT_ARCHIVE_EVERY_MS;
@@ -432,7 +433,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       // Ranges planned before a restart are re-enqueued under the same ids by the first tick, so
       // none is lost if the previous leader died between reserving and enqueueing.
       const planned = await tickStreamRun({ ...run, state: RunState.RUNNING }, {
-        kafka: options.kafka, positions: options.positions, queue: ranges, limits, firstTick: !streamTicked.has(run.runId),
+        kafka: options.kafka, positions: options.positions, queue: ranges, limits, firstTick: !streamTicked.has(run.runId), rewound,
       });
       streamTicked.add(run.runId);
       if (streamRetries.forget(run.runId)) log(`stream run ${run.runId}: planning again`);

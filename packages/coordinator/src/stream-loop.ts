@@ -86,10 +86,23 @@ export function parseStreamStart(value: string | undefined): 'earliest' | 'lates
 /** The split id (and fence) of a range; the stream positions compact fences of this shape. */
 export { rangeSplitId };
 
+/**
+ * Partitions whose end was seen below what their run had planned, and since when (ms); kept by the
+ * caller from tick to tick. A new leader's end can lag for a moment: only a lasting one counts.
+ */
+export interface RewoundWatch {
+  since: Map<string, number>;
+  /** How long an end may stay below what was planned before the run fails (default 30,000 ms). */
+  graceMs?: number;
+  now?: () => number;
+}
+
+const DEFAULT_REWOUND_GRACE_MS = 30_000;
+
 /** Plans and enqueues whatever new ranges are due for one stream run. */
 export async function tickStreamRun(
   run: RunRecord,
-  deps: { kafka: StreamKafka; positions: StreamPositionsView; queue: SplitQueue; limits: RangeLimits; firstTick: boolean },
+  deps: { kafka: StreamKafka; positions: StreamPositionsView; queue: SplitQueue; limits: RangeLimits; firstTick: boolean; rewound?: RewoundWatch },
 ): Promise<number> {
   const start = parseStreamStart(run.options.start);
   const listed = await deps.positions.list(run.runId);
@@ -134,6 +147,8 @@ export async function tickStreamRun(
       if (position === undefined) {
         const from = startOf.get(o.partition) as number;
         position = { topic, partition: o.partition, planned: from, committed: from, inFlight: 0 };
+      } else if (deps.rewound !== undefined) {
+        checkNotRewound(run, position, o.endOffset, deps.rewound);
       }
       positions.set(o.partition, position);
       if (position.bytesPerRecord === undefined && o.endOffset > position.planned && position.inFlight < deps.limits.maxInFlightPerPartition) unsized.push(o.partition);
@@ -180,6 +195,31 @@ export async function tickStreamRun(
     await enqueue(payloads);
   }
   return enqueued;
+}
+
+/**
+ * Fails the run once a partition's end has stayed below what the run planned for the grace period:
+ * the topic was re-created or its log truncated, and planning on from the old positions would skip
+ * the new log's first records and leave ranges waiting for offsets that no longer exist.
+ */
+function checkNotRewound(run: RunRecord, position: PartitionPosition, endOffset: number, watch: RewoundWatch): void {
+  const key = `${run.runId}\u0000${position.topic}/${position.partition}`;
+  if (endOffset >= position.planned) {
+    watch.since.delete(key);
+    return;
+  }
+  const now = (watch.now ?? Date.now)();
+  const since = watch.since.get(key) ?? now;
+  watch.since.set(key, since);
+  if (now - since < (watch.graceMs ?? DEFAULT_REWOUND_GRACE_MS)) return;
+  watch.since.delete(key);
+  throw new SluiceError(
+    ErrorCode.OFFSET_REWOUND,
+    `${position.topic}/${position.partition} has ended at offset ${endOffset}, below the ${position.planned} stream run ${run.runId} planned, for ${Math.round((now - since) / 1000)} s: ` +
+      'the topic was deleted and re-created, or its log truncated by an unclean leader election, so the run\'s positions no longer match the log. ' +
+      'Start a new stream run (another --run-id) with --start earliest, or an ISO time, to read the partition as it is now',
+    { retryable: false, context: { runId: run.runId, topic: position.topic, partition: position.partition, endOffset, planned: position.planned, committed: position.committed } },
+  );
 }
 
 /** The payload of one offset range. */

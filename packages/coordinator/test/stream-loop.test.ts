@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ErrorCode, isSluiceError } from '@sluice/core';
 import type { RunRecord } from '@sluice/control';
 import type { SplitPayload, SplitQueue } from '@sluice/queue';
 import { tickStreamRun } from '../src/stream-loop.ts';
@@ -177,4 +178,34 @@ test('the partitions of a topic\'s first listing start together: a failed start 
   await tickStreamRun(latest, { kafka, positions: flaky, queue, limits: { maxRecords: 100, maxInFlightPerPartition: 2 }, firstTick: true });
   assert.deepEqual((await positions.list('r1')).map((p) => [p.partition, p.planned]), [[0, 100], [1, 70]], 'both start at latest');
   assert.deepEqual(ranges(queue), []);
+});
+
+test('a partition whose end stays below what the run planned fails the run with OFFSET_REWOUND after the grace period', async () => {
+  const positions = memoryPositions([{ topic: 't', partition: 0, planned: 500, committed: 500, inFlight: 0 }]);
+  const queue = memoryQueue();
+  let now = 1_000_000;
+  const rewound = { since: new Map<string, number>(), graceMs: 30_000, now: () => now };
+  let endOffset = 300;
+  const kafka = { listOffsets: async () => [{ partition: 0, logStartOffset: 0, endOffset }] };
+  const tick = (): Promise<number> => tickStreamRun(run, { kafka, positions, queue, limits: { maxRecords: 100, maxInFlightPerPartition: 2 }, firstTick: false, rewound });
+  // A new leader's end may lag for a moment: below the plan briefly, then back, is no failure.
+  assert.equal(await tick(), 0);
+  now += 20_000;
+  endOffset = 520;
+  assert.equal(await tick(), 1);
+  now += 20_000;
+  endOffset = 300;
+  assert.equal(await tick(), 0);
+  now += 29_000;
+  assert.equal(await tick(), 0, 'still within the grace period, counted from when it went below again');
+  now += 2_000;
+  await assert.rejects(tick(), (error: unknown) => {
+    assert.ok(isSluiceError(error));
+    assert.equal(error.code, ErrorCode.OFFSET_REWOUND);
+    assert.equal(error.retryable, false);
+    assert.match(error.message, /t\/0 has ended at offset 300, below the 520 stream run r1 planned, for 31 s/);
+    assert.match(error.message, /--start earliest/);
+    return true;
+  });
+  assert.deepEqual(ranges(queue), ['0@500-520']);
 });

@@ -29,6 +29,11 @@ export const ErrorCode = {
   FENCE_GAP: 'SLUICE_FENCE_GAP',
   /** A Kafka range starts below the log start offset: records were deleted by retention. */
   OFFSET_GAP: 'SLUICE_OFFSET_GAP',
+  /**
+   * A Kafka partition's offsets went back below what a stream run planned (the topic was deleted
+   * and re-created, or its log truncated): the run cannot go on from its positions.
+   */
+  OFFSET_REWOUND: 'SLUICE_OFFSET_REWOUND',
   /** A write by a coordinator that no longer holds the lease was refused: it must stand down. */
   FENCED: 'SLUICE_FENCED',
   /** The operation was cancelled on request. */

@@ -34,6 +34,11 @@ export type ReadRangeOptions = KafkaSource & {
   maxWaitMs?: number;
   /** Attempts after a leader change or network failure before UNAVAILABLE; default 8. */
   retries?: number;
+  /**
+   * How long a position past the partition's end is waited for (default 30,000 ms) before
+   * OFFSET_REWOUND: a range planned below the end finding itself past it means the offsets went back.
+   */
+  aheadTimeoutMs?: number;
   /** Stops the read: CANCELLED, or TIMEOUT when the reason is a TimeoutError (`AbortSignal.timeout`). */
   signal?: AbortSignal;
 };
@@ -47,12 +52,14 @@ export interface RangePlan {
   maxBytes: number;
   maxWaitMs: number;
   retries: number;
+  aheadTimeoutMs: number;
   signal?: AbortSignal;
 }
 
 const DEFAULT_MAX_BYTES = 1024 * 1024;
 const DEFAULT_MAX_WAIT_MS = 500;
 const DEFAULT_RETRIES = 8;
+const DEFAULT_AHEAD_TIMEOUT_MS = 30_000;
 const MAX_BACKOFF_MS = 2_000;
 
 /**
@@ -91,6 +98,7 @@ export function planRangeRead(options: ReadRangeOptions): RangePlan {
     maxBytes: requireInteger(options.maxBytes ?? DEFAULT_MAX_BYTES, 'maxBytes', 1, 2 ** 31 - 1),
     maxWaitMs: requireInteger(options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS, 'maxWaitMs', 0, 20_000),
     retries: requireInteger(options.retries ?? DEFAULT_RETRIES, 'retries', 0, 1_000),
+    aheadTimeoutMs: requireInteger(options.aheadTimeoutMs ?? DEFAULT_AHEAD_TIMEOUT_MS, 'aheadTimeoutMs', 0, 24 * 3600 * 1000),
   };
   if (options.signal !== undefined) {
     if (!(options.signal instanceof AbortSignal)) throw invalidOption('signal', options.signal, 'an AbortSignal');
@@ -105,6 +113,8 @@ export async function* iterateRange(internals: ClientInternals, plan: RangePlan)
   let position = plan.from;
   let failures = 0;
   let refresh = false;
+  // Since when the position has been past the partition's end, without progress in between.
+  let aheadSince: number | undefined;
   const context = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
     topic,
     partition,
@@ -153,10 +163,21 @@ export async function* iterateRange(internals: ClientInternals, plan: RangePlan)
           );
         }
         if (where === OutOfRange.AHEAD) {
+          aheadSince ??= Date.now();
+          const waited = Date.now() - aheadSince;
+          if (waited >= plan.aheadTimeoutMs) {
+            throw new SluiceError(
+              ErrorCode.OFFSET_REWOUND,
+              `offset ${position} of ${topic}/${partition} has been past the partition's end (${bounds.highWatermark}) for ${Math.round(waited / 1000)} s: ` +
+                'the offsets went back (the topic was deleted and re-created, or its log truncated by an unclean leader election), so the records this range was planned over are gone',
+              { retryable: false, context: context({ logStartOffset: bounds.logStartOffset, highWatermark: bounds.highWatermark, waitedMs: waited }) },
+            );
+          }
           // Past the high watermark the broker refuses to long-poll; wait as long as it would have.
           await pause(plan.maxWaitMs, plan, context);
           continue;
         }
+        aheadSince = undefined;
         await retryAfter(unavailable(`offset ${position} of ${topic}/${partition} was out of range, then in range`, context({ kafkaError, ...bounds })));
         continue;
       }
@@ -177,6 +198,7 @@ export async function* iterateRange(internals: ClientInternals, plan: RangePlan)
       throw new SluiceError(code, `fetching ${topic}/${partition} failed with ${kafkaError}`, { retryable: false, context: context({ kafkaError }) });
     }
 
+    aheadSince = undefined;
     const { records, nextOffset } = trimBatches(result.batches, { position, until, abortedTransactions: result.abortedTransactions });
     if (nextOffset > position) {
       failures = 0;

@@ -18,7 +18,7 @@ function partitionOf(...batches: ReturnType<typeof makeBatch>[]): FakePartition 
 }
 
 function read(part: FakePartition, from: number, until: number, extra: { maxBytes?: number; decode?: DecodeMessage } = {}): AsyncGenerator<RangeRecordBatch> {
-  const plan = { topic: 't', partition: 0, from, until, maxBytes: extra.maxBytes ?? 1_000_000, maxWaitMs: 5, retries: 1 };
+  const plan = { topic: 't', partition: 0, from, until, maxBytes: extra.maxBytes ?? 1_000_000, maxWaitMs: 5, retries: 1, aheadTimeoutMs: 30_000 };
   return decodeRangeBatches(iterateRange(part.internals, plan), { topic: 't', partition: 0, start: from, until, decode: extra.decode ?? decodeJsonMessage });
 }
 
@@ -184,7 +184,7 @@ test('property: every offset of [start, until) is a record or a dead letter exac
 test('with onGap, offsets retention deleted before or during the read are reported once each and the range goes on after them', async () => {
   const part = createFakePartition(100, 10);
   part.logStartOffset = 20;
-  const plan = { topic: 't', partition: 0, from: 5, until: 90, maxBytes: 10, maxWaitMs: 5, retries: 1 };
+  const plan = { topic: 't', partition: 0, from: 5, until: 90, maxBytes: 10, maxWaitMs: 5, retries: 1, aheadTimeoutMs: 30_000 };
   const gaps: OffsetGap[] = [];
   const reads = skipGaps((from) => iterateRange(part.internals, { ...plan, from }), 5, 90, (gap) => {
     gaps.push(gap);
@@ -206,7 +206,7 @@ test('with onGap, a range wholly deleted ends at once at its end, with one gap',
   const part = createFakePartition(100, 10);
   part.logStartOffset = 95;
   const gaps: OffsetGap[] = [];
-  const plan = { topic: 't', partition: 0, from: 30, until: 80, maxBytes: 10, maxWaitMs: 5, retries: 1 };
+  const plan = { topic: 't', partition: 0, from: 30, until: 80, maxBytes: 10, maxWaitMs: 5, retries: 1, aheadTimeoutMs: 30_000 };
   const reads = skipGaps((from) => iterateRange(part.internals, { ...plan, from }), 30, 80, (gap) => {
     gaps.push(gap);
   });
@@ -218,7 +218,7 @@ test('with onGap, a range wholly deleted ends at once at its end, with one gap',
 test('without onGap a deleted offset still fails the read, and onGap must be a function', async () => {
   const part = createFakePartition(20, 10);
   part.logStartOffset = 10;
-  const plan = { topic: 't', partition: 0, from: 0, until: 20, maxBytes: 10, maxWaitMs: 5, retries: 1 };
+  const plan = { topic: 't', partition: 0, from: 0, until: 20, maxBytes: 10, maxWaitMs: 5, retries: 1, aheadTimeoutMs: 30_000 };
   await assert.rejects(collect(decodeRangeBatches(iterateRange(part.internals, plan), { topic: 't', partition: 0, start: 0, until: 20, decode: decodeJsonMessage })), rejectsWith(ErrorCode.OFFSET_GAP));
   assert.throws(() => readRangeRecords({ client: {} as never }, { topic: 't', partition: 0, from: 0, until: 1, onGap: 5 as never }), rejectsWith(ErrorCode.INVALID_CONFIG, 'onGap'));
 });

@@ -16,6 +16,7 @@ const plan = (from: number, until: number, extra: Partial<RangePlan> = {}): Rang
   maxBytes: 1_000_000,
   maxWaitMs: 50,
   retries: 3,
+  aheadTimeoutMs: 30_000,
   ...extra,
 });
 
@@ -56,6 +57,7 @@ test('bad options give INVALID_CONFIG naming the option, before anything connect
     [{ maxBytes: 0 }, 'maxBytes'],
     [{ maxWaitMs: 60_000 }, 'maxWaitMs'],
     [{ retries: -1 }, 'retries'],
+    [{ aheadTimeoutMs: -5 }, 'aheadTimeoutMs'],
     [{ signal: 'soon' }, 'signal'],
     [{ brokers: ['127.0.0.1'] }, 'brokers[0]'],
   ] as const) {
@@ -66,7 +68,7 @@ test('bad options give INVALID_CONFIG naming the option, before anything connect
     );
   }
   assert.throws(() => readRange({ client: {} as never, topic: 't', partition: 0, from: 0, until: 1 }), rejectsWith(ErrorCode.INVALID_CONFIG));
-  assert.deepEqual(planRangeRead(base), { topic: 't', partition: 0, from: 0, until: 10, maxBytes: 1_048_576, maxWaitMs: 500, retries: 8 });
+  assert.deepEqual(planRangeRead(base), { topic: 't', partition: 0, from: 0, until: 10, maxBytes: 1_048_576, maxWaitMs: 500, retries: 8, aheadTimeoutMs: 30_000 });
 });
 
 test('exactly [from, until) in order, from batches that start before from and run past until', async () => {
@@ -108,6 +110,24 @@ test('a range starting past the high watermark waits too (the broker says out of
   while (part.calls.length < 2) await new Promise((resolve) => setTimeout(resolve, 1));
   part.append(['a', 'b', 'c']);
   assert.deepEqual((await reading).values, ['c']);
+});
+
+test('a position past the end for longer than aheadTimeoutMs is OFFSET_REWOUND: the log went back under the range', async () => {
+  // A range planned over [20, 40) of a log that now ends at 10 (the topic was re-created).
+  const part = createFakePartition(10, 5);
+  const started = Date.now();
+  await assert.rejects(
+    collect(iterateRange(part.internals, plan(20, 40, { aheadTimeoutMs: 200 }))),
+    rejectsWith(ErrorCode.OFFSET_REWOUND, (error) => {
+      assert.equal(error.retryable, false);
+      assert.equal(error.context.highWatermark, 10);
+      assert.equal(error.context.position, 20);
+      assert.match(error.message, /offset 20 of t\/0 has been past the partition's end \(10\)/);
+      assert.match(error.message, /deleted and re-created/);
+    }),
+  );
+  assert.ok(Date.now() - started >= 200, 'it waited aheadTimeoutMs first');
+  assert.ok(part.calls.length >= 2, 'and kept asking in the meantime');
 });
 
 test('from below the log start offset is an OFFSET_GAP naming the offsets', async () => {
